@@ -1,0 +1,1 @@
+"""usage-assets: product telemetry to a daily usage report, as partitioned Dagster assets."""

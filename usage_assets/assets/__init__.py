@@ -1,0 +1,1 @@
+"""Thin Dagster assets over the pure functions in :mod:`usage_assets.lib`."""

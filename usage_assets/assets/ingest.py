@@ -1,0 +1,110 @@
+"""Ingest: one UTC day of events from the telemetry source, typed, validated, de-duplicated."""
+
+
+from datetime import timedelta
+
+import dagster as dg
+
+from usage_assets.lib.completeness import event_type_counts, heartbeat_drop
+from usage_assets.lib.lake import MissingPartitionsError
+from usage_assets.lib.validation import rejects_by_reason, validate_events
+from usage_assets.partitions import daily_partitions, partition_day
+from usage_assets.resources.storage import DataLake
+from usage_assets.resources.telemetry import TelemetrySource
+
+RAW_EVENTS = dg.AssetKey("raw_events")
+REJECTED_EVENTS = dg.AssetKey("rejected_events")
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            RAW_EVENTS,
+            description="Day D's telemetry events (startup and heartbeat), typed, validated "
+            "against the collector's rules and de-duplicated. Parquet, one file per UTC day.",
+            group_name="ingest",
+            kinds={"polars", "parquet"},
+        ),
+        dg.AssetSpec(
+            REJECTED_EVENTS,
+            description="Rows of day D that broke a validation rule, unchanged, with the reason. "
+            "Kept so that nothing the source sent is dropped silently.",
+            group_name="ingest",
+            kinds={"polars", "parquet"},
+        ),
+    ],
+    partitions_def=daily_partitions,
+    pool="telemetry_source",
+)
+def daily_events(context: dg.AssetExecutionContext, telemetry: TelemetrySource, data_lake: DataLake):
+    # The source is asked for this day only, so a day's ingest costs the same with a
+    # week or a year of history.
+    day = partition_day(context)
+    fetched = telemetry.fetch_day(day)
+    validated = validate_events(fetched, day)
+    lake = data_lake.lake()
+    events_path = lake.write_frame("raw_events", day, validated.events)
+    rejects_path = lake.write_frame("rejected_events", day, validated.rejects)
+    if validated.rejects.height:
+        context.log.warning(f"{validated.rejects.height} row(s) of {day} rejected; see {rejects_path}")
+    by_reason = rejects_by_reason(validated.rejects)
+    lake.write_json(
+        "ingest_stats",
+        day,
+        {
+            "fetched": fetched.height,
+            "valid": validated.events.height,
+            "duplicates": validated.duplicates,
+            "rejected": validated.rejects.height,
+            "rejects_by_reason": by_reason,
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=RAW_EVENTS,
+        metadata={
+            "dagster/row_count": validated.events.height,
+            "rows_fetched": fetched.height,
+            "startup_events": int((validated.events["event"] == "startup").sum()),
+            "heartbeat_events": int((validated.events["event"] == "heartbeat").sum()),
+            "distinct_installs": validated.events["registry_id"].drop_nulls().n_unique(),
+            "duplicates_dropped": validated.duplicates,
+            "rejected_rows": validated.rejects.height,
+            "source": telemetry.describe(),
+            "path": dg.MetadataValue.path(str(events_path)),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=REJECTED_EVENTS,
+        metadata={
+            "dagster/row_count": validated.rejects.height,
+            "reasons": dg.MetadataValue.json(by_reason),
+            "path": dg.MetadataValue.path(str(rejects_path)),
+        },
+    )
+
+
+@dg.asset_check(
+    asset=RAW_EVENTS,
+    partitions_def=daily_partitions,
+    blocking=True,
+    description="Fails when day D has startups but zero heartbeats although day D-1 had "
+    "heartbeats (the reference's silent heartbeat drop). Blocking: no report is built on it.",
+)
+def heartbeats_present(context: dg.AssetCheckExecutionContext, data_lake: DataLake) -> dg.AssetCheckResult:
+    day = partition_day(context)
+    lake = data_lake.lake()
+    today = event_type_counts(lake.read_frame("raw_events", day).select("event"))
+    try:
+        yesterday = event_type_counts(lake.read_frame("raw_events", day - timedelta(days=1)).select("event"))
+    except MissingPartitionsError:
+        yesterday = None
+    problem = heartbeat_drop(today, yesterday)
+    return dg.AssetCheckResult(
+        passed=problem is None,
+        description=problem,
+        metadata={
+            "startup_events": today["startup"],
+            "heartbeat_events": today["heartbeat"],
+            "previous_day_heartbeats": yesterday["heartbeat"] if yesterday else "not ingested",
+        },
+    )

@@ -1,0 +1,70 @@
+"""Fleet metrics for report day D, written as JSON in the data lake."""
+
+
+import dagster as dg
+import polars as pl
+
+from usage_assets.assets.activity import ALL_DAYS_UP_TO_D, history_first_day
+from usage_assets.lib.fleet import fleet_summary as summarize_fleet
+from usage_assets.lib.liveness import STRONGER_WINDOW_DAYS, liveness_summary, liveness_table, window_start
+from usage_assets.partitions import daily_partitions, partition_day
+from usage_assets.resources.storage import DataLake
+from usage_assets.resources.telemetry import TelemetrySource
+
+LAST_14_DAYS = dg.TimeWindowPartitionMapping(start_offset=-(STRONGER_WINDOW_DAYS - 1))
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    deps=["instances", dg.AssetDep("instance_days", partition_mapping=ALL_DAYS_UP_TO_D)],
+    group_name="metrics",
+    kinds={"json"},
+)
+def fleet_summary(
+    context: dg.AssetExecutionContext, telemetry: TelemetrySource, data_lake: DataLake
+) -> dg.MaterializeResult:
+    """Key metrics, stickiness (one-day wonders, lifetime buckets 3/7/14/30 over customers),
+    unique-install distributions (all and active on D), per-cloud installs, version adoption
+    and the internal installs with their reasons, as of the end of day D."""
+    day = partition_day(context)
+    lake = data_lake.lake()
+    table = lake.read_frame("instances", day)
+    history = lake.scan_days("instance_days", history_first_day(telemetry, day), day)
+    summary = summarize_fleet(table, history, day)
+    path = lake.write_json("fleet_summary", day, summary)
+    key = summary["key_metrics"]
+    sticky = summary["stickiness"]
+    return dg.MaterializeResult(
+        metadata={
+            "identified_instances": key["identified_instances"],
+            "total_events": key["total_events"],
+            "customers": sticky["total_non_internal"],
+            "one_day_wonder_pct": sticky["one_day_wonder_pct"],
+            "path": dg.MetadataValue.path(str(path)),
+        }
+    )
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    deps=["instances", dg.AssetDep("instance_days", partition_mapping=LAST_14_DAYS)],
+    group_name="metrics",
+    kinds={"json"},
+)
+def liveness(
+    context: dg.AssetExecutionContext, telemetry: TelemetrySource, data_lake: DataLake
+) -> dg.MaterializeResult:
+    """Liveness tiers of customer installs (Confirmed, Stronger, Likely, Silent-but-recent,
+    Dormant) over calendar-day windows ending at D."""
+    day = partition_day(context)
+    lake = data_lake.lake()
+    customers = lake.read_frame("instances", day).filter(~pl.col("is_internal"))
+    first = max(window_start(day, STRONGER_WINDOW_DAYS), history_first_day(telemetry, day))
+    recent = lake.scan_days("instance_days", first, day)
+    table = liveness_table(customers, recent, day)
+    summary = liveness_summary(table, day)
+    lake.write_frame("liveness_by_install", day, table)
+    path = lake.write_json("liveness", day, summary)
+    return dg.MaterializeResult(
+        metadata={**summary["counts"], "path": dg.MetadataValue.path(str(path))}
+    )

@@ -1,0 +1,65 @@
+"""The Dagster definitions: assets, checks, jobs, schedule and resources.
+
+Resources are built from :class:`usage_assets.settings.Settings` (environment variables),
+so the UI, the schedule and the ``usage-report`` CLI read the same source.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from usage_assets.assets.activity import install_timeseries, instance_days, instances
+from usage_assets.assets.ingest import daily_events, heartbeats_present
+from usage_assets.assets.metrics import fleet_summary, liveness
+from usage_assets.assets.report import charts, usage_report
+from usage_assets.jobs import ingest_job, report_job, report_schedule
+from usage_assets.lib.demo_fleet import DEMO_INTERNAL_ALLOWLIST
+from usage_assets.resources.storage import DataLake, ReportConfig
+from usage_assets.resources.telemetry import CsvTelemetrySource, DemoTelemetrySource, TelemetrySource
+from usage_assets.settings import PROJECT_ROOT, Settings
+
+ASSETS = [daily_events, instance_days, instances, install_timeseries, fleet_summary, liveness, charts, usage_report]
+ASSET_CHECKS = [heartbeats_present]
+
+
+def build_telemetry_source(settings: Settings) -> TelemetrySource:
+    """The source resource named by ``settings.source``."""
+    if settings.source == "csv":
+        return CsvTelemetrySource(
+            csv_path=str(Path(settings.csv_path).expanduser().resolve()),
+            cache_dir=str(Path(settings.data_dir) / "csv_archive"),
+        )
+    return DemoTelemetrySource(
+        seed=settings.demo_seed, start=settings.demo_start, daily_new_installs=settings.demo_daily_new_installs
+    )
+
+
+def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    """Resources for ``settings``; the demo source brings its own internal-installs list."""
+    allowlist = settings.internal_instances
+    if allowlist is None and settings.source == "demo":
+        allowlist = str(DEMO_INTERNAL_ALLOWLIST)
+    return {
+        "telemetry": build_telemetry_source(settings),
+        "data_lake": DataLake(data_dir=settings.data_dir),
+        "report_config": ReportConfig(
+            reports_dir=settings.reports_dir,
+            templates_dir=str(PROJECT_ROOT / "templates"),
+            internal_instances=str(Path(allowlist).expanduser().resolve()) if allowlist else None,
+        ),
+    }
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    return dg.Definitions(
+        assets=ASSETS,
+        asset_checks=ASSET_CHECKS,
+        jobs=[ingest_job, report_job],
+        schedules=[report_schedule],
+        resources=build_resources(settings),
+    )
+
+
+defs = build_definitions(Settings.from_env())

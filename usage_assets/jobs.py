@@ -1,0 +1,33 @@
+"""Jobs and the daily schedule."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+INGEST_JOB = "daily_ingest"
+REPORT_JOB = "daily_usage_report"
+
+# Ingest only: what filling earlier days needs (history-wide assets read this layer).
+ingest_job = dg.define_asset_job(
+    INGEST_JOB,
+    selection=dg.AssetSelection.groups("ingest") | dg.AssetSelection.assets("instance_days"),
+    executor_def=dg.in_process_executor,
+    description="Fetch, validate and summarize one UTC day (raw_events, rejected_events, instance_days).",
+)
+
+# Everything for the report of day D, in one process: spawning a process per step
+# would cost more than the steps themselves on a small machine.
+report_job = dg.define_asset_job(
+    REPORT_JOB,
+    selection=dg.AssetSelection.all(),
+    executor_def=dg.in_process_executor,
+    description="Every asset of day D, from raw events to the usage report.",
+)
+
+# Runs shortly after each UTC day ends and requests that day's partition.
+report_schedule = dg.build_schedule_from_partitioned_job(
+    report_job,
+    hour_of_day=1,
+    minute_of_hour=30,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)

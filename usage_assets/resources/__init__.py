@@ -1,0 +1,1 @@
+"""Dagster resources: where telemetry comes from and where outputs go."""

@@ -1,0 +1,39 @@
+"""Resources naming where the pipeline keeps its data and writes its reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from usage_assets.lib.internal import InternalAllowlist
+from usage_assets.lib.lake import Lake
+
+
+class DataLake(dg.ConfigurableResource):
+    """The day-partitioned data lake under ``data_dir`` (see :mod:`usage_assets.lib.lake`)."""
+
+    data_dir: str
+
+    def lake(self) -> Lake:
+        return Lake(self.data_dir)
+
+
+class ReportConfig(dg.ConfigurableResource):
+    """Report output folder, jinja2 templates and the internal-installs allowlist.
+
+    ``reports_dir``: reports are written to ``<reports_dir>/<YYYY-MM-DD>/``.
+    ``templates_dir``: folder holding ``report.md.j2`` and ``report.html.j2``.
+    ``internal_instances``: path of ``known-internal-instances.md``, or None.
+    """
+
+    reports_dir: str
+    templates_dir: str
+    internal_instances: str | None = None
+
+    def allowlist(self) -> InternalAllowlist:
+        """The parsed allowlist; raises ``FileNotFoundError`` for a path that does not exist."""
+        return InternalAllowlist.from_file(self.internal_instances)
+
+    def report_dir(self, day_key: str) -> Path:
+        return Path(self.reports_dir) / day_key

@@ -1,0 +1,125 @@
+"""The telemetry source resource: one interface, one implementation per kind of source.
+
+Every asset reads events through :class:`TelemetrySource`, so a new source (the
+DocumentDB one) slots in without touching any asset. A source returns one UTC day of
+events in the export format (:mod:`usage_assets.lib.export_format`); typing and
+validation happen afterwards, identically for every source.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from usage_assets.lib.csv_archive import CsvArchive, CsvArchiveError
+from usage_assets.lib.demo_fleet import DemoFleetParams, demo_events_for_day
+
+
+def last_complete_utc_day() -> date:
+    """Yesterday in UTC: the newest day that is over."""
+    return datetime.now(timezone.utc).date() - timedelta(days=1)
+
+
+class TelemetrySource(dg.ConfigurableResource, ABC):
+    """Abstract source of telemetry events, one UTC day at a time."""
+
+    @abstractmethod
+    def fetch_day(self, day: date) -> pl.DataFrame:
+        """Every event with ``day 00:00Z <= ts < day+1 00:00Z``, as export-format strings.
+
+        Columns: ``export_format.EXPORT_COLUMNS`` (all ``pl.String``; missing ones are
+        added by validation). Raises a source-specific error when the source cannot be read.
+        """
+
+    @abstractmethod
+    def coverage(self) -> tuple[date, date] | None:
+        """(first UTC day with events, last complete UTC day), or None when empty."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """One line naming the source for logs and the report (no secrets)."""
+
+    def prepare(self, progress: Callable[[str], None] | None = None) -> None:
+        """One-off work before a batch of days (e.g. importing new exports); default none.
+
+        ``progress`` receives short human-readable messages.
+        """
+
+
+class DemoTelemetrySource(TelemetrySource):
+    """The built-in, deterministic simulated fleet (see :mod:`usage_assets.lib.demo_fleet`).
+
+    Serves every day from ``start`` to yesterday (UTC); a day's events never depend on
+    which other days were asked, so any backfill reproduces the same partition.
+    """
+
+    seed: int = 7
+    start: str = "2026-08-23"
+    daily_new_installs: float = 2.0
+
+    def _params(self) -> DemoFleetParams:
+        return DemoFleetParams(
+            seed=self.seed, start=date.fromisoformat(self.start), daily_new_installs=self.daily_new_installs
+        )
+
+    def fetch_day(self, day: date) -> pl.DataFrame:
+        if day > last_complete_utc_day():
+            raise ValueError(f"{day} is not over yet (UTC); the demo fleet serves complete days only")
+        return demo_events_for_day(self._params(), day)
+
+    def coverage(self) -> tuple[date, date] | None:
+        return date.fromisoformat(self.start), last_complete_utc_day()
+
+    def describe(self) -> str:
+        return (
+            f"demo fleet (simulated; seed {self.seed}, from {self.start}, "
+            f"{self.daily_new_installs:g} new installs/day at start)"
+        )
+
+
+class CsvTelemetrySource(TelemetrySource):
+    """Reference CSV exports (one file or a folder of dated snapshots), via a day cache.
+
+    New or changed export files are imported into ``cache_dir`` once
+    (:class:`usage_assets.lib.csv_archive.CsvArchive`); each day then reads one small
+    cached file. Raises :class:`usage_assets.lib.csv_archive.CsvArchiveError` when the
+    path holds no export.
+    """
+
+    csv_path: str
+    cache_dir: str
+
+    def archive(self) -> CsvArchive:
+        return CsvArchive(self.csv_path, self.cache_dir)
+
+    def fetch_day(self, day: date) -> pl.DataFrame:
+        archive = self.archive()
+        archive.refresh()
+        return archive.day(day)
+
+    def coverage(self) -> tuple[date, date] | None:
+        archive = self.archive()
+        archive.refresh()
+        return archive.coverage()
+
+    def prepare(self, progress: Callable[[str], None] | None = None) -> None:
+        summary = self.archive().refresh(on_file=lambda name: progress and progress(f"importing {name}"))
+        if progress:
+            for name, reason in summary.skipped_files.items():
+                progress(f"skipped {name}: {reason}")
+            if summary.unparsable_ts_rows:
+                progress(
+                    f"{summary.unparsable_ts_rows} row(s) have no parseable ts and belong to no day; "
+                    f"kept in {self.archive().cache_dir / 'unparsable-ts.parquet'}"
+                )
+
+    def describe(self) -> str:
+        return f"CSV exports at {Path(self.csv_path).name}"
+
+
+__all__ = ["CsvArchiveError", "CsvTelemetrySource", "DemoTelemetrySource", "TelemetrySource"]

@@ -1,0 +1,40 @@
+"""Shared fixtures: small hand-made event rows and an isolated pipeline environment."""
+
+from __future__ import annotations
+
+import os
+
+# Charts are drawn without a display; set before anything imports matplotlib.
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+from collections.abc import Iterable  # noqa: E402
+
+import polars as pl  # noqa: E402
+import pytest  # noqa: E402
+
+from usage_assets.lib.export_format import conform_to_export  # noqa: E402
+
+ID_A = "aaaaaaaa-0000-4000-8000-00000000000a"
+ID_B = "bbbbbbbb-0000-4000-8000-00000000000b"
+ID_C = "cccccccc-0000-4000-8000-00000000000c"
+
+
+def export_rows(rows: Iterable[dict[str, str | None]]) -> pl.DataFrame:
+    """Export-format frame from dicts; unspecified columns are empty, ``v`` defaults to 1.31.0."""
+    rows = [{"v": "1.31.0", **row} for row in rows]
+    columns = sorted({name for row in rows for name in row})
+    frame = pl.DataFrame({name: [row.get(name) for row in rows] for name in columns}, schema={n: pl.String for n in columns})
+    return conform_to_export(frame)
+
+
+def event(kind: str, registry_id: str | None, ts: str, **fields: str | None) -> dict[str, str | None]:
+    """One export row as a dict."""
+    return {"event": kind, "registry_id": registry_id, "ts": ts, **fields}
+
+
+@pytest.fixture
+def pipeline_env(tmp_path, monkeypatch):
+    """Data lake, reports and DAGSTER_HOME inside ``tmp_path``; returns the tmp folder."""
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    (tmp_path / "dagster_home").mkdir()
+    return tmp_path

@@ -1,0 +1,39 @@
+"""Escaping of untrusted telemetry strings in both report formats."""
+
+import html
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from usage_assets.lib.report import Chart, clean_text, escape_markdown, write_report_folder
+
+HOSTILE = "<script>alert('x')</script>|1.0.0\n# heading"
+
+
+def test_markdown_escape_neutralizes_html_pipes_and_line_breaks():
+    escaped = escape_markdown(HOSTILE, None)
+    assert "<script>" not in escaped and "&lt;script&gt;" in escaped
+    assert re.search(r"(?<!\\)\|", escaped) is None  # every pipe is escaped
+    assert "\n" not in escaped
+
+
+def test_long_strings_are_cut_and_control_characters_removed():
+    assert clean_text("a\x00b\x1bc") == "a b c"
+    cut = clean_text("x" * 200)
+    assert len(cut) == 60 and cut.endswith("…")
+
+
+def test_report_folder_is_replaced_whole(tmp_path):
+    chart = Chart("instance-lifetime", "caption", b"\x89PNG fake")
+    first = write_report_folder(tmp_path, date(2026, 5, 1), "# one", "<p>one</p>", [chart], {"metrics-2026-05-01.json": {"b": 1, "a": 2}})
+    assert sorted(p.name for p in first.iterdir()) == [
+        "instance-lifetime-2026-05-01.png", "metrics-2026-05-01.json",
+        "usage-report-2026-05-01.html", "usage-report-2026-05-01.md",
+    ]
+    assert (first / "metrics-2026-05-01.json").read_text() == '{\n  "a": 2,\n  "b": 1\n}\n'
+    write_report_folder(tmp_path, date(2026, 5, 1), "# two", "<p>two</p>", [], {})
+    assert (first / "usage-report-2026-05-01.md").read_text() == "# two"
+    assert not (first / "instance-lifetime-2026-05-01.png").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["2026-05-01"]  # no staging leftovers
