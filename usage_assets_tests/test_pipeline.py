@@ -148,3 +148,22 @@ def test_csv_report_counts_match_the_hand_computed_fleet(pipeline_env):
     assert metrics["stickiness"]["one_day_wonders"] == 1
     assert metrics["stickiness"]["lifetime_bucket_counts"] == {"3": 0, "7": 0, "14": 0, "30": 0}
     assert metrics["stickiness"]["longest_non_internal_days"] == 2
+
+
+def test_hostile_telemetry_strings_render_harmlessly(pipeline_env):
+    hostile = "<script>alert(1)</script>|1.0"
+    rows = [
+        row("startup", ID_A, "2026-05-01T08:00:00.000Z", v=hostile),
+        row("heartbeat", ID_A, "2026-05-01T08:00:05.000Z", v=hostile),
+        row("heartbeat", ID_A, "2026-05-02T08:00:05.000Z"),
+    ]
+    with dg.instance_for_test(temp_dir=str(pipeline_env / "dagster_home")) as instance:
+        runner = csv_runner(pipeline_env, instance, rows)
+        runner.ingest(date(2026, 5, 1))
+        report = runner.report(date(2026, 5, 2))
+    page = report.read_text()
+    markdown = report.with_suffix(".md").read_text()
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;|1.0" in page
+    assert "<script>" not in markdown and r"&lt;script&gt;alert(1)&lt;/script&gt;\|1.0" in markdown
+    version_rows = [line for line in markdown.splitlines() if "alert(1)" in line]
+    assert len(version_rows) == 1 and version_rows[0].count(" | ") == 5  # six cells, none split
