@@ -1,0 +1,451 @@
+"""Pure chart builders for the daily usage report: data in, PNG bytes out.
+
+Charts (reference 6.3, 6.4 and 6.12, redrawn with one house style):
+
+- :func:`installs_timeseries_chart`: cumulative / daily active / daily new installs by
+  cloud, from :func:`usage_assets.lib.timeseries.installs_by_cloud`;
+- :func:`install_distribution_chart`: six panels of unique installs per facet value, from
+  :func:`usage_assets.lib.fleet.install_distributions`;
+- :func:`lifetime_chart`: customer install lifetimes (``age_days``).
+
+Only matplotlib's object API is used (``Figure`` + ``FigureCanvasAgg``, never pyplot), with
+the style applied through :func:`matplotlib.rc_context`, so nothing here touches global
+state or needs a backend setting. Equal input gives byte-equal PNGs: the font is the
+DejaVu Sans bundled with matplotlib, and the PNG carries no Software/time metadata.
+
+Telemetry values are untrusted: every label drawn from them goes through
+:func:`safe_label` (control characters stripped, length capped) and mathtext parsing is
+off (``text.parse_math``), so a ``$`` in a value is drawn as a dollar sign.
+"""
+
+from __future__ import annotations
+
+import io
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+
+import matplotlib
+import matplotlib.dates as mdates
+import numpy as np
+import polars as pl
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+#: Resolution of every chart; a 9-inch-wide figure is 900 px, the report's content width.
+CHART_DPI = 100
+FIG_WIDTH = 9.0
+
+NO_DATA = "No data for this period"
+ELLIPSIS = "\u2026"
+
+#: The one house style, applied with ``matplotlib.rc_context`` around figure building
+#: *and* rendering (tick labels are created lazily at draw time).
+STYLE: dict[str, object] = {
+    "font.family": "DejaVu Sans",
+    "font.size": 10,
+    "axes.titlesize": 10.5,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.titlepad": 6,
+    "axes.labelsize": 9.5,
+    "axes.labelcolor": "#333333",
+    "axes.edgecolor": "#888888",
+    "axes.linewidth": 0.8,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": False,
+    "grid.color": "#e6e6e6",
+    "grid.linewidth": 0.6,
+    "axes.axisbelow": True,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "xtick.color": "#444444",
+    "ytick.color": "#444444",
+    "xtick.major.size": 3,
+    "ytick.major.size": 3,
+    "legend.fontsize": 9,
+    "legend.frameon": False,
+    "figure.titlesize": 12,
+    "figure.titleweight": "bold",
+    "figure.facecolor": "white",
+    "axes.facecolor": "white",
+    "savefig.facecolor": "white",
+    "lines.linewidth": 1.6,
+    "patch.linewidth": 0,
+    "text.parse_math": False,
+    "text.usetex": False,
+    "timezone": "UTC",
+    "date.converter": "concise",
+    "figure.constrained_layout.h_pad": 0.08,
+    "figure.constrained_layout.w_pad": 0.08,
+}
+
+# Okabe-Ito, the colour-blind-safe qualitative palette (yellow left out: unreadable as a
+# thin line on white).
+OKABE_ITO = {
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "green": "#009E73",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+    "black": "#000000",
+}
+GREY = "#999999"
+BAR_COLOR = OKABE_ITO["blue"]
+TEXT_COLOR = "#333333"
+MUTED_TEXT = "#666666"
+
+#: A fixed colour per known cloud value (export_format.CLOUDS), the same in every chart.
+CLOUD_COLORS: dict[str, str] = {
+    "aws": OKABE_ITO["orange"],
+    "azure": OKABE_ITO["sky_blue"],
+    "gcp": OKABE_ITO["blue"],
+    "on_premises": OKABE_ITO["green"],
+    "other": OKABE_ITO["purple"],
+    "unknown": GREY,
+}
+#: Colours handed, in order, to values outside :data:`CLOUD_COLORS` (sorted by name).
+EXTRA_COLORS = (OKABE_ITO["vermillion"], OKABE_ITO["black"], "#7F6A93", "#8C6D31", "#5F9E8F")
+
+#: Panel titles of the distribution chart, per facet of ``fleet.DISTRIBUTION_FACETS``.
+FACET_TITLES: dict[str, str] = {
+    "cloud": "Cloud provider",
+    "compute": "Compute platform",
+    "storage": "Storage backend",
+    "auth": "Auth provider",
+    "arch": "Architecture",
+    "mode": "Deployment mode",
+}
+#: Bars per distribution panel, the folded "other (K values)" bar included.
+MAX_BARS = 8
+#: Series in the timeseries chart before the smallest clouds are folded together.
+MAX_SERIES = 8
+
+#: Lifetime buckets: (label, lowest age, highest age or None), in days.
+LIFETIME_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
+    ("0 days (one-day wonder)", 0, 0),
+    ("1-2 days", 1, 2),
+    ("3-6 days", 3, 6),
+    ("7-13 days", 7, 13),
+    ("14-29 days", 14, 29),
+    ("30+ days", 30, None),
+)
+
+_WHITESPACE_CONTROLS = dict.fromkeys(map(ord, "\t\n\r\v\f\x1c\x1d\x1e\x1f\x85\u2028\u2029"), " ")
+
+
+def safe_label(text: str, limit: int = 24) -> str:
+    """``text`` made safe to draw: control characters removed, at most ``limit`` characters.
+
+    Line/tab-like controls become spaces, every other character of Unicode category C
+    (controls, format characters such as bidi overrides, surrogates, private use,
+    unassigned) is dropped, runs of whitespace collapse to one space and the ends are
+    trimmed. Longer results are cut to ``limit - 1`` characters plus ``"…"``.
+    """
+    text = str(text).translate(_WHITESPACE_CONTROLS)
+    kept = "".join(ch for ch in text if not unicodedata.category(ch).startswith("C"))
+    kept = " ".join(kept.split())
+    if limit <= 0:
+        return ""
+    if len(kept) > limit:
+        return kept[: limit - 1].rstrip() + ELLIPSIS
+    return kept
+
+
+def category_colors(values: Iterable[str]) -> dict[str, str]:
+    """Colour per category value: fixed for known clouds, then EXTRA_COLORS by name."""
+    colors: dict[str, str] = {}
+    values = list(values)
+    for value in values:
+        if value in CLOUD_COLORS:
+            colors[value] = CLOUD_COLORS[value]
+        elif value.startswith("other ("):
+            colors[value] = GREY
+    extras = sorted({v for v in values if v not in colors})
+    for index, value in enumerate(extras):
+        colors[value] = EXTRA_COLORS[index % len(EXTRA_COLORS)]
+    return colors
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _render(fig: Figure) -> bytes:
+    """PNG bytes of ``fig``, with no Software/creation-time metadata."""
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=CHART_DPI, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def _empty_chart(title: str) -> bytes:
+    """The empty state: the title and a centred note, nothing else."""
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(FIG_WIDTH, 2.6), dpi=CHART_DPI, layout="constrained")
+        fig.suptitle(title, x=0.01, ha="left")
+        ax = fig.add_subplot()
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, NO_DATA, ha="center", va="center", fontsize=12, color=MUTED_TEXT, transform=ax.transAxes)
+        return _render(fig)
+
+
+def _panel_no_data(ax: Axes) -> None:
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.text(0.5, 0.5, NO_DATA, ha="center", va="center", color=MUTED_TEXT, transform=ax.transAxes)
+
+
+def _count_pct(count: int, total: int) -> str:
+    """``"N (P%)"`` with P the integer percentage of ``total`` (0 when total is 0)."""
+    share = round(100 * count / total) if total else 0
+    return f"{count:,} ({share}%)"
+
+
+def _hbars(ax: Axes, labels: Sequence[str], counts: Sequence[int], total: int, colors: Sequence[str]) -> None:
+    """Horizontal bars top-to-bottom in the given order, annotated ``N (P%)``; x from 0."""
+    positions = np.arange(len(counts))
+    ax.barh(positions, counts, height=0.68, color=list(colors))
+    ax.set_yticks(positions, labels=list(labels))
+    ax.invert_yaxis()
+    ax.tick_params(axis="y", length=0, pad=4)
+    ax.xaxis.set_visible(False)
+    ax.spines["bottom"].set_visible(False)
+    ax.spines["left"].set_color("#bbbbbb")
+    peak = max(counts) if counts else 0
+    # Room on the right for the annotations: their width is in points, not data units,
+    # so reserve a share of the axis proportional to the longest annotation.
+    notes = [_count_pct(c, total) for c in counts]
+    longest = max((len(n) for n in notes), default=0)
+    ax.set_xlim(0, max(peak, 1) * (1 + 0.022 * longest + 0.04))
+    for pos, count, note in zip(positions, counts, notes):
+        ax.annotate(
+            note,
+            xy=(count, pos),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="center",
+            ha="left",
+            fontsize=9,
+            color=TEXT_COLOR,
+        )
+
+
+def _as_datetime(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day)
+
+
+# ------------------------------------------------------------------ chart 1: timeseries
+
+
+def _fold_series(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
+    """Sorted frame and cloud order (most installs first); beyond MAX_SERIES, fold the rest."""
+    frame = frame.select(
+        pl.col("date"),
+        pl.col("cloud").cast(pl.String).fill_null("unknown").map_elements(safe_label, return_dtype=pl.String),
+        pl.col("daily_active", "daily_new", "cumulative_installs").cast(pl.Int64).fill_null(0),
+    )
+    totals = frame.group_by("cloud").agg(pl.col("daily_new").sum(), pl.col("daily_active").sum())
+    order = totals.sort(["daily_new", "daily_active", "cloud"], descending=[True, True, False])["cloud"].to_list()
+    if len(order) > MAX_SERIES:
+        kept, folded = order[: MAX_SERIES - 1], order[MAX_SERIES - 1 :]
+        other = f"other ({len(folded)} values)"
+        frame = frame.with_columns(
+            pl.when(pl.col("cloud").is_in(kept)).then(pl.col("cloud")).otherwise(pl.lit(other)).alias("cloud")
+        )
+        order = [*kept, other]
+    # safe_label can map two raw values to one label; summing merges them honestly.
+    frame = (
+        frame.group_by("date", "cloud")
+        .agg(pl.col("daily_active", "daily_new", "cumulative_installs").sum())
+        .sort("date", "cloud")
+    )
+    return frame, list(dict.fromkeys(order))
+
+
+def installs_timeseries_chart(frame: pl.DataFrame, day: date) -> bytes:
+    """Cumulative, daily active and daily new installs by cloud, three stacked panels.
+
+    ``frame``: :func:`usage_assets.lib.timeseries.installs_by_cloud` output (``date,
+    cloud, daily_active, daily_new, cumulative_installs``). ``day`` is the report day,
+    used in the title when the frame is empty.
+    """
+    if frame.height == 0:
+        return _empty_chart(f"Installs by cloud, up to {day.isoformat()} (UTC days, all installs)")
+    data, clouds = _fold_series(frame)
+    days = sorted(set(data["date"].to_list()))
+    first, last = days[0], days[-1]
+    title = f"Installs by cloud, {first.isoformat()} to {last.isoformat()} (UTC days, all installs)"
+    colors = category_colors(clouds)
+    x = mdates.date2num([_as_datetime(d) for d in days])
+    index = {d: i for i, d in enumerate(days)}
+
+    def series(column: str) -> dict[str, np.ndarray]:
+        out = {c: np.zeros(len(days), dtype=np.int64) for c in clouds}
+        for d, c, v in data.select("date", "cloud", column).iter_rows():
+            out[c][index[d]] = v
+        return out
+
+    cumulative, active, new = series("cumulative_installs"), series("daily_active"), series("daily_new")
+    marker = "o" if len(days) <= 14 else None
+
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(FIG_WIDTH, 8.4), dpi=CHART_DPI, layout="constrained")
+        fig.suptitle(title, x=0.01, ha="left")
+        axes = fig.subplots(3, 1, sharex=True, height_ratios=[1.15, 1, 1])
+        panels = (
+            (axes[0], cumulative, "Cumulative installs (each counted once, under its first-day cloud)"),
+            (axes[1], active, "Daily active installs (any event that UTC day)"),
+        )
+        for ax, values, panel_title in panels:
+            for cloud in clouds:
+                ax.plot(x, values[cloud], color=colors[cloud], label=cloud, marker=marker, markersize=3)
+            ax.set_title(panel_title)
+        ax_new = axes[2]
+        bottom = np.zeros(len(days), dtype=np.int64)
+        for cloud in clouds:
+            ax_new.bar(x, new[cloud], bottom=bottom, width=0.85, color=colors[cloud], label=cloud, align="center")
+            bottom = bottom + new[cloud]
+        ax_new.set_title("Daily new installs (first UTC day seen), stacked")
+
+        for ax in axes:
+            ax.set_ylim(bottom=0)
+            ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True, min_n_ticks=1))
+            ax.yaxis.grid(True)
+            ax.margins(x=0.01)
+        # Every panel starts at zero; keep a top margin so a flat series is visible.
+        for ax in axes:
+            top = ax.get_ylim()[1]
+            ax.set_ylim(0, max(top, 1))
+        locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
+        ax_new.xaxis.set_major_locator(locator)
+        ax_new.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        ax_new.set_xlim(x[0] - 0.7, x[-1] + 0.7)
+
+        handles, labels = axes[0].get_legend_handles_labels()
+        # To the right of the panels: above them it would collide with the title.
+        fig.legend(handles, labels, loc="outside right upper", title="cloud", handlelength=1.6)
+        return _render(fig)
+
+
+# --------------------------------------------------------------- chart 2: distributions
+
+
+def _fold_values(counts: Mapping[str, int]) -> list[tuple[str, int, bool]]:
+    """(label, count, folded) rows: by count desc then label; > MAX_BARS folds the tail."""
+    merged: dict[str, int] = {}
+    for value, count in counts.items():
+        label = safe_label("unknown" if value is None else str(value)) or "(blank)"
+        merged[label] = merged.get(label, 0) + int(count)
+    rows = sorted(merged.items(), key=lambda item: (-item[1], item[0]))
+    if len(rows) <= MAX_BARS:
+        return [(label, count, False) for label, count in rows]
+    kept, rest = rows[: MAX_BARS - 1], rows[MAX_BARS - 1 :]
+    folded = (f"other ({len(rest)} values)", sum(c for _, c in rest), True)
+    return [*((label, count, False) for label, count in kept), folded]
+
+
+def install_distribution_chart(distributions: dict[str, dict[str, int]], title: str) -> bytes:
+    """Six panels of unique installs per facet value, horizontal bars annotated ``N (P%)``.
+
+    ``distributions``: facet -> {value: installs} as built by
+    :func:`usage_assets.lib.fleet.install_distributions`; panels follow
+    :data:`FACET_TITLES` order. ``title`` becomes the figure's suptitle.
+    """
+    title = " ".join(str(title).split())
+    facets = list(FACET_TITLES)
+    if not any(sum(int(c) for c in (distributions.get(f) or {}).values()) for f in facets):
+        return _empty_chart(title)
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(FIG_WIDTH, 9.6), dpi=CHART_DPI, layout="constrained")
+        fig.suptitle(title, x=0.01, ha="left")
+        axes = fig.subplots(3, 2).ravel()
+        for ax, facet in zip(axes, facets):
+            rows = _fold_values(distributions.get(facet) or {})
+            total = sum(count for _, count, _ in rows)
+            ax.set_title(f"{FACET_TITLES[facet]} (n = {total:,})")
+            if not total:
+                _panel_no_data(ax)
+                continue
+            labels = [label for label, _, _ in rows]
+            if facet == "cloud":
+                palette = category_colors(labels)
+                colors = [GREY if folded else palette[label] for label, _, folded in rows]
+            else:
+                colors = [GREY if folded else BAR_COLOR for _, _, folded in rows]
+            _hbars(ax, labels, [count for _, count, _ in rows], total, colors)
+            # Same bar thickness in every panel, whatever its number of values.
+            ax.set_ylim(MAX_BARS - 0.5, -0.5)
+        return _render(fig)
+
+
+# ------------------------------------------------------------------- chart 3: lifetime
+
+
+def lifetime_chart(ages: Sequence[int], day: date) -> bytes:
+    """Customer install lifetimes: histogram, box plot and lifetime-bucket bars.
+
+    ``ages``: ``age_days`` of every customer install (days between its first and last UTC
+    day seen, 0 = a one-day wonder), as of the report ``day``.
+    """
+    values = np.asarray([int(a) for a in ages if a is not None], dtype=np.int64)
+    values = values[values >= 0]
+    n = len(values)
+    title = f"Customer install lifetime as of {day.isoformat()} ({n:,} customers)"
+    if n == 0:
+        return _empty_chart(title)
+    top = int(values.max())
+    buckets = [
+        int(((values >= low) & (values <= (high if high is not None else top))).sum())
+        for _, low, high in LIFETIME_BUCKETS
+    ]
+    stats = (
+        f"median {float(np.median(values)):g} d, mean {values.mean():.1f} d, max {top:,} d\n"
+        f"{int((values > 0).sum()):,} seen on more than one day"
+    )
+
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(FIG_WIDTH, 8.4), dpi=CHART_DPI, layout="constrained")
+        fig.suptitle(title, x=0.01, ha="left")
+        ax_hist, ax_box, ax_buckets = fig.subplots(
+            3, 1, height_ratios=[2.6, 0.9, 2.3], gridspec_kw={"hspace": 0.08}
+        )
+        ax_box.sharex(ax_hist)
+
+        edges = np.arange(-0.5, top + 1.5, 1.0)
+        ax_hist.hist(values, bins=edges, color=BAR_COLOR, rwidth=0.9 if top <= 60 else 1.0)
+        ax_hist.set_title("Customer installs per lifetime (one bar per day)", loc="left")
+        ax_hist.text(0.99, 0.96, stats, ha="right", va="top", fontsize=9, color=TEXT_COLOR, transform=ax_hist.transAxes)
+        ax_hist.set_ylabel("customer installs")
+        ax_hist.set_ylim(bottom=0)
+        ax_hist.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True, min_n_ticks=1))
+        ax_hist.xaxis.set_major_locator(MaxNLocator(nbins=12, integer=True, min_n_ticks=1))
+        ax_hist.yaxis.grid(True)
+        ax_hist.tick_params(axis="x", labelbottom=True)
+
+        ax_box.boxplot(
+            values,
+            orientation="horizontal",
+            widths=0.55,
+            patch_artist=True,
+            boxprops={"facecolor": "#cfe3f1", "edgecolor": BAR_COLOR, "linewidth": 1.0},
+            medianprops={"color": OKABE_ITO["vermillion"], "linewidth": 1.8},
+            whiskerprops={"color": BAR_COLOR, "linewidth": 1.0},
+            capprops={"color": BAR_COLOR, "linewidth": 1.0},
+            flierprops={"marker": "o", "markersize": 3, "markerfacecolor": "none", "markeredgecolor": GREY},
+        )
+        ax_box.set_title("Box plot (box: middle half, line: median, whiskers: 1.5 IQR)", loc="left")
+        ax_box.set_yticks([])
+        ax_box.spines["left"].set_visible(False)
+        ax_box.set_xlabel("lifetime (days between first and last UTC day seen)")
+        ax_box.set_xlim(-0.5 - 0.01 * top, top + 0.5 + 0.01 * top)
+
+        labels = [label for label, _, _ in LIFETIME_BUCKETS]
+        _hbars(ax_buckets, labels, buckets, n, [BAR_COLOR] * len(buckets))
+        ax_buckets.set_title("Customers per lifetime bucket (count and % of customers)", loc="left")
+        return _render(fig)

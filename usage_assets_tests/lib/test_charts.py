@@ -1,0 +1,66 @@
+"""Chart builders: valid, deterministic PNGs, an empty state, and safe labels."""
+
+from datetime import date, timedelta
+
+import polars as pl
+import pytest
+
+from usage_assets.lib.charts import install_distribution_chart, installs_timeseries_chart, lifetime_chart, safe_label
+
+PNG = b"\x89PNG\r\n\x1a\n"
+DAY = date(2026, 5, 20)
+HOSTILE = "<script>alert(1)</script>|x"
+
+
+def timeseries(days: int = 10) -> pl.DataFrame:
+    rows = []
+    for offset in range(days):
+        for index, cloud in enumerate(["aws", "gcp", HOSTILE * 5, "weird\x1bcloud"]):
+            rows.append((DAY - timedelta(days=days - 1 - offset), cloud, offset + index, 1, offset + 1))
+    return pl.DataFrame(
+        rows, orient="row",
+        schema={"date": pl.Date, "cloud": pl.String, "daily_active": pl.Int64, "daily_new": pl.Int64,
+                "cumulative_installs": pl.Int64},
+    )
+
+
+DISTRIBUTIONS = {
+    "cloud": {"aws": 5, "unknown": 2},
+    "compute": {f"platform-{n}": n + 1 for n in range(12)},  # more values than bars
+    "storage": {"documentdb": 3},
+    "auth": {HOSTILE: 1, "x" * 200: 2},
+    "arch": {},
+    "mode": {"with-gateway": 4},
+}
+
+CASES = {
+    "timeseries": lambda: installs_timeseries_chart(timeseries(), DAY),
+    "distribution": lambda: install_distribution_chart(DISTRIBUTIONS, "Unique installs, all installs up to 2026-05-20"),
+    "lifetime": lambda: lifetime_chart([0, 0, 0, 1, 3, 7, 14, 30, 45], DAY),
+}
+EMPTY = {
+    "timeseries": lambda: installs_timeseries_chart(timeseries().clear(), DAY),
+    "distribution": lambda: install_distribution_chart({}, "Nothing yet"),
+    "lifetime": lambda: lifetime_chart([], DAY),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_charts_are_byte_identical_pngs_for_equal_input(name):
+    first, second = CASES[name](), CASES[name]()
+    assert first.startswith(PNG) and len(first) > 10_000
+    assert first == second
+
+
+@pytest.mark.parametrize("name", sorted(EMPTY))
+def test_empty_input_draws_the_empty_state(name):
+    empty = EMPTY[name]()
+    assert empty.startswith(PNG)
+    assert len(empty) < len(CASES[name]())  # a note, not a chart
+
+
+def test_safe_label_strips_controls_and_cuts_long_text():
+    assert safe_label("a\x00b\x1b[31mc\nd") == "ab[31mc d"
+    assert safe_label(HOSTILE) == "<script>alert(1)</scrip…"
+    assert len(safe_label("y" * 200)) == 24
+    assert safe_label("short") == "short"
