@@ -19,6 +19,7 @@ from dotenv import load_dotenv
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from usage_assets.cli_summary import prometheus_options, summary
 from usage_assets.settings import PROJECT_ROOT, SOURCES, Settings, SettingsError
 
 console = Console(stderr=True)
@@ -67,11 +68,12 @@ def _fails_cleanly(command):
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         from usage_assets.lib.csv_archive import CsvArchiveError
+        from usage_assets.lib.source_errors import SourceError
         from usage_assets.runner import PipelineRunError
 
         try:
             return command(*args, **kwargs)
-        except (PipelineRunError, CsvArchiveError, FileNotFoundError) as error:
+        except (PipelineRunError, CsvArchiveError, SourceError, FileNotFoundError) as error:
             raise click.ClickException(str(error)) from error
 
     return wrapper
@@ -111,6 +113,7 @@ def main():
       usage-report run              report for yesterday (UTC)
       usage-report ui               open the Dagster UI (assets, runs, backfills)
     Real data: usage-report run --source csv --csv-path EXPORTS_DIR
+    Production: usage-report check-source --source documentdb, then run --source documentdb
     """
     _prepare_environment()
 
@@ -118,6 +121,7 @@ def main():
 @main.command()
 @click.option("--date", "report_date", type=DATE, callback=_day, help="Report day YYYY-MM-DD (UTC) [default: last complete day of the source].")
 @source_options
+@prometheus_options
 @_fails_cleanly
 def run(report_date: date | None, **options):
     """Build the report for one day.
@@ -144,6 +148,7 @@ def run(report_date: date | None, **options):
 @click.option("--end", type=DATE, callback=_day, required=True, help="Last report day YYYY-MM-DD (UTC), inclusive.")
 @click.option("--force", is_flag=True, help="Rebuild reports that already exist.")
 @source_options
+@prometheus_options
 @_fails_cleanly
 def backfill(start: date, end: date, force: bool, **options):
     """Build the reports of every day from START to END, oldest first.
@@ -171,6 +176,38 @@ def backfill(start: date, end: date, force: bool, **options):
     click.echo(f"Reports for {start} to {end} are in {runner.settings.reports_dir}")
 
 
+@main.command("check-source")
+@click.option("--date", "day", type=DATE, callback=_day, help="Day whose events are counted, YYYY-MM-DD (UTC) [default: yesterday for documentdb, else the source's last complete day].")
+@source_options
+def check_source(day: date | None, **options):
+    """Test the telemetry source step by step and explain what fails.
+
+    \b
+    documentdb: the settings, the SSH tunnel (bastion host key, key login),
+    the database connection (TLS, credentials), both collections, and the
+    number of startup and heartbeat events on one day.
+    demo and csv: the days the source covers and one day's counts.
+    Each failed step says what failed and what to check next. Exit code 1
+    when a step fails. No secret is ever printed.
+    """
+    from usage_assets.definitions import build_telemetry_source  # imports dagster: keep --help fast
+    from usage_assets.resources.telemetry import with_secrets_resolved
+
+    try:
+        settings = Settings.from_env(**options)
+    except SettingsError as error:
+        raise click.UsageError(str(error)) from error
+    source = with_secrets_resolved(build_telemetry_source(settings))
+    click.echo(f"Source: {source.describe()}")
+    with console.status("Checking the source…"):
+        steps = source.check(day)
+    for step in steps:
+        click.echo(f"  [{'ok' if step.ok else 'FAILED'}] {step.name}: {step.detail}")
+    if not steps or not all(step.ok for step in steps):
+        raise click.ClickException("the source check failed (see the first FAILED step above)")
+    click.echo("The source works.")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address the web UI listens on.")
 @click.option("--port", default=3000, show_default=True, help="Port of the web UI.")
@@ -183,6 +220,10 @@ def ui(host: str, port: int):
                "-h", host, "-p", str(port)]
     console.log(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})")
     raise SystemExit(subprocess.call(command, cwd=PROJECT_ROOT))
+
+
+# The report's headline numbers in the terminal (usage_assets/cli_summary.py: reads the lake, no Dagster).
+main.add_command(summary)
 
 
 def day_before(day: date) -> date:

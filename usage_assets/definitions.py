@@ -12,20 +12,29 @@ import dagster as dg
 
 from usage_assets.assets.activity import install_timeseries, instance_days, instances
 from usage_assets.assets.ingest import daily_events, heartbeats_present
+from usage_assets.assets.insights import usage_insights
 from usage_assets.assets.metrics import fleet_summary, liveness
+from usage_assets.assets.reconciliation import raw_events_match_source
 from usage_assets.assets.report import charts, usage_report
+from usage_assets.assets.trends import prometheus_trends
 from usage_assets.jobs import ingest_job, report_job, report_schedule
 from usage_assets.lib.demo_fleet import DEMO_INTERNAL_ALLOWLIST
+from usage_assets.lib.prometheus_trends import DEFAULT_SERIES, SWITCHED_OFF
+from usage_assets.resources.prometheus import PrometheusSource
+from usage_assets.resources.documentdb import documentdb_source_from_settings
 from usage_assets.resources.storage import DataLake, ReportConfig
 from usage_assets.resources.telemetry import CsvTelemetrySource, DemoTelemetrySource, TelemetrySource
 from usage_assets.settings import PROJECT_ROOT, Settings
 
 ASSETS = [daily_events, instance_days, instances, install_timeseries, fleet_summary, liveness, charts, usage_report]
-ASSET_CHECKS = [heartbeats_present]
+ASSETS += [prometheus_trends, usage_insights]
+ASSET_CHECKS = [heartbeats_present, raw_events_match_source]
 
 
 def build_telemetry_source(settings: Settings) -> TelemetrySource:
     """The source resource named by ``settings.source``."""
+    if settings.source == "documentdb":
+        return documentdb_source_from_settings(settings)
     if settings.source == "csv":
         return CsvTelemetrySource(
             csv_path=str(Path(settings.csv_path).expanduser().resolve()),
@@ -49,7 +58,19 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             templates_dir=str(PROJECT_ROOT / "templates"),
             internal_instances=str(Path(allowlist).expanduser().resolve()) if allowlist else None,
         ),
+        "prometheus": build_prometheus_source(settings),
     }
+
+
+def build_prometheus_source(settings: Settings) -> PrometheusSource:
+    """The optional Prometheus resource; without an endpoint (the default) it is "not used"."""
+    return PrometheusSource(
+        endpoint=settings.prometheus_endpoint,
+        disabled_reason=SWITCHED_OFF if settings.prometheus_disabled else None,
+        range=settings.prometheus_range,
+        series=settings.prometheus_series.split(",") if settings.prometheus_series else list(DEFAULT_SERIES),
+        timeout_seconds=settings.prometheus_timeout,
+    )
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:

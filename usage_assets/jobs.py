@@ -10,7 +10,10 @@ REPORT_JOB = "daily_usage_report"
 # Ingest only: what filling earlier days needs (history-wide assets read this layer).
 ingest_job = dg.define_asset_job(
     INGEST_JOB,
-    selection=dg.AssetSelection.groups("ingest") | dg.AssetSelection.assets("instance_days"),
+    # Without the source reconciliation check: filling a year of history would recount
+    # three days per day ingested. The report job of day D runs it.
+    selection=(dg.AssetSelection.groups("ingest") | dg.AssetSelection.assets("instance_days"))
+    - dg.AssetSelection.checks(dg.AssetCheckKey(dg.AssetKey("raw_events"), "raw_events_match_source")),
     executor_def=dg.in_process_executor,
     description="Fetch, validate and summarize one UTC day (raw_events, rejected_events, instance_days).",
 )

@@ -17,7 +17,7 @@ from usage_assets.definitions import build_definitions
 from usage_assets.jobs import INGEST_JOB, REPORT_JOB
 from usage_assets.lib.lake import Lake, day_range
 from usage_assets.partitions import PARTITIONS_START
-from usage_assets.resources.telemetry import last_complete_utc_day
+from usage_assets.resources.telemetry import last_complete_utc_day, with_secrets_resolved
 from usage_assets.settings import Settings
 
 # Dagster's console logger at WARNING: the CLI shows its own progress instead of debug lines.
@@ -38,7 +38,8 @@ class PipelineRunner:
         self.settings = settings
         self.definitions = build_definitions(settings)
         self.instance = instance or dg.DagsterInstance.get()
-        self.telemetry = self.definitions.resources["telemetry"]
+        # Resolved: secrets given as dg.EnvVar are read now, as a run would read them.
+        self.telemetry = with_secrets_resolved(self.definitions.resources["telemetry"])
         self.lake = Lake(settings.data_dir)
 
     def prepare_source(self, progress: Callable[[str], None] | None = None) -> None:
@@ -106,9 +107,13 @@ def failure_summary(result: dg.ExecuteInProcessResult) -> str:
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data.error:
             error = event.step_failure_data.error
+            retried = ""
+            if error.cause is not None and error.message.startswith("Exceeded max_retries"):
+                # The retry policy gave up: report the last attempt's own error.
+                retried, error = f" ({error.message.strip().lower()})", error.cause
             while error.cause is not None and error.cls_name in ("DagsterExecutionStepExecutionError",):
                 error = error.cause
-            problems.append(f"{event.step_key}: {error.message.strip()}")
+            problems.append(f"{event.step_key}: {error.message.strip()}{retried}")
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
             if not evaluation.passed:

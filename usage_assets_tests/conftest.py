@@ -6,6 +6,9 @@ import os
 
 # Charts are drawn without a display; set before anything imports matplotlib.
 os.environ.setdefault("MPLBACKEND", "Agg")
+# The ingest's retry policy waits USAGE_INGEST_RETRY_DELAY_S (default 30 s) before retrying a
+# flaky source; the tests that drop connections on purpose should not wait that long.
+os.environ.setdefault("USAGE_INGEST_RETRY_DELAY_S", "0.2")
 
 from collections.abc import Iterable  # noqa: E402
 
@@ -38,3 +41,7 @@ def pipeline_env(tmp_path, monkeypatch):
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     (tmp_path / "dagster_home").mkdir()
     return tmp_path
+
+
+# A real Prometheus server for the trends tests, started once per session (prometheus_server.py).
+from usage_assets_tests.prometheus_server import prometheus_server  # noqa: E402,F401

@@ -1,6 +1,7 @@
 """Ingest: one UTC day of events from the telemetry source, typed, validated, de-duplicated."""
 
 
+import os
 import warnings
 from datetime import timedelta
 
@@ -8,6 +9,8 @@ import dagster as dg
 
 from usage_assets.lib.completeness import event_type_counts, heartbeat_drop
 from usage_assets.lib.lake import MissingPartitionsError
+from usage_assets.lib.source_errors import SourceError
+from usage_assets.lib.telemetry_documents import count_events
 from usage_assets.lib.validation import rejects_by_reason, validate_events
 from usage_assets.partitions import daily_partitions, partition_day
 from usage_assets.resources.storage import DataLake
@@ -15,6 +18,36 @@ from usage_assets.resources.telemetry import TelemetrySource
 
 RAW_EVENTS = dg.AssetKey("raw_events")
 REJECTED_EVENTS = dg.AssetKey("rejected_events")
+
+# A flaky network (timeouts, a connection or SSH tunnel dropped mid-stream) is retried:
+# 3 more attempts after USAGE_INGEST_RETRY_DELAY_S (default 30 s), then twice and four
+# times that, with jitter. Nothing is written before the whole day is fetched, so a
+# failed attempt leaves the previous good partition, and a later success writes the
+# whole day. Errors a retry cannot fix fail at once (see fetch_for_ingest).
+INGEST_RETRY_POLICY = dg.RetryPolicy(
+    max_retries=3,
+    delay=float(os.environ.get("USAGE_INGEST_RETRY_DELAY_S") or 30),
+    backoff=dg.Backoff.EXPONENTIAL,
+    jitter=dg.Jitter.PLUS_MINUS,
+)
+
+
+def fetch_for_ingest(telemetry: TelemetrySource, day):
+    """``telemetry.fetch_day(day)``, with errors sorted for the retry policy.
+
+    A transient :class:`SourceError` propagates (Dagster retries it with backoff);
+    any other error becomes a ``dg.Failure`` that skips the retries, since a rejected
+    host key, wrong credentials or a missing export fail the same way every time.
+    """
+    try:
+        return telemetry.fetch_day(day)
+    except SourceError as error:
+        if error.transient:
+            raise
+        # SourceError text is already scrubbed of secrets; do not chain library errors.
+        raise dg.Failure(description=str(error), allow_retries=False) from None
+    except Exception as error:
+        raise dg.Failure(description=f"{type(error).__name__}: {error}", allow_retries=False) from error
 
 
 @dg.multi_asset(
@@ -36,12 +69,13 @@ REJECTED_EVENTS = dg.AssetKey("rejected_events")
     ],
     partitions_def=daily_partitions,
     pool="telemetry_source",
+    retry_policy=INGEST_RETRY_POLICY,
 )
 def daily_events(context: dg.AssetExecutionContext, telemetry: TelemetrySource, data_lake: DataLake):
     # The source is asked for this day only, so a day's ingest costs the same with a
     # week or a year of history.
     day = partition_day(context)
-    fetched = telemetry.fetch_day(day)
+    fetched = fetch_for_ingest(telemetry, day)
     validated = validate_events(fetched, day)
     lake = data_lake.lake()
     events_path = lake.write_frame("raw_events", day, validated.events)
@@ -54,6 +88,7 @@ def daily_events(context: dg.AssetExecutionContext, telemetry: TelemetrySource, 
         day,
         {
             "fetched": fetched.height,
+            "fetched_by_event": count_events(fetched),
             "valid": validated.events.height,
             "duplicates": validated.duplicates,
             "rejected": validated.rejects.height,

@@ -91,7 +91,8 @@ def charts(context: dg.AssetExecutionContext, data_lake: DataLake):
 
 @dg.asset(
     partitions_def=daily_partitions,
-    deps=[spec.key for spec in CHARTS] + ["fleet_summary", "liveness", "raw_events"],
+    deps=[spec.key for spec in CHARTS] + ["fleet_summary", "liveness", "raw_events"]
+    + ["prometheus_trends", "usage_insights"],
     group_name="report",
     kinds={"jinja", "html", "markdown"},
 )
@@ -109,7 +110,8 @@ def usage_report(
         Chart(spec.stem, spec.caption, lake.path("charts", day, f"{spec.stem}.png").read_bytes()) for spec in CHARTS
     ]
     context_values = build_report_context(
-        day, telemetry.describe(), fleet, liveness, lake.read_json("ingest_stats", day), drawn
+        day, telemetry.describe(), fleet, liveness, lake.read_json("ingest_stats", day), drawn,
+        trends=lake.read_json("prometheus_trends", day), insights=lake.read_json("usage_insights", day),
     )
     markdown, page = render_report(Path(report_config.templates_dir), context_values)
     folder = write_report_folder(

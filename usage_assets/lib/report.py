@@ -23,6 +23,7 @@ from typing import Any
 import jinja2
 
 from usage_assets.lib.lake import canonical_json
+from usage_assets.lib.report_trends import insights_section, prometheus_section
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Characters that can start Markdown syntax inside a line. "(" and "!" only act after
@@ -201,12 +202,15 @@ def build_report_context(
     liveness: Mapping[str, Any],
     ingest_stats: Mapping[str, Any],
     charts: list[Chart],
+    trends: Mapping[str, Any] | None = None,
+    insights: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The template context: every value the report shows, computed, never typed.
 
     ``fleet``: ``fleet_summary`` JSON; ``liveness``: ``liveness`` JSON; ``ingest_stats``:
     day D's ingest counts (fetched, valid, duplicates, rejected, rejects_by_reason);
-    ``charts``: the rendered charts.
+    ``charts``: the rendered charts; ``trends``: ``prometheus_trends`` JSON and
+    ``insights``: ``usage_insights`` JSON (None: the section says they are absent).
     """
     key = fleet["key_metrics"]
     sticky = fleet["stickiness"]
@@ -266,4 +270,6 @@ def build_report_context(
         },
         "charts": {chart.stem: {"file": chart.filename(day), "caption": chart.caption, "uri": chart.data_uri()}
                    for chart in charts},
+        "prometheus": prometheus_section(trends),
+        "insights": insights_section(insights),
     }

@@ -18,11 +18,27 @@ import polars as pl
 
 from usage_assets.lib.csv_archive import CsvArchive, CsvArchiveError
 from usage_assets.lib.demo_fleet import DemoFleetParams, demo_events_for_day
+from usage_assets.lib.source_errors import SourceCheckStep
+from usage_assets.lib.telemetry_documents import count_events
 
 
 def last_complete_utc_day() -> date:
     """Yesterday in UTC: the newest day that is over."""
     return datetime.now(timezone.utc).date() - timedelta(days=1)
+
+
+def with_secrets_resolved(source: "TelemetrySource") -> "TelemetrySource":
+    """A copy of ``source`` whose ``dg.EnvVar`` fields hold their values, as in a run.
+
+    For code that calls a source outside a Dagster run (the CLI, the runner's coverage
+    look-ups). Raises Dagster's error from ``EnvVar.get_value`` when a variable is
+    unset. (``process_config_and_initialize`` would do the same, but it also clears
+    Dagster's current-instance context, which breaks later runs in the same process.)
+    """
+    fields = type(source).model_fields
+    values = {name: getattr(source, name) for name in fields}
+    secrets = {name: value.get_value() for name, value in values.items() if isinstance(value, dg.EnvVar)}
+    return type(source)(**{**values, **secrets}) if secrets else source
 
 
 class TelemetrySource(dg.ConfigurableResource, ABC):
@@ -49,6 +65,38 @@ class TelemetrySource(dg.ConfigurableResource, ABC):
 
         ``progress`` receives short human-readable messages.
         """
+
+    def count_day(self, day: date) -> dict[str, int]:
+        """Events the source holds for UTC ``day``, per event type.
+
+        ``{"startup": n, "heartbeat": m}`` (plus any other ``event`` value present),
+        counted before validation and de-duplication, like the ingest's ``fetched``
+        number. The default fetches the day; sources that can count cheaply override it.
+        Used by the ``raw_events_match_source`` reconciliation check.
+        """
+        return count_events(self.fetch_day(day))
+
+    def check(self, day: date | None = None) -> list[SourceCheckStep]:
+        """``usage-report check-source``: can the source be read, and what does it hold?
+
+        Default: the coverage, then the counts of ``day`` (default: the last complete day
+        of the source). Returns the steps in order, stopping at the first failure; never
+        raises for a source that cannot be read (the failed step explains it).
+        """
+        try:
+            self.prepare()
+            covered = self.coverage()
+        except Exception as error:  # noqa: BLE001 - explained to the user, not hidden
+            return [SourceCheckStep("coverage", False, f"{error}")]
+        if covered is None:
+            return [SourceCheckStep("coverage", False, f"{self.describe()} holds no events")]
+        steps = [SourceCheckStep("coverage", True, f"events from {covered[0]} to {covered[1]} (last complete day)")]
+        day = day or covered[1]
+        try:
+            counts = self.count_day(day)
+        except Exception as error:  # noqa: BLE001
+            return [*steps, SourceCheckStep(f"events on {day}", False, f"{error}")]
+        return [*steps, SourceCheckStep(f"events on {day}", True, ", ".join(f"{k} {v}" for k, v in counts.items()))]
 
 
 class DemoTelemetrySource(TelemetrySource):
