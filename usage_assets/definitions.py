@@ -74,6 +74,7 @@ def build_prometheus_source(settings: Settings) -> PrometheusSource:
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
+    """Every asset, check, job and schedule, with the resources for ``settings``."""
     return dg.Definitions(
         assets=ASSETS,
         asset_checks=ASSET_CHECKS,
@@ -83,4 +84,11 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
 
 
-defs = build_definitions(Settings.from_env())
+@dg.definitions
+def defs() -> dg.Definitions:
+    """What the Dagster UI, the daemon and ``dg`` load: resources from the environment.
+
+    Lazy, so importing this module (as the CLI does) never reads the environment; a bad
+    setting fails the code location's load with the message naming the variable.
+    """
+    return build_definitions(Settings.from_env())

@@ -4,11 +4,12 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from usage_assets.definitions import defs
+from usage_assets.definitions import defs as load_definitions
 from usage_assets.jobs import INGEST_JOB, REPORT_JOB
 
 
 def test_definitions_load_with_every_job_and_schedule():
+    defs = load_definitions()
     dg.Definitions.validate_loadable(defs)
     assert defs.resolve_job_def(INGEST_JOB) is not None
     assert defs.resolve_job_def(REPORT_JOB) is not None
@@ -18,7 +19,7 @@ def test_definitions_load_with_every_job_and_schedule():
 
 
 def test_schedule_requests_the_previous_utc_day():
-    schedule = defs.resolve_schedule_def(f"{REPORT_JOB}_schedule")
+    schedule = load_definitions().resolve_schedule_def(f"{REPORT_JOB}_schedule")
     with dg.instance_for_test() as instance:
         context = dg.build_schedule_context(
             instance=instance, scheduled_execution_time=datetime(2026, 11, 21, 1, 30, tzinfo=timezone.utc)

@@ -35,7 +35,7 @@ from usage_assets.lib.source_errors import SourceError
 from usage_assets.resources.documentdb import KEY_PASSPHRASE_ENV, PASSWORD_ENV
 from usage_assets.resources.telemetry import with_secrets_resolved
 from usage_assets.runner import PipelineRunError, PipelineRunner
-from usage_assets.settings import Settings
+from usage_assets.settings import ENV_VARS, Settings
 from usage_assets_tests.conftest import ID_A, ID_B, ID_C
 from usage_assets_tests.fake_docdb import DB_PASSWORD, DB_USER, FakeTelemetryDB, make_ca
 from usage_assets_tests.loopback_sshd import KEY_PASSPHRASE, LoopbackSshd, keygen, sshd_available
@@ -378,7 +378,7 @@ def test_the_reconciliation_check_names_days_that_fell_behind_and_a_rematerializ
 # -- the CLI ------------------------------------------------------------------------------------
 
 def _cli_env(settings: Settings) -> dict[str, str]:
-    return {Settings.ENV[name]: str(getattr(settings, name)) for name in Settings.ENV
+    return {ENV_VARS[name]: str(getattr(settings, name)) for name in ENV_VARS
             if name.startswith(("docdb_", "bastion_")) and getattr(settings, name) is not None}
 
 
