@@ -17,7 +17,7 @@ from usage_assets.assets.metrics import fleet_summary, liveness
 from usage_assets.assets.reconciliation import raw_events_match_source
 from usage_assets.assets.report import charts, usage_report
 from usage_assets.assets.trends import prometheus_trends
-from usage_assets.jobs import ingest_job, report_job, report_schedule
+from usage_assets.jobs import ingest_job, metrics_job, report_job, report_schedule
 from usage_assets.lib.demo_fleet import DEMO_INTERNAL_ALLOWLIST
 from usage_assets.lib.prometheus_trends import DEFAULT_SERIES, SWITCHED_OFF
 from usage_assets.resources.prometheus import PrometheusSource
@@ -78,7 +78,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=ASSETS,
         asset_checks=ASSET_CHECKS,
-        jobs=[ingest_job, report_job],
+        jobs=[ingest_job, metrics_job, report_job],
         schedules=[report_schedule],
         resources=build_resources(settings),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 INGEST_JOB = "daily_ingest"
+METRICS_JOB = "daily_fleet_metrics"
 REPORT_JOB = "daily_usage_report"
 
 # Ingest only: what filling earlier days needs (history-wide assets read this layer).
@@ -16,6 +17,15 @@ ingest_job = dg.define_asset_job(
     - dg.AssetSelection.checks(dg.AssetCheckKey(dg.AssetKey("raw_events"), "raw_events_match_source")),
     executor_def=dg.in_process_executor,
     description="Fetch, validate and summarize one UTC day (raw_events, rejected_events, instance_days).",
+)
+
+# A day's fleet metrics without its charts and report: what a later report compares with
+# (day D's insights read the metrics of D-R).
+metrics_job = dg.define_asset_job(
+    METRICS_JOB,
+    selection=dg.AssetSelection.assets("instances", "fleet_summary", "liveness"),
+    executor_def=dg.in_process_executor,
+    description="The install table, fleet summary and liveness of one UTC day (its ingest must exist).",
 )
 
 # Everything for the report of day D, in one process: spawning a process per step

@@ -14,8 +14,9 @@ from pathlib import Path
 import dagster as dg
 
 from usage_assets.definitions import build_definitions
-from usage_assets.jobs import INGEST_JOB, REPORT_JOB
+from usage_assets.jobs import INGEST_JOB, METRICS_JOB, REPORT_JOB
 from usage_assets.lib.lake import Lake, day_range
+from usage_assets.lib.trends import comparison_day, parse_range
 from usage_assets.partitions import PARTITIONS_START
 from usage_assets.resources.telemetry import last_complete_utc_day, with_secrets_resolved
 from usage_assets.settings import Settings
@@ -85,7 +86,16 @@ class PipelineRunner:
         self._execute(INGEST_JOB, day)
 
     def report(self, day: date) -> Path:
-        """Materialize every asset of ``day``; returns the HTML report's path."""
+        """Materialize every asset of ``day``; returns the HTML report's path.
+
+        First builds the fleet metrics of the day the report compares with (D-R, R the
+        trends range) when they were never built and the source has data that early, so
+        the report's comparisons are not left empty.
+        """
+        earlier = comparison_day(day, parse_range(self.settings.prometheus_range))
+        has_metrics = all(self.lake.has_day(name, earlier, "data.json") for name in ("fleet_summary", "liveness"))
+        if not has_metrics and earlier >= self.first_day(day):
+            self._execute(METRICS_JOB, earlier)
         self._execute(REPORT_JOB, day)
         return self.report_path(day)
 

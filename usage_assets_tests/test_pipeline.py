@@ -167,3 +167,13 @@ def test_hostile_telemetry_strings_render_harmlessly(pipeline_env):
     assert "<script>" not in markdown and r"&lt;script&gt;alert(1)&lt;/script&gt;\|1.0" in markdown
     version_rows = [line for line in markdown.splitlines() if "alert(1)" in line]
     assert len(version_rows) == 1 and version_rows[0].count(" | ") == 5  # six cells, none split
+
+
+def test_a_report_builds_the_metrics_it_compares_with(demo_runner):
+    day = START + timedelta(days=8)
+    build_reports(demo_runner, day, day)
+    earlier = day - timedelta(days=7)
+    assert demo_runner.lake.has_day("fleet_summary", earlier, "data.json")
+    assert not demo_runner.report_path(earlier).exists()  # metrics only, no report
+    insights = demo_runner.lake.read_json("usage_insights", day)
+    assert insights["comparison"]["available"] is True
