@@ -1,6 +1,6 @@
 """Charts and the report for day D: drawn from the metric assets, written as files."""
 
-
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -65,6 +65,10 @@ CHARTS = (
 )
 
 
+# The one chart whose thumbnail goes into the asset's metadata (shown in the Dagster UI).
+HEADLINE_CHART = CHARTS[0]
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
@@ -85,8 +89,13 @@ def charts(context: dg.AssetExecutionContext, data_lake: DataLake):
     lake = data_lake.lake()
     for spec in CHARTS:
         path = lake.path("charts", day, f"{spec.stem}.png")
-        atomic_write_bytes(path, spec.draw(lake, day))
-        yield dg.MaterializeResult(asset_key=spec.key, metadata={"path": dg.MetadataValue.path(str(path))})
+        png = spec.draw(lake, day)
+        atomic_write_bytes(path, png)
+        metadata = {"path": dg.MetadataValue.path(str(path))}
+        if spec is HEADLINE_CHART:
+            preview = base64.b64encode(chart_builders.thumbnail_png(png)).decode("ascii")
+            metadata["preview"] = dg.MetadataValue.md(f"![{spec.stem}](data:image/png;base64,{preview})")
+        yield dg.MaterializeResult(asset_key=spec.key, metadata=metadata)
 
 
 @dg.asset(

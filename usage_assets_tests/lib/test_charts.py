@@ -64,3 +64,17 @@ def test_safe_label_strips_controls_and_cuts_long_text():
     assert safe_label(HOSTILE) == "<script>alert(1)</scrip…"
     assert len(safe_label("y" * 200)) == 24
     assert safe_label("short") == "short"
+
+
+def test_thumbnail_is_small_and_keeps_the_aspect_ratio():
+    from PIL import Image
+    import io
+
+    from usage_assets.lib.charts import thumbnail_png
+
+    full = CASES["timeseries"]()
+    small = thumbnail_png(full, width=300)
+    with Image.open(io.BytesIO(full)) as big, Image.open(io.BytesIO(small)) as thumb:
+        assert thumb.width == 300
+        assert abs(thumb.height / thumb.width - big.height / big.width) < 0.01
+    assert small.startswith(PNG) and len(small) < len(full) / 3
