@@ -12,14 +12,14 @@ import functools
 import os
 import subprocess
 import sys
-from datetime import date, datetime
+from datetime import date
 
 import click
 from dotenv import load_dotenv
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from usage_assets.cli_summary import prometheus_options, summary
+from usage_assets.cli_summary import DATE, _day, prometheus_options, summary
 from usage_assets.settings import PROJECT_ROOT, SOURCES, Settings, SettingsError
 
 console = Console(stderr=True)
@@ -31,11 +31,6 @@ def _prepare_environment() -> None:
     os.environ["DAGSTER_HOME"] = os.path.abspath(os.environ["DAGSTER_HOME"])
 
 
-def _day(_ctx, _param, value: datetime | None) -> date | None:
-    return value.date() if value else None
-
-
-DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 
 def source_options(command):

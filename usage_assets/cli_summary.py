@@ -13,6 +13,7 @@ from datetime import date, datetime
 import click
 from rich.console import Console
 
+from usage_assets.lib.text import printable
 from usage_assets.settings import Settings, SettingsError
 
 RANGE_CHOICES = ("7d", "14d", "30d")
@@ -36,12 +37,16 @@ def prometheus_options(command):
     return command
 
 
+#: The CLI's day option type; ``_day`` turns its datetime into a date.
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
 def _day(_ctx, _param, value: datetime | None) -> date | None:
     return value.date() if value else None
 
 
 @click.command()
-@click.option("--date", "report_date", type=click.DateTime(formats=["%Y-%m-%d"]), callback=_day,
+@click.option("--date", "report_date", type=DATE, callback=_day,
               help="Report day YYYY-MM-DD (UTC) [default: the newest day materialized in the data lake].")
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="table", show_default=True,
               help="table: sections with trend arrows; dashboard: boxes with bar gauges, 80 columns wide; "
@@ -106,7 +111,7 @@ def summary(report_date, output_format, range_label, no_prometheus, prometheus_e
         raise click.ClickException(str(error)) from error
     trends = document["prometheus"]
     if document["prometheus_mode"] == "fresh" and trends["status"] != "used":
-        errors.print(f"Prometheus not used: {trends['reason']}", markup=False, highlight=False)
+        errors.print(f"Prometheus not used: {printable(trends['reason'])}", markup=False, highlight=False)
     if output_format == "json":
         click.echo(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))
     elif output_format == "dashboard":

@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 
 from usage_assets.assets.activity import install_timeseries, instance_days, instances
-from usage_assets.assets.ingest import daily_events, heartbeats_present
+from usage_assets.assets.ingest import daily_events
 from usage_assets.assets.insights import usage_insights
 from usage_assets.assets.metrics import fleet_summary, liveness
 from usage_assets.assets.reconciliation import raw_events_match_source
@@ -28,7 +28,7 @@ from usage_assets.settings import PROJECT_ROOT, Settings
 
 ASSETS = [daily_events, instance_days, instances, install_timeseries, fleet_summary, liveness, charts, usage_report]
 ASSETS += [prometheus_trends, usage_insights]
-ASSET_CHECKS = [heartbeats_present, raw_events_match_source]
+ASSET_CHECKS = [raw_events_match_source]
 
 
 def build_telemetry_source(settings: Settings) -> TelemetrySource:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
+from usage_assets.assets.reconciliation import RECONCILIATION_CHECK_KEY
+
 INGEST_JOB = "daily_ingest"
 METRICS_JOB = "daily_fleet_metrics"
 REPORT_JOB = "daily_usage_report"
@@ -14,7 +16,7 @@ ingest_job = dg.define_asset_job(
     # Without the source reconciliation check: filling a year of history would recount
     # three days per day ingested. The report job of day D runs it.
     selection=(dg.AssetSelection.groups("ingest") | dg.AssetSelection.assets("instance_days"))
-    - dg.AssetSelection.checks(dg.AssetCheckKey(dg.AssetKey("raw_events"), "raw_events_match_source")),
+    - dg.AssetSelection.checks(RECONCILIATION_CHECK_KEY),
     executor_def=dg.in_process_executor,
     description="Fetch, validate and summarize one UTC day (raw_events, rejected_events, instance_days).",
 )

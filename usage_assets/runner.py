@@ -74,6 +74,11 @@ class PipelineRunner:
             raise PipelineRunError(f"{day} is not over yet (UTC); the newest complete day is {last_complete_utc_day()}")
         if day < PARTITIONS_START:
             raise PipelineRunError(f"{day} is before the first partition {PARTITIONS_START} (USAGE_PARTITIONS_START)")
+        coverage = self.telemetry.coverage()
+        if coverage is not None and day > coverage[1]:
+            raise PipelineRunError(
+                f"{day} is after the last complete day the source has ({coverage[1]}): {self.telemetry.describe()}"
+            )
 
     def missing_ingest_days(self, first: date, last: date) -> list[date]:
         """Days in ``first..last`` whose daily activity layer was never materialized."""

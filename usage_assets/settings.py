@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Literal, get_args
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -115,6 +116,16 @@ class Settings(BaseModel):
         value = (value or "").strip() or None
         if value and not value.lower().startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL such as http://127.0.0.1:9090")
+        if value and (urlsplit(value).password or urlsplit(value).query):
+            # Settings end up in Dagster's resource config, which the UI shows.
+            raise ValueError("must not carry credentials or a query string (they would be shown in the Dagster UI)")
+        return value
+
+    @field_validator("docdb_uri")
+    @classmethod
+    def _no_password_in_uri(cls, value: str | None) -> str | None:
+        if value and urlsplit(value).password:
+            raise ValueError("must not contain a password: put it in USAGE_DOCDB_PASSWORD instead")
         return value
 
     @field_validator("prometheus_range", mode="before")
@@ -197,6 +208,10 @@ ENV_VARS: dict[str, str] = {
 }
 
 
+#: Settings whose values are URLs (possibly with credentials): never echoed in errors.
+URL_FIELDS = frozenset({"prometheus_endpoint", "docdb_uri"})
+
+
 def describe_errors(error: ValidationError) -> str:
     """One line per invalid setting, naming its environment variable."""
     lines = []
@@ -204,7 +219,8 @@ def describe_errors(error: ValidationError) -> str:
         message = problem["msg"].removeprefix("Value error, ")
         field = problem["loc"][0] if problem["loc"] else None
         if field in ENV_VARS:
-            given = repr(problem["input"])
+            # URLs can hold credentials: never repeat them.
+            given = "<hidden>" if field in URL_FIELDS else repr(problem["input"])
             lines.append(f"{ENV_VARS[field]}: {message}" + ("" if given in message else f" (got {given})"))
         else:
             lines.append(message)

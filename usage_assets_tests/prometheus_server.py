@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -39,6 +38,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from usage_assets_tests.loopback_sshd import free_port
 
 # Tests talk to 127.0.0.1 only; never through a proxy the environment may configure.
 for _variable in ("NO_PROXY", "no_proxy"):
@@ -122,12 +123,6 @@ def openmetrics_history(history: dict[str, list[Series]] = HISTORY) -> str:
                 lines.append(f"{family}_total{{{labels}}} {value:g} {start + step * HOUR}")
     lines.append("# EOF")
     return "\n".join(lines) + "\n"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def binaries_or_skip() -> tuple[str, str]:

@@ -50,3 +50,15 @@ def test_run_on_a_folder_of_exports_builds_the_last_complete_day(pipeline_env):
     metrics = json.loads((folder / "metrics-2026-05-02.json").read_text())
     assert metrics["key_metrics"]["identified_instances"] == 1  # B arrived on the incomplete day
     assert metrics["key_metrics"]["total_events"] == 3  # the repeated snapshot rows count once
+
+
+def test_a_day_after_the_archive_is_refused_not_reported_empty(pipeline_env):
+    row = {"event": "startup", "registry_id": ID_A, "ts": "2026-05-01T08:00:00.000Z", "v": "1.31.0"}
+    write_export(pipeline_env / "exports" / "2026-05-02" / "registry_metrics.csv", header_variant(34), [row])
+    result = CliRunner().invoke(main, [
+        "run", "--source", "csv", "--csv-path", str(pipeline_env / "exports"), "--date", "2026-05-05",
+        "--data-dir", str(pipeline_env / "data"), "--reports-dir", str(pipeline_env / "reports"),
+    ])
+    assert result.exit_code == 1
+    assert "2026-05-05 is after the last complete day the source has (2026-05-01)" in result.output
+    assert not (pipeline_env / "data" / "raw_events").exists()

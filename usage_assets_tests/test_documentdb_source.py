@@ -232,7 +232,7 @@ def test_a_wrong_database_password_is_an_auth_failure_that_is_not_retried(tmp_pa
 def test_a_certificate_from_another_ca_fails_tls_with_a_hint(tmp_path, bastion, database, secrets):
     other_ca, _, _ = make_ca(tmp_path, "some other CA")
     settings = documentdb_settings(tmp_path, bastion, database, docdb_ca_file=str(other_ca),
-                                   docdb_server_selection_timeout=0.8)
+                                   docdb_server_selection_timeout=2.0)
     with pytest.raises(SourceError, match="TLS handshake") as caught:
         source_for(settings).fetch_day(DAY1)
     assert caught.value.stage == "tls" and "USAGE_DOCDB_CA_FILE" in caught.value.next_step
@@ -267,14 +267,15 @@ def _as_csv_row(event: str, document: dict) -> dict[str, str]:
 
 def test_the_same_events_through_csv_and_documentdb_give_identical_raw_events(runner, tmp_path):
     documents = fleet_documents()
-    export = tmp_path / "export" / "registry_metrics.csv"
-    export.parent.mkdir()
+    # A snapshot folder dated the day after DAY2, so both days count as complete.
+    export = tmp_path / "export" / (DAY2 + timedelta(days=1)).isoformat() / "registry_metrics.csv"
+    export.parent.mkdir(parents=True)
     with export.open("w", newline="") as stream:
         writer = csv.DictWriter(stream, fieldnames=EXPORT_COLUMNS, extrasaction="raise")
         writer.writeheader()
         writer.writerows(_as_csv_row("startup", doc) for doc in documents["startup_events"])
         writer.writerows(_as_csv_row("heartbeat", doc) for doc in documents["heartbeat_events"])
-    csv_settings = Settings(source="csv", csv_path=str(export), data_dir=str(tmp_path / "csv-data"),
+    csv_settings = Settings(source="csv", csv_path=str(export.parent.parent), data_dir=str(tmp_path / "csv-data"),
                             reports_dir=str(tmp_path / "csv-reports"))
     csv_runner = PipelineRunner(csv_settings, runner.instance)
     for day in (DAY1, DAY2):
@@ -448,7 +449,7 @@ def test_no_secret_reaches_logs_errors_the_event_log_or_any_file(
             ({}, {PASSWORD_ENV: wrong_password}),
             ({"bastion_known_hosts": str(empty_known_hosts)}, {}),
             ({"bastion_key_file": str(bastion.other_key)}, {}),
-            ({"docdb_ca_file": str(other_ca), "docdb_server_selection_timeout": 0.5}, {}),
+            ({"docdb_ca_file": str(other_ca), "docdb_server_selection_timeout": 2.0}, {}),
             ({}, {"hang_up": "1"}),
         ]
         for overrides, extra in failing:

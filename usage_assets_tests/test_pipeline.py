@@ -120,7 +120,9 @@ def test_heartbeat_drop_blocks_the_day(pipeline_env):
         runner.ingest(date(2026, 5, 1))
         with pytest.raises(PipelineRunError, match="heartbeats_present failed: 1 startup event"):
             runner.ingest(date(2026, 5, 2))
-        assert not runner.lake.has_day("instance_days", date(2026, 5, 2))  # blocked downstream
+        # Nothing of the day is written, and everything downstream is blocked.
+        assert not runner.lake.has_day("raw_events", date(2026, 5, 2))
+        assert not runner.lake.has_day("instance_days", date(2026, 5, 2))
 
 
 def test_csv_report_counts_match_the_hand_computed_fleet(pipeline_env):

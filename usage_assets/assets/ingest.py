@@ -2,7 +2,6 @@
 
 
 import os
-import warnings
 from datetime import timedelta
 
 import dagster as dg
@@ -18,6 +17,7 @@ from usage_assets.resources.telemetry import TelemetrySource
 
 RAW_EVENTS = dg.AssetKey("raw_events")
 REJECTED_EVENTS = dg.AssetKey("rejected_events")
+HEARTBEATS_PRESENT = "heartbeats_present"
 
 # A flaky network (timeouts, a connection or SSH tunnel dropped mid-stream) is retried:
 # 3 more attempts after USAGE_INGEST_RETRY_DELAY_S (default 30 s), then twice and four
@@ -58,6 +58,7 @@ def fetch_for_ingest(telemetry: TelemetrySource, day):
             "against the collector's rules and de-duplicated. Parquet, one file per UTC day.",
             group_name="ingest",
             kinds={"polars", "parquet"},
+            skippable=True,
         ),
         dg.AssetSpec(
             REJECTED_EVENTS,
@@ -65,7 +66,18 @@ def fetch_for_ingest(telemetry: TelemetrySource, day):
             "Kept so that nothing the source sent is dropped silently.",
             group_name="ingest",
             kinds={"polars", "parquet"},
+            skippable=True,
         ),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            HEARTBEATS_PRESENT,
+            asset=RAW_EVENTS,
+            blocking=True,
+            description="Fails when day D has startups but zero heartbeats although day D-1 had "
+            "heartbeats (the reference's silent heartbeat drop). Evaluated before anything is "
+            "written: a failing day keeps its previous partition and no report is built on it.",
+        )
     ],
     partitions_def=daily_partitions,
     pool="telemetry_source",
@@ -78,6 +90,27 @@ def daily_events(context: dg.AssetExecutionContext, telemetry: TelemetrySource, 
     fetched = fetch_for_ingest(telemetry, day)
     validated = validate_events(fetched, day)
     lake = data_lake.lake()
+    today = event_type_counts(validated.events)
+    try:
+        yesterday = event_type_counts(lake.read_frame("raw_events", day - timedelta(days=1)).select("event"))
+    except MissingPartitionsError:
+        yesterday = None
+    problem = heartbeat_drop(today, yesterday)
+    yield dg.AssetCheckResult(
+        check_name=HEARTBEATS_PRESENT,
+        asset_key=RAW_EVENTS,
+        passed=problem is None,
+        description=problem,
+        metadata={
+            "startup_events": today["startup"],
+            "heartbeat_events": today["heartbeat"],
+            "previous_day_heartbeats": yesterday["heartbeat"] if yesterday else "not ingested",
+        },
+    )
+    if problem:
+        # Nothing is written: the previous good partition stays, and the failed blocking
+        # check stops everything downstream.
+        return
     events_path = lake.write_frame("raw_events", day, validated.events)
     rejects_path = lake.write_frame("rejected_events", day, validated.rejects)
     if validated.rejects.height:
@@ -117,37 +150,3 @@ def daily_events(context: dg.AssetExecutionContext, telemetry: TelemetrySource, 
             "path": dg.MetadataValue.path(str(rejects_path)),
         },
     )
-
-
-def _heartbeats_present(context: dg.AssetCheckExecutionContext, data_lake: DataLake) -> dg.AssetCheckResult:
-    day = partition_day(context)
-    lake = data_lake.lake()
-    today = event_type_counts(lake.read_frame("raw_events", day).select("event"))
-    try:
-        yesterday = event_type_counts(lake.read_frame("raw_events", day - timedelta(days=1)).select("event"))
-    except MissingPartitionsError:
-        yesterday = None
-    problem = heartbeat_drop(today, yesterday)
-    return dg.AssetCheckResult(
-        passed=problem is None,
-        description=problem,
-        metadata={
-            "startup_events": today["startup"],
-            "heartbeat_events": today["heartbeat"],
-            "previous_day_heartbeats": yesterday["heartbeat"] if yesterday else "not ingested",
-        },
-    )
-
-
-# Partitioned checks are a "preview" feature in dagster 1.13, but without partitions_def a
-# check reads the wrong partition (dagster issues #27747, #30178); silence only that warning.
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
-    heartbeats_present = dg.asset_check(
-        asset=RAW_EVENTS,
-        name="heartbeats_present",
-        partitions_def=daily_partitions,
-        blocking=True,
-        description="Fails when day D has startups but zero heartbeats although day D-1 had "
-        "heartbeats (the reference's silent heartbeat drop). Blocking: no report is built on it.",
-    )(_heartbeats_present)

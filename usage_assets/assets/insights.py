@@ -1,24 +1,25 @@
 """Insights for report day D: deterministic rules joining telemetry and Prometheus numbers."""
 
-from datetime import date
-
 import dagster as dg
 
 from usage_assets.lib.insights import evaluate_insights
-from usage_assets.lib.lake import Lake
-from usage_assets.lib.trends import comparison_day
+from usage_assets.lib.trends import RANGES, comparison_day
 from usage_assets.partitions import daily_partitions, partition_day
 from usage_assets.resources.storage import DataLake
 
 
-def read_if_present(lake: Lake, dataset: str, day: date) -> dict | None:
-    """The JSON of ``dataset`` for ``day``, or None when that partition was never materialized."""
-    return lake.read_json(dataset, day) if lake.has_day(dataset, day, "data.json") else None
+# Day D compares with D-R (R up to 30 days). Declaring the window orders asset backfills:
+# D's insights wait for the earlier days' metrics when the backfill builds those too.
+UP_TO_30_DAYS_BEFORE = dg.TimeWindowPartitionMapping(start_offset=-max(RANGES.values()))
 
 
 @dg.asset(
     partitions_def=daily_partitions,
-    deps=["fleet_summary", "liveness", "prometheus_trends"],
+    deps=[
+        dg.AssetDep("fleet_summary", partition_mapping=UP_TO_30_DAYS_BEFORE),
+        dg.AssetDep("liveness", partition_mapping=UP_TO_30_DAYS_BEFORE),
+        "prometheus_trends",
+    ],
     group_name="insights",
     kinds={"json"},
 )
@@ -27,7 +28,7 @@ def usage_insights(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg
     installs grow, authentication failures, telemetry send failures rising, ...), each
     insight naming its sources. Telemetry is compared with day D - R when that day's
     fleet_summary and liveness exist; otherwise the comparison says so and those rules are
-    not evaluated (D - R is read if present, not required, so it is no declared dependency)."""
+    not evaluated (D - R is read if present, not required: the first R days have none)."""
     day = partition_day(context)
     lake = data_lake.lake()
     trends = lake.read_json("prometheus_trends", day)
@@ -37,8 +38,8 @@ def usage_insights(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg
         trends["range_days"],
         lake.read_json("fleet_summary", day),
         lake.read_json("liveness", day),
-        read_if_present(lake, "fleet_summary", before),
-        read_if_present(lake, "liveness", before),
+        lake.read_json_if_present("fleet_summary", before),
+        lake.read_json_if_present("liveness", before),
         trends,
     )
     path = lake.write_json("usage_insights", day, insights)

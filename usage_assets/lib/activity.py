@@ -73,7 +73,8 @@ def instance_days_from_events(events: pl.DataFrame, day: date) -> pl.DataFrame:
     - the maxima in :data:`COUNTER_MAXIMA` (Int64),
     - ``versions``: list of {version, events, first_ts}, ordered by first_ts.
     """
-    ordered = events.sort("ts")
+    # Stable: events of the same millisecond keep raw_events' order, so "latest" is deterministic.
+    ordered = events.sort("ts", maintain_order=True)
     has_share = pl.col("auth_path_share_24h").is_not_null()
     summary = ordered.group_by("registry_id").agg(
         pl.len().cast(pl.Int64).alias("events"),

@@ -21,7 +21,6 @@ off (``text.parse_math``), so a ``$`` in a value is drawn as a dollar sign.
 from __future__ import annotations
 
 import io
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 
@@ -35,12 +34,13 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
+from usage_assets.lib.text import printable
+
 #: Resolution of every chart; a 9-inch-wide figure is 900 px, the report's content width.
 CHART_DPI = 100
 FIG_WIDTH = 9.0
 
 NO_DATA = "No data for this period"
-ELLIPSIS = "\u2026"
 
 #: The one house style, applied with ``matplotlib.rc_context`` around figure building
 #: *and* rendering (tick labels are created lazily at draw time).
@@ -136,25 +136,9 @@ LIFETIME_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("30+ days", 30, None),
 )
 
-_WHITESPACE_CONTROLS = dict.fromkeys(map(ord, "\t\n\r\v\f\x1c\x1d\x1e\x1f\x85\u2028\u2029"), " ")
-
-
 def safe_label(text: str, limit: int = 24) -> str:
-    """``text`` made safe to draw: control characters removed, at most ``limit`` characters.
-
-    Line/tab-like controls become spaces, every other character of Unicode category C
-    (controls, format characters such as bidi overrides, surrogates, private use,
-    unassigned) is dropped, runs of whitespace collapse to one space and the ends are
-    trimmed. Longer results are cut to ``limit - 1`` characters plus ``"…"``.
-    """
-    text = str(text).translate(_WHITESPACE_CONTROLS)
-    kept = "".join(ch for ch in text if not unicodedata.category(ch).startswith("C"))
-    kept = " ".join(kept.split())
-    if limit <= 0:
-        return ""
-    if len(kept) > limit:
-        return kept[: limit - 1].rstrip() + ELLIPSIS
-    return kept
+    """``text`` made safe to draw (see :func:`usage_assets.lib.text.printable`), at most ``limit`` characters."""
+    return printable(text, limit)
 
 
 def category_colors(values: Iterable[str]) -> dict[str, str]:

@@ -9,9 +9,12 @@ Header variants from 24 to 34 columns are accepted: a missing column reads as em
 Each new or changed file is parsed once; its rows are merged into
 ``<cache>/days/date=YYYY-MM-DD/part-0.parquet`` (export-format strings), de-duplicated
 across snapshots on (event, registry_id, instant of ts) keeping the most complete row.
-A day's ingest then reads one small file instead of re-parsing every snapshot. Rows
-whose ``ts`` cannot be parsed belong to no day; they are kept in
-``<cache>/unparsable-ts.parquet`` and counted, never dropped silently.
+A day's ingest then reads one small file instead of re-parsing every snapshot. A row
+whose ``ts`` does not parse but starts with ``YYYY-MM-DD`` is cached on that day, where
+validation rejects it with its reason; a row with no date at all belongs to no day and
+is kept in ``<cache>/unparsable-ts.parquet`` and counted, never dropped silently.
+Exact duplicates inside one export are collapsed at import too, so a CSV day's
+``duplicates`` count is 0 where the DocumentDB source would count them.
 """
 
 from __future__ import annotations
@@ -135,7 +138,10 @@ class CsvArchive:
 
     def _merge(self, rows: pl.DataFrame, summary: ImportSummary) -> int:
         """Merge one file's rows into the day cache; returns how many day files changed."""
-        dated = rows.with_columns(parse_ts(pl.col("ts")).dt.date().alias("_day"))
+        # A ts that does not parse but starts with a date goes to that day, where validation
+        # rejects it with a reason (as the DocumentDB source does with string ts values).
+        text_day = pl.col("ts").str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+        dated = rows.with_columns(pl.coalesce(parse_ts(pl.col("ts")).dt.date(), text_day).alias("_day"))
         unparsable = dated.filter(pl.col("_day").is_null()).drop("_day")
         if unparsable.height:
             summary.unparsable_ts_rows += unparsable.height

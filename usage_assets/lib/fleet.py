@@ -10,6 +10,7 @@ install, percentages with one decimal) are listed in ``docs/differences.md``.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import polars as pl
@@ -25,8 +26,13 @@ UNKNOWN = "unknown"
 
 
 def short_id(registry_id: str | None) -> str | None:
-    """The reference's display form of an id: first 12 characters and ``...``."""
-    return None if registry_id is None else registry_id[:12] + "..."
+    """The reference's display form of an id: first 12 characters and ``...``.
+
+    Ids are untrusted (the collector only caps them at 36 characters), so any character
+    other than a hex digit or ``-`` is shown as ``?``: the result is safe in Markdown,
+    HTML and a terminal without further escaping.
+    """
+    return None if registry_id is None else re.sub(r"[^0-9A-Fa-f-]", "?", registry_id[:12]) + "..."
 
 
 def pct(part: int, whole: int) -> float:

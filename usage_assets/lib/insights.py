@@ -46,7 +46,6 @@ from usage_assets.lib.trends import DOWN, TREND_THRESHOLD_PCT, UP, change_label,
 
 SOURCE_TELEMETRY = "telemetry"
 SOURCE_PROMETHEUS = "prometheus"
-SOURCE_GITHUB = "github"
 
 #: Failure share (%) of authentication requests above which ``auth_failures_high`` fires.
 AUTH_FAILURE_PCT = 5.0

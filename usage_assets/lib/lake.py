@@ -108,6 +108,10 @@ class Lake:
             raise MissingPartitionsError(dataset, [day])
         return json.loads(path.read_text())
 
+    def read_json_if_present(self, dataset: str, day: date) -> Any | None:
+        """Like :meth:`read_json`, but None when the day was never written."""
+        return self.read_json(dataset, day) if self.has_day(dataset, day, "data.json") else None
+
     def missing_days(self, dataset: str, days: Iterable[date]) -> list[date]:
         return [day for day in days if not self.has_day(dataset, day)]
 

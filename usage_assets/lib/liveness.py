@@ -23,8 +23,9 @@ CONFIRMED_MIN_HEARTBEATS = 5
 CONFIRMED_WINDOW_DAYS = 7
 STRONGER_MIN_HEARTBEATS = 10
 STRONGER_WINDOW_DAYS = 14
-LIKELY_WINDOW_DAYS = 7
-DORMANT_AFTER_DAYS = 14
+# Likely Alive and Dormant use the same two windows (reference 6.2).
+LIKELY_WINDOW_DAYS = CONFIRMED_WINDOW_DAYS
+DORMANT_AFTER_DAYS = STRONGER_WINDOW_DAYS
 
 
 def window_start(day: date, days: int) -> date:
@@ -76,8 +77,8 @@ def liveness_summary(table: pl.DataFrame, day: date) -> dict:
     return {
         "report_date": day.isoformat(),
         "windows": {
-            "last_7_days": [window_start(day, 7).isoformat(), day.isoformat()],
-            "last_14_days": [window_start(day, 14).isoformat(), day.isoformat()],
+            "last_7_days": [window_start(day, CONFIRMED_WINDOW_DAYS).isoformat(), day.isoformat()],
+            "last_14_days": [window_start(day, STRONGER_WINDOW_DAYS).isoformat(), day.isoformat()],
         },
         "thresholds": {
             "confirmed_min_heartbeats": CONFIRMED_MIN_HEARTBEATS,

@@ -132,8 +132,6 @@ class PrometheusClient:
         self.endpoint = endpoint.rstrip("/")
         self.timeout_seconds = float(timeout_seconds)
         self.session = session or requests.Session()
-        #: Number of HTTP requests made (for logs and tests).
-        self.requests_made = 0
         self._first_request: float | None = None
 
     def describe(self) -> str:
@@ -141,7 +139,6 @@ class PrometheusClient:
 
     def _get(self, path: str, params: dict) -> object:
         """The ``data`` member of a successful API answer; raises :class:`PrometheusUnavailable`."""
-        self.requests_made += 1
         started = time.monotonic()
         if self._first_request is None:
             self._first_request = started

@@ -23,9 +23,9 @@ from typing import Any
 import jinja2
 
 from usage_assets.lib.lake import canonical_json
+from usage_assets.lib.text import printable
 from usage_assets.lib.report_trends import insights_section, prometheus_section
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Characters that can start Markdown syntax inside a line. "(" and "!" only act after
 # "]" or before "[", which are escaped; "#" and "+" only at a line start, and escaped
 # text never starts a line.
@@ -35,11 +35,8 @@ MAX_CELL_CHARS = 60
 
 
 def clean_text(value: Any, limit: int | None = MAX_CELL_CHARS) -> str:
-    """Control characters -> spaces, then cut to ``limit`` characters with an ellipsis."""
-    text = _CONTROL.sub(" ", "" if value is None else str(value))
-    if limit is not None and len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return text
+    """:func:`usage_assets.lib.text.printable` with the report's cell length as default."""
+    return printable(value, limit)
 
 
 def escape_markdown(value: Any, limit: int | None = MAX_CELL_CHARS) -> str:
@@ -135,17 +132,28 @@ def write_report_folder(
         for name, payload in json_files.items():
             (staging / name).write_bytes(canonical_json(payload))
         staging.chmod(0o755)
-        if target.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{stamp}.old.", dir=reports_dir))
-            target.rename(retired / "report")
-            staging.rename(target)
-            shutil.rmtree(retired)
-        else:
-            staging.rename(target)
+        _swap_in(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    """Rename ``staging`` to ``target``; an existing target is moved aside first and put
+    back if the rename fails, so there is always either the old or the new folder."""
+    if not target.exists():
+        staging.rename(target)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+    target.rename(retired / "report")
+    try:
+        staging.rename(target)
+    except BaseException:
+        (retired / "report").rename(target)
+        shutil.rmtree(retired, ignore_errors=True)
+        raise
+    shutil.rmtree(retired)
 
 
 LIVENESS_TIERS = (
@@ -166,8 +174,9 @@ def _plural(count: int, noun: str) -> str:
 def summary_sentences(fleet: Mapping[str, Any], liveness: Mapping[str, Any]) -> list[str]:
     """The executive summary, generated from the numbers (no fixed prose to go stale).
 
-    Only counts, percentages, dates and truncated hex ids appear, so the sentences are
-    safe to print in either format without escaping.
+    Only counts, percentages, dates and ids in :func:`usage_assets.lib.fleet.short_id`
+    form (hex digits and dashes only) appear, so the sentences are safe to print in
+    either format without escaping.
     """
     key = fleet["key_metrics"]
     sticky = fleet["stickiness"]

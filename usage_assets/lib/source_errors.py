@@ -53,10 +53,12 @@ def redact(text: str, secrets: Iterable[str | None]) -> str:
 
 def library_detail(error: BaseException, secrets: Iterable[str | None]) -> str:
     """A short, scrubbed ``"<ExceptionType>: <message>"`` for quoting in a SourceError."""
-    message = " ".join(str(error).split()) or "no details"
+    # Redact before reshaping: folding white space or cutting the text could split a
+    # secret so that the replacement no longer finds it.
+    message = " ".join(redact(str(error), secrets).split()) or "no details"
     if len(message) > MAX_DETAIL_CHARS:
         message = message[: MAX_DETAIL_CHARS - 1] + "…"
-    return redact(f"{type(error).__name__}: {message}", secrets)
+    return f"{type(error).__name__}: {message}"
 
 
 @dataclass(frozen=True)

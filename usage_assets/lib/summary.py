@@ -31,10 +31,6 @@ class SummaryUnavailable(RuntimeError):
     """Day D (or any day) was never materialized; the message names the command that builds it."""
 
 
-def _read(lake: Lake, dataset: str, day: date) -> dict | None:
-    return lake.read_json(dataset, day) if lake.has_day(dataset, day, "data.json") else None
-
-
 def materialized_days(lake: Lake) -> list[date]:
     """Days whose report inputs (``fleet_summary`` and ``liveness``) are in the lake, ascending."""
     folder = lake.root / "fleet_summary"
@@ -81,13 +77,13 @@ def load_summary(
     """
     if prometheus not in PROMETHEUS_MODES:
         raise ValueError(f"prometheus must be one of {PROMETHEUS_MODES}, got {prometheus!r}")
-    fleet, liveness = _read(lake, "fleet_summary", day), _read(lake, "liveness", day)
+    fleet, liveness = lake.read_json_if_present("fleet_summary", day), lake.read_json_if_present("liveness", day)
     if fleet is None or liveness is None:
         raise SummaryUnavailable(
             f"{day} was never materialized (no fleet_summary/liveness for it in {lake.root}); "
             f"build it with `usage-report run --date {day}`"
         )
-    stored_trends = _read(lake, "prometheus_trends", day)
+    stored_trends = lake.read_json_if_present("prometheus_trends", day)
     if range_days is None:
         range_days = stored_trends["range_days"] if stored_trends else parse_range(DEFAULT_RANGE)
     series = stored_trends["series_configured"] if stored_trends else list(DEFAULT_SERIES)
@@ -101,13 +97,13 @@ def load_summary(
     else:
         trends = not_used(day, range_days, series, f"prometheus_trends of {day} for {range_days}d was not "
                                                   "materialized and no fresh query was possible")
-    stored_insights = _read(lake, "usage_insights", day)
+    stored_insights = lake.read_json_if_present("usage_insights", day)
     if trends is stored_trends and stored_insights is not None:
         insights = stored_insights
     else:
         before = comparison_day(day, range_days)
         insights = evaluate_insights(
-            day, range_days, fleet, liveness, _read(lake, "fleet_summary", before), _read(lake, "liveness", before),
+            day, range_days, fleet, liveness, lake.read_json_if_present("fleet_summary", before), lake.read_json_if_present("liveness", before),
             trends,
         )
     return {

@@ -289,11 +289,21 @@ class TelemetryDatabase:
         return counts
 
     def first_day(self) -> date | None:
-        """The UTC day of the oldest BSON-date ``ts`` over both collections, or None."""
+        """The UTC day of the oldest BSON-date ``ts`` over both collections, or None.
+
+        ``$match`` + ``$sort`` + ``$limit`` at the start of a pipeline can walk an index
+        on ``ts`` and stop at the first document; a ``$group``/``$min`` would scan the
+        whole collection.
+        """
         firsts: list[datetime] = []
         self._connected()
         for event in docs.COLLECTIONS:
-            pipeline = [{"$match": {"ts": {"$type": "date"}}}, {"$group": {"_id": None, "first": {"$min": "$ts"}}}]
+            pipeline = [
+                {"$match": {"ts": {"$type": "date"}}},
+                {"$sort": {"ts": 1}},
+                {"$limit": 1},
+                {"$project": {"_id": 0, "first": "$ts"}},
+            ]
             try:
                 with pymongo.timeout(self.config.query_timeout_s):
                     result = list(self._collection(event).aggregate(pipeline))

@@ -1,4 +1,4 @@
-"""Version strings: release tags versus internal builds, and a semantic sort key."""
+"""Version strings: release tags versus internal builds."""
 
 from __future__ import annotations
 
@@ -14,14 +14,3 @@ def build_kind(version: str | None) -> str:
     if not version:
         return "unknown"
     return "community" if _RELEASE_TAG.match(version) else "internal"
-
-
-def semver_key(version: str) -> tuple[tuple[int, ...], str]:
-    """Sort key: numeric ``MAJOR.MINOR.PATCH`` of the part before any ``-``, then the string.
-
-    Leading ``v`` is ignored and non-numeric parts count as 0, so ``v1.10.0`` sorts
-    after ``1.9.3`` and ``dev`` sorts first.
-    """
-    core = version.lstrip("vV").split("-", 1)[0]
-    numbers = tuple(int(part) if part.isdigit() else 0 for part in core.split("."))
-    return numbers, version

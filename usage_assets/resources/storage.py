@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import dagster as dg
 
 from usage_assets.lib.internal import InternalAllowlist
@@ -35,5 +33,3 @@ class ReportConfig(dg.ConfigurableResource):
         """The parsed allowlist; raises ``FileNotFoundError`` for a path that does not exist."""
         return InternalAllowlist.from_file(self.internal_instances)
 
-    def report_dir(self, day_key: str) -> Path:
-        return Path(self.reports_dir) / day_key

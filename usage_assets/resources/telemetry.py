@@ -148,6 +148,15 @@ class CsvTelemetrySource(TelemetrySource):
     def fetch_day(self, day: date) -> pl.DataFrame:
         archive = self.archive()
         archive.refresh()
+        coverage = archive.coverage()
+        # A day after the archive's last complete day is not "a day without events": the
+        # export that would hold it has not been added yet (or is still partial).
+        if coverage is None or day > coverage[1]:
+            last = coverage[1] if coverage else "none"
+            raise CsvArchiveError(
+                f"{day} is after the last complete day of the CSV archive ({last}); "
+                f"add a newer export to {self.csv_path} and run again"
+            )
         return archive.day(day)
 
     def coverage(self) -> tuple[date, date] | None:
@@ -158,6 +167,11 @@ class CsvTelemetrySource(TelemetrySource):
     def prepare(self, progress: Callable[[str], None] | None = None) -> None:
         summary = self.archive().refresh(on_file=lambda name: progress and progress(f"importing {name}"))
         if progress:
+            if summary.imported_files:
+                progress(
+                    f"imported {len(summary.imported_files)} export file(s): {summary.rows_read:,} rows, "
+                    f"{summary.days_written:,} cached day(s) updated"
+                )
             for name, reason in summary.skipped_files.items():
                 progress(f"skipped {name}: {reason}")
             if summary.unparsable_ts_rows:
@@ -169,5 +183,3 @@ class CsvTelemetrySource(TelemetrySource):
     def describe(self) -> str:
         return f"CSV exports at {Path(self.csv_path).name}"
 
-
-__all__ = ["CsvArchiveError", "CsvTelemetrySource", "DemoTelemetrySource", "TelemetrySource"]

@@ -94,9 +94,12 @@ def test_rows_repeated_across_snapshots_are_kept_once_and_new_folders_are_picked
 
 def test_rows_without_a_parseable_ts_are_kept_aside_and_counted(tmp_path):
     write_export(tmp_path / "registry_metrics.csv", header_variant(34),
-                 [startup(ID_A, "2026-05-01T10:00:00.000Z"), startup(ID_B, "last tuesday")])
+                 [startup(ID_A, "2026-05-01T10:00:00.000Z"), startup(ID_B, "last tuesday"),
+                  startup(ID_B, "2026-05-01 at noon")])
     archive = CsvArchive(tmp_path / "registry_metrics.csv", tmp_path / "cache")
     assert archive.refresh().unparsable_ts_rows == 1
+    # A garbled ts that still names its day goes to that day, for validation to reject.
+    assert archive.day(date(2026, 5, 1))["ts"].to_list() == ["2026-05-01 at noon", "2026-05-01T10:00:00.000Z"]
     kept = pl.read_parquet(tmp_path / "cache" / "unparsable-ts.parquet")
     assert kept["ts"].to_list() == ["last tuesday"]
 

@@ -91,3 +91,10 @@ def test_fleet_summary_key_metrics_and_internal_list():
     assert summary["stickiness"]["total_non_internal"] == 1
     assert summary["active_on_report_date"] == {"installs": 1, "customers": 1, "new_installs": 0}
     assert summary["install_distributions"]["active_on_report_date"]["cloud"] == {"aws": 1}
+
+
+def test_short_id_cannot_carry_markup():
+    from usage_assets.lib.fleet import short_id
+
+    assert short_id("aaaaaaaa-0000-4000-8000-00000000000a") == "aaaaaaaa-000..."
+    assert short_id("[a](//x.io) <img src=x>") == "?a??????????..."

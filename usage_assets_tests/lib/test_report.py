@@ -20,7 +20,7 @@ def test_markdown_escape_neutralizes_html_pipes_and_line_breaks():
 
 
 def test_long_strings_are_cut_and_control_characters_removed():
-    assert clean_text("a\x00b\x1bc") == "a b c"
+    assert clean_text("a\x00b\x1bc\u202ed\nе") == "abcd е"
     cut = clean_text("x" * 200)
     assert len(cut) == 60 and cut.endswith("…")
 
@@ -37,3 +37,20 @@ def test_report_folder_is_replaced_whole(tmp_path):
     assert (first / "usage-report-2026-05-01.md").read_text() == "# two"
     assert not (first / "instance-lifetime-2026-05-01.png").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["2026-05-01"]  # no staging leftovers
+
+
+def test_a_failed_swap_keeps_the_previous_report(tmp_path, monkeypatch):
+    day = date(2026, 5, 1)
+    folder = write_report_folder(tmp_path, day, "# old", "<p>old</p>", [], {})
+    real_rename = Path.rename
+
+    def failing_rename(self, target):
+        if self.name.startswith(f".{day}.") and ".old." not in self.name and Path(target) == folder:
+            raise OSError("disk full")
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", failing_rename)
+    with pytest.raises(OSError, match="disk full"):
+        write_report_folder(tmp_path, day, "# new", "<p>new</p>", [], {})
+    assert (folder / f"usage-report-{day}.md").read_text() == "# old"
+    assert [p.name for p in tmp_path.iterdir()] == [day.isoformat()]
