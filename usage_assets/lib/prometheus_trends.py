@@ -56,6 +56,8 @@ DEFAULT_SERIES = (
 )
 #: Labels whose values get a top-N breakdown when a series has them, in this order.
 BREAKDOWN_LABELS = ("tool_name", "server_name", "method", "target_kind", "event", "status", "results_count_bucket")
+#: How the report and the terminal title each breakdown's table.
+BREAKDOWN_TITLES = {"tool_name": "Top tools", "server_name": "Top servers", "status": "Outcomes by status"}
 #: Rows kept per breakdown.
 TOP_N = 10
 #: The reason given when no endpoint is configured (the default).

@@ -22,8 +22,9 @@ from typing import Any
 
 import jinja2
 
+from usage_assets.lib.fleet import pct
 from usage_assets.lib.lake import canonical_json
-from usage_assets.lib.text import printable
+from usage_assets.lib.text import format_pct, printable
 from usage_assets.lib.report_trends import insights_section, prometheus_section
 
 # Characters that can start Markdown syntax inside a line. "(" and "!" only act after
@@ -57,10 +58,6 @@ def format_number(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:,.1f}"
     return f"{value:,}"
-
-
-def format_pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f}%"
 
 
 def _environment(templates_dir: Path) -> jinja2.Environment:
@@ -245,7 +242,7 @@ def build_report_context(
             ("Events without registry_id", key["null_registry_id_count"]),
         ],
         "clouds": [
-            {"cloud": cloud, "installs": n, "pct": round(100.0 * n / identified, 1) if identified else 0.0}
+            {"cloud": cloud, "installs": n, "pct": pct(n, identified)}
             for cloud, n in sorted(fleet["per_cloud_unique_installs"].items(), key=lambda item: (-item[1], item[0]))
         ],
         "liveness": [
@@ -253,7 +250,7 @@ def build_report_context(
                 "tier": label,
                 "definition": definition,
                 "count": liveness["counts"][name],
-                "pct": round(100.0 * liveness["counts"][name] / customers, 1) if customers else 0.0,
+                "pct": pct(liveness["counts"][name], customers),
             }
             for name, label, definition in LIVENESS_TIERS
         ],

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from usage_assets.lib.prometheus_trends import BREAKDOWN_TITLES
+from usage_assets.lib.text import format_pct
 from usage_assets.lib.trends import change_label
 
-#: Breakdowns shown in the report, with their titles; the JSON keeps every breakdown.
-REPORT_BREAKDOWNS = {"tool_name": "Top tools", "server_name": "Top servers", "status": "Outcomes by status"}
 NOT_MATERIALIZED = "the prometheus_trends asset was not materialized for this day"
 
 
@@ -36,10 +36,6 @@ def _trend_row(item: Mapping[str, Any]) -> dict:
         "change": change_label(item),
         "arrow": item["arrow"] or "",
     }
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f}%"
 
 
 def prometheus_section(trends: Mapping[str, Any] | None) -> dict:
@@ -70,10 +66,10 @@ def prometheus_section(trends: Mapping[str, Any] | None) -> dict:
             "name": entry["name"],
             "found": True,
             **_trend_row(entry["increase"]),
-            "success_now": _pct(success["current"]["success_pct"]) if success else "—",
-            "success_before": _pct(success["previous"]["success_pct"]) if success else "—",
+            "success_now": format_pct(success["current"]["success_pct"]) if success else "—",
+            "success_before": format_pct(success["previous"]["success_pct"]) if success else "—",
         })
-        for label, title in REPORT_BREAKDOWNS.items():
+        for label, title in BREAKDOWN_TITLES.items():
             breakdown = entry["breakdowns"].get(label)
             if breakdown and breakdown["top"]:
                 section["tables"].append({

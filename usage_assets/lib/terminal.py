@@ -21,8 +21,9 @@ from rich.table import Table
 from rich.text import Text
 
 from usage_assets.lib.insights import number
-from usage_assets.lib.prometheus_trends import BREAKDOWN_LABELS
+from usage_assets.lib.prometheus_trends import BREAKDOWN_LABELS, BREAKDOWN_TITLES
 from usage_assets.lib.report import clean_text
+from usage_assets.lib.text import format_pct
 from usage_assets.lib.trends import DOWN, UP, change_label
 
 #: The dashboard fits an 80-column terminal.
@@ -30,7 +31,6 @@ DASHBOARD_WIDTH = 80
 BAR_WIDTH = 24
 #: Rows per breakdown without --verbose.
 SHORT_TOP = 5
-_BREAKDOWN_TITLES = {"tool_name": "Top tools", "server_name": "Top servers", "status": "Outcomes by status"}
 _TIER_LABELS = (
     ("confirmed", "Confirmed alive"),
     ("stronger", "Stronger alive"),
@@ -67,10 +67,6 @@ def render_text(renderable: RenderableType, width: int) -> str:
     Console(file=buffer, width=width, color_system=None, force_terminal=False, legacy_windows=False,
             emoji=False, highlight=False).print(renderable)
     return buffer.getvalue()
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f}%"
 
 
 def _title(summary: Mapping[str, Any]) -> Text:
@@ -119,7 +115,7 @@ def _breakdown_table(entry: Mapping[str, Any], label: str, rows: list[dict], ver
     for row in rows:
         table.add_row(plain(row["value"] or "(empty)", None if verbose else 40), plain(number(row["current"])),
                       plain(number(row["previous"])), change(row), arrow(row))
-    title = _BREAKDOWN_TITLES.get(label, f"By {label}")
+    title = BREAKDOWN_TITLES.get(label, f"By {label}")
     shown = f"top {len(rows)} of {entry['breakdowns'][label]['distinct_values']}"
     return _section(f"{title} · source: prometheus · {entry['name']} by {label}, {shown}", table)
 
@@ -151,7 +147,7 @@ def _prometheus_tables(summary: Mapping[str, Any], verbose: bool) -> RenderableT
         success = entry["success"]
         table.add_row(plain(entry["name"]), plain(number(entry["increase"]["current"])),
                       plain(number(entry["increase"]["previous"])), change(entry["increase"]), arrow(entry["increase"]),
-                      plain(_pct(success["current"]["success_pct"]) if success else "—"))
+                      plain(format_pct(success["current"]["success_pct"]) if success else "—"))
     parts: list[RenderableType] = [
         _section(f"Prometheus · source: prometheus · last {days} days vs the {days} before "
                  f"({_window_text(trends)})", table, *notes)
@@ -159,7 +155,7 @@ def _prometheus_tables(summary: Mapping[str, Any], verbose: bool) -> RenderableT
     for entry in trends["series"]:
         for label in _breakdown_order(entry["breakdowns"]):
             breakdown = entry["breakdowns"][label]
-            if (label in _BREAKDOWN_TITLES or verbose) and breakdown["top"]:
+            if (label in BREAKDOWN_TITLES or verbose) and breakdown["top"]:
                 rows = breakdown["top"] if verbose else breakdown["top"][:SHORT_TOP]
                 parts.append(_breakdown_table(entry, label, rows, verbose))
     return Group(*parts)
@@ -227,7 +223,7 @@ def _panel(body: RenderableType, title: str) -> Panel:
 
 
 def _share(part: float, whole: float) -> Text:
-    return plain(_pct(100.0 * part / whole if whole else None), style="dim")
+    return plain(format_pct(100.0 * part / whole if whole else None), style="dim")
 
 
 def _fleet_panel(summary: Mapping[str, Any]) -> Panel:
@@ -271,8 +267,8 @@ def _prometheus_panels(summary: Mapping[str, Any], verbose: bool) -> list[Panel]
         if entry["success"] and entry["success"]["current"]["success_pct"] is not None:
             rate = entry["success"]["current"]["success_pct"]
             before = entry["success"]["previous"]["success_pct"]
-            grid.add_row(plain("  success rate", style="dim"), bar(rate / 100.0, 9), plain(_pct(rate)), Text(""),
-                         plain(f"was {_pct(before)}", style="dim"))
+            grid.add_row(plain("  success rate", style="dim"), bar(rate / 100.0, 9), plain(format_pct(rate)), Text(""),
+                         plain(f"was {format_pct(before)}", style="dim"))
     days = trends["range_days"]
     panels = [_panel(grid, f"Prometheus · last {days} d vs the {days} d before · source: prometheus")]
     for entry in found:
@@ -287,7 +283,7 @@ def _prometheus_panels(summary: Mapping[str, Any], verbose: bool) -> list[Panel]
                 grid.add_row(plain(row["value"] or "(empty)", 30), bar(row["current"] / top, 14),
                              plain(number(row["current"])), _share(row["current"], entry["increase"]["current"]),
                              _trend_cell(row))
-            panels.append(_panel(grid, f"{_BREAKDOWN_TITLES[label]} · source: prometheus · {entry['name']}"))
+            panels.append(_panel(grid, f"{BREAKDOWN_TITLES[label]} · source: prometheus · {entry['name']}"))
     return panels
 
 

@@ -1,4 +1,5 @@
-"""Untrusted text made safe to show: one sanitiser for the report, the charts and the terminal."""
+"""Text shown to people: one sanitiser for untrusted strings (report, charts, terminal) and
+the shared percentage format."""
 
 from __future__ import annotations
 
@@ -24,3 +25,8 @@ def printable(value: Any, limit: int | None = None) -> str:
     if limit is not None and len(text) > limit:
         return text[: max(limit - 1, 0)].rstrip() + ELLIPSIS
     return text
+
+
+def format_pct(value: float | None) -> str:
+    """A percentage with one decimal and a ``%`` sign; None as an em dash."""
+    return "—" if value is None else f"{value:.1f}%"
