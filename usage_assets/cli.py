@@ -64,8 +64,12 @@ def _fails_cleanly(command):
     def wrapper(*args, **kwargs):
         from usage_assets.lib.csv_archive import CsvArchiveError
         from usage_assets.lib.source_errors import SourceError
-        from usage_assets.runner import PipelineRunError
 
+        try:
+            # Importing the pipeline reads the settings Dagster needs at import time.
+            from usage_assets.runner import PipelineRunError
+        except SettingsError as error:
+            raise click.UsageError(str(error)) from error
         try:
             return command(*args, **kwargs)
         except (PipelineRunError, CsvArchiveError, SourceError, FileNotFoundError) as error:

@@ -8,14 +8,17 @@ shows a partial day. The first partition is ``USAGE_PARTITIONS_START`` (default
 
 from __future__ import annotations
 
-import os
 from datetime import date
 
 import dagster as dg
 
+from usage_assets.settings import definition_setting
+
 DEFAULT_PARTITIONS_START = "2025-01-01"
 
-PARTITIONS_START = date.fromisoformat(os.environ.get("USAGE_PARTITIONS_START") or DEFAULT_PARTITIONS_START)
+PARTITIONS_START = definition_setting(
+    "USAGE_PARTITIONS_START", DEFAULT_PARTITIONS_START, date.fromisoformat, "a day YYYY-MM-DD"
+)
 
 daily_partitions = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START.isoformat(), timezone="UTC")
 

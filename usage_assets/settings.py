@@ -11,10 +11,10 @@ environment become ints, floats and booleans: ``true``/``false``, ``1``/``0``,
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal, TypeVar, get_args
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -33,6 +33,7 @@ from usage_assets.lib.prometheus import check_metric_name
 from usage_assets.lib.trends import parse_range, range_label
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
 SourceName = Literal["demo", "csv", "documentdb"]
 SOURCES: tuple[str, ...] = get_args(SourceName)
 
@@ -206,6 +207,17 @@ ENV_VARS: dict[str, str] = {
     "bastion_host_key_fingerprint": "USAGE_BASTION_HOST_KEY_FINGERPRINT",
     "bastion_keepalive": "USAGE_BASTION_KEEPALIVE_S",
 }
+
+
+def definition_setting(variable: str, default: str, parse: Callable[[str], T], expected: str) -> T:
+    """A setting Dagster needs while the definitions are imported, so not a :class:`Settings`
+    field: ``USAGE_PARTITIONS_START`` (the partitions) and ``USAGE_INGEST_RETRY_DELAY_S``
+    (the ingest's retry policy). Raises :class:`SettingsError` naming the variable."""
+    raw = os.environ.get(variable) or default
+    try:
+        return parse(raw)
+    except ValueError:
+        raise SettingsError(f"{variable} must be {expected}, got {raw!r}") from None
 
 
 #: Settings whose values are URLs (possibly with credentials): never echoed in errors.

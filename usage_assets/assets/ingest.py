@@ -1,7 +1,6 @@
 """Ingest: one UTC day of events from the telemetry source, typed, validated, de-duplicated."""
 
 
-import os
 from datetime import timedelta
 
 import dagster as dg
@@ -14,6 +13,7 @@ from usage_assets.lib.validation import rejects_by_reason, validate_events
 from usage_assets.partitions import daily_partitions, partition_day
 from usage_assets.resources.storage import DataLake
 from usage_assets.resources.telemetry import TelemetrySource
+from usage_assets.settings import definition_setting
 
 RAW_EVENTS = dg.AssetKey("raw_events")
 REJECTED_EVENTS = dg.AssetKey("rejected_events")
@@ -26,7 +26,7 @@ HEARTBEATS_PRESENT = "heartbeats_present"
 # whole day. Errors a retry cannot fix fail at once (see fetch_for_ingest).
 INGEST_RETRY_POLICY = dg.RetryPolicy(
     max_retries=3,
-    delay=float(os.environ.get("USAGE_INGEST_RETRY_DELAY_S") or 30),
+    delay=definition_setting("USAGE_INGEST_RETRY_DELAY_S", "30", float, "a number of seconds"),
     backoff=dg.Backoff.EXPONENTIAL,
     jitter=dg.Jitter.PLUS_MINUS,
 )
