@@ -96,6 +96,8 @@ OKABE_ITO = {
     "black": "#000000",
 }
 GREY = "#999999"
+#: The folded "other (K values)" series/bar: lighter than the grey of "unknown".
+FOLDED_GREY = "#C4C4C4"
 BAR_COLOR = OKABE_ITO["blue"]
 TEXT_COLOR = "#333333"
 MUTED_TEXT = "#666666"
@@ -149,7 +151,7 @@ def category_colors(values: Iterable[str]) -> dict[str, str]:
         if value in CLOUD_COLORS:
             colors[value] = CLOUD_COLORS[value]
         elif value.startswith("other ("):
-            colors[value] = GREY
+            colors[value] = FOLDED_GREY
     extras = sorted({v for v in values if v not in colors})
     for index, value in enumerate(extras):
         colors[value] = EXTRA_COLORS[index % len(EXTRA_COLORS)]
@@ -323,14 +325,19 @@ def installs_timeseries_chart(frame: pl.DataFrame, day: date) -> bytes:
         for ax in axes:
             top = ax.get_ylim()[1]
             ax.set_ylim(0, max(top, 1))
-        locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
+        # Whole UTC days only: a short range would otherwise get 12:00 ticks.
+        locator = (
+            mdates.DayLocator(interval=max(1, len(days) // 7))
+            if len(days) <= 21
+            else mdates.AutoDateLocator(minticks=4, maxticks=10)
+        )
         ax_new.xaxis.set_major_locator(locator)
         ax_new.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
         ax_new.set_xlim(x[0] - 0.7, x[-1] + 0.7)
 
         handles, labels = axes[0].get_legend_handles_labels()
         # To the right of the panels: above them it would collide with the title.
-        fig.legend(handles, labels, loc="outside right upper", title="cloud", handlelength=1.6)
+        fig.legend(handles, labels, loc="outside right upper", title="cloud", alignment="left", handlelength=1.6)
         return _render(fig)
 
 
@@ -362,12 +369,17 @@ def install_distribution_chart(distributions: dict[str, dict[str, int]], title: 
     facets = list(FACET_TITLES)
     if not any(sum(int(c) for c in (distributions.get(f) or {}).values()) for f in facets):
         return _empty_chart(title)
+    folded = {facet: _fold_values(distributions.get(facet) or {}) for facet in facets}
+    # Each row of panels is as tall as its longest panel needs, so a bar has the same
+    # thickness in every panel and two-value facets leave no empty band.
+    slots = [max(2, *(len(folded[f]) for f in facets[i : i + 2])) for i in range(0, len(facets), 2)]
+    height = 0.7 + sum(0.34 * n + 0.55 for n in slots)
     with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=(FIG_WIDTH, 9.6), dpi=CHART_DPI, layout="constrained")
+        fig = Figure(figsize=(FIG_WIDTH, height), dpi=CHART_DPI, layout="constrained")
         fig.suptitle(title, x=0.01, ha="left")
-        axes = fig.subplots(3, 2).ravel()
-        for ax, facet in zip(axes, facets):
-            rows = _fold_values(distributions.get(facet) or {})
+        axes = fig.subplots(len(slots), 2, height_ratios=[0.34 * n + 0.55 for n in slots]).ravel()
+        for index, (ax, facet) in enumerate(zip(axes, facets)):
+            rows = folded[facet]
             total = sum(count for _, count, _ in rows)
             ax.set_title(f"{FACET_TITLES[facet]} (n = {total:,})")
             if not total:
@@ -376,12 +388,11 @@ def install_distribution_chart(distributions: dict[str, dict[str, int]], title: 
             labels = [label for label, _, _ in rows]
             if facet == "cloud":
                 palette = category_colors(labels)
-                colors = [GREY if folded else palette[label] for label, _, folded in rows]
+                colors = [FOLDED_GREY if folded else palette[label] for label, _, folded in rows]
             else:
-                colors = [GREY if folded else BAR_COLOR for _, _, folded in rows]
+                colors = [FOLDED_GREY if folded else BAR_COLOR for _, _, folded in rows]
             _hbars(ax, labels, [count for _, count, _ in rows], total, colors)
-            # Same bar thickness in every panel, whatever its number of values.
-            ax.set_ylim(MAX_BARS - 0.5, -0.5)
+            ax.set_ylim(slots[index // 2] - 0.5, -0.5)
         return _render(fig)
 
 
@@ -406,7 +417,7 @@ def lifetime_chart(ages: Sequence[int], day: date) -> bytes:
         for _, low, high in LIFETIME_BUCKETS
     ]
     stats = (
-        f"median {float(np.median(values)):g} d, mean {values.mean():.1f} d, max {top:,} d\n"
+        f"median {float(np.median(values)):g} d, mean {values.mean():.1f} d, max {top:,} d; "
         f"{int((values > 0).sum()):,} seen on more than one day"
     )
 
@@ -419,9 +430,13 @@ def lifetime_chart(ages: Sequence[int], day: date) -> bytes:
         ax_box.sharex(ax_hist)
 
         edges = np.arange(-0.5, top + 1.5, 1.0)
-        ax_hist.hist(values, bins=edges, color=BAR_COLOR, rwidth=0.9 if top <= 60 else 1.0)
+        # Separate bars while they are wide enough to read; beyond that one filled step
+        # outline (thousands of 1-px bars would alias into a barcode).
+        if top <= 60:
+            ax_hist.hist(values, bins=edges, color=BAR_COLOR, rwidth=0.9)
+        else:
+            ax_hist.hist(values, bins=edges, color=BAR_COLOR, histtype="stepfilled", linewidth=0)
         ax_hist.set_title("Customer installs per lifetime (one bar per day)", loc="left")
-        ax_hist.text(0.99, 0.96, stats, ha="right", va="top", fontsize=9, color=TEXT_COLOR, transform=ax_hist.transAxes)
         ax_hist.set_ylabel("customer installs")
         ax_hist.set_ylim(bottom=0)
         ax_hist.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True, min_n_ticks=1))
@@ -440,10 +455,13 @@ def lifetime_chart(ages: Sequence[int], day: date) -> bytes:
             capprops={"color": BAR_COLOR, "linewidth": 1.0},
             flierprops={"marker": "o", "markersize": 3, "markerfacecolor": "none", "markeredgecolor": GREY},
         )
-        ax_box.set_title("Box plot (box: middle half, line: median, whiskers: 1.5 IQR)", loc="left")
+        # The statistics sit above the box plot, where they can never cover a bar.
+        ax_box.set_title(stats[0].upper() + stats[1:], loc="left")
         ax_box.set_yticks([])
         ax_box.spines["left"].set_visible(False)
-        ax_box.set_xlabel("lifetime (days between first and last UTC day seen)")
+        ax_box.set_xlabel(
+            "lifetime in days, first to last UTC day seen (box: middle half, whiskers: 1.5 IQR)"
+        )
         ax_box.set_xlim(-0.5 - 0.01 * top, top + 0.5 + 0.01 * top)
 
         labels = [label for label, _, _ in LIFETIME_BUCKETS]

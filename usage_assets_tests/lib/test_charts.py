@@ -78,3 +78,13 @@ def test_thumbnail_is_small_and_keeps_the_aspect_ratio():
         assert thumb.width == 300
         assert abs(thumb.height / thumb.width - big.height / big.width) < 0.01
     assert small.startswith(PNG) and len(small) < len(full) / 3
+
+
+def test_hostile_labels_and_many_values_never_raise():
+    # "$" would start mathtext if it were parsed; it is drawn as text instead.
+    weird = {"$\\frac{": 3, "\u202eevil": 2, "a\x00" * 150: 1, **{f"v{n}": 1 for n in range(30)}}
+    png = install_distribution_chart({facet: weird for facet in ("cloud", "compute", "auth")}, "Hostile $x$")
+    assert png.startswith(PNG)
+    clouds = timeseries(3).vstack(timeseries(3).with_columns(pl.col("cloud") + "-more"))
+    assert installs_timeseries_chart(clouds, DAY).startswith(PNG)  # > 8 clouds fold into "other"
+    assert lifetime_chart([0], DAY).startswith(PNG)
