@@ -85,7 +85,8 @@ def summary(report_date, output_format, range_label, no_prometheus, prometheus_e
 
     errors = Console(stderr=True, highlight=False)
     try:
-        settings = Settings.from_env(data_dir=data_dir, prometheus_endpoint=prometheus_endpoint)
+        # The summary reads the lake: the telemetry source need not be configured.
+        settings = Settings.from_env(data_dir=data_dir, prometheus_endpoint=prometheus_endpoint, need_source=False)
     except SettingsError as error:
         raise click.UsageError(str(error)) from error
     lake = Lake(settings.data_dir)

@@ -49,7 +49,7 @@ class PipelineRunner:
 
     def default_report_day(self) -> date:
         """The last complete UTC day the source has (for CSV: in the archive)."""
-        coverage = self.telemetry.coverage()
+        coverage = self.telemetry.cached_coverage()
         if coverage is None:
             raise PipelineRunError(f"the source has no events: {self.telemetry.describe()}")
         return coverage[1]
@@ -59,7 +59,7 @@ class PipelineRunner:
 
         Raises :class:`PipelineRunError` when the source starts before the partitions do.
         """
-        coverage = self.telemetry.coverage()
+        coverage = self.telemetry.cached_coverage()
         first = coverage[0] if coverage else report_day
         if first < PARTITIONS_START:
             raise PipelineRunError(
@@ -74,7 +74,7 @@ class PipelineRunner:
             raise PipelineRunError(f"{day} is not over yet (UTC); the newest complete day is {last_complete_utc_day()}")
         if day < PARTITIONS_START:
             raise PipelineRunError(f"{day} is before the first partition {PARTITIONS_START} (USAGE_PARTITIONS_START)")
-        coverage = self.telemetry.coverage()
+        coverage = self.telemetry.cached_coverage()
         if coverage is not None and day > coverage[1]:
             raise PipelineRunError(
                 f"{day} is after the last complete day the source has ({coverage[1]}): {self.telemetry.describe()}"

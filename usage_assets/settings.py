@@ -25,6 +25,7 @@ from pydantic import (
     PositiveFloat,
     PositiveInt,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -141,7 +142,9 @@ class Settings(BaseModel):
         return ",".join(check_metric_name(name) for name in names) or None
 
     @model_validator(mode="after")
-    def _source_needs(self) -> "Settings":
+    def _source_needs(self, info: ValidationInfo) -> "Settings":
+        if info.context and not info.context.get("need_source", True):
+            return self
         if self.source == "csv" and not self.csv_path:
             raise ValueError(
                 "the csv source needs a path: set USAGE_CSV_PATH (or pass --csv-path) to a "
@@ -155,17 +158,20 @@ class Settings(BaseModel):
         return self
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, need_source: bool = True, **overrides
+    ) -> "Settings":
         """Settings from ``environ`` (default ``os.environ``), then non-None ``overrides``.
 
-        Empty variables count as unset. Raises :class:`SettingsError` naming the variable
-        of every invalid value.
+        Empty variables count as unset. ``need_source=False`` skips the checks that the
+        chosen source is fully configured (for commands that only read the data lake).
+        Raises :class:`SettingsError` naming the variable of every invalid value.
         """
         environ = os.environ if environ is None else environ
         values = {name: environ[var] for name, var in ENV_VARS.items() if environ.get(var, "") != ""}
         values.update({name: value for name, value in overrides.items() if value is not None})
         try:
-            return cls(**values)
+            return cls.model_validate(values, context={"need_source": need_source})
         except ValidationError as error:
             raise SettingsError(describe_errors(error)) from None
 

@@ -19,7 +19,7 @@ ALL_DAYS_UP_TO_D = dg.TimeWindowPartitionMapping(start_offset=-100_000)
 def history_first_day(telemetry: TelemetrySource, day: date) -> date:
     """First day a history-wide asset must see: the source's first day of data (clipped
     to the partitions' start), or ``day`` itself when the source has nothing earlier."""
-    coverage = telemetry.coverage()
+    coverage = telemetry.cached_coverage()
     first = max(coverage[0], PARTITIONS_START) if coverage else day
     return min(first, day)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
+from pydantic import PrivateAttr
 
 from usage_assets.lib.csv_archive import CsvArchive, CsvArchiveError
 from usage_assets.lib.demo_fleet import DemoFleetParams, demo_events_for_day
@@ -44,6 +45,11 @@ def with_secrets_resolved(source: "TelemetrySource") -> "TelemetrySource":
 class TelemetrySource(dg.ConfigurableResource, ABC):
     """Abstract source of telemetry events, one UTC day at a time."""
 
+    # coverage() can cost a connection (the documentdb source opens an SSH tunnel and asks
+    # both collections); one answer per resource instance, i.e. per Dagster run.
+    _coverage: tuple[date, date] | None = PrivateAttr(default=None)
+    _coverage_read: bool = PrivateAttr(default=False)
+
     @abstractmethod
     def fetch_day(self, day: date) -> pl.DataFrame:
         """Every event with ``day 00:00Z <= ts < day+1 00:00Z``, as export-format strings.
@@ -55,6 +61,13 @@ class TelemetrySource(dg.ConfigurableResource, ABC):
     @abstractmethod
     def coverage(self) -> tuple[date, date] | None:
         """(first UTC day with events, last complete UTC day), or None when empty."""
+
+    def cached_coverage(self) -> tuple[date, date] | None:
+        """:meth:`coverage`, read once per resource instance (a Dagster run, a CLI command)."""
+        if not self._coverage_read:
+            self._coverage = self.coverage()
+            self._coverage_read = True
+        return self._coverage
 
     @abstractmethod
     def describe(self) -> str:
