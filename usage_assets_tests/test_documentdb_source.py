@@ -286,6 +286,7 @@ def test_the_same_events_through_csv_and_documentdb_give_identical_raw_events(ru
         assert from_db.height > 0
         assert from_db.equals(from_csv), (from_db, from_csv)
     assert Lake(tmp_path / "data").read_json("ingest_stats", DAY1)["duplicates"] == 1
+    assert Lake(tmp_path / "csv-data").read_json("ingest_stats", DAY1)["duplicates"] == 1
 
 
 def _run_messages(instance: dg.DagsterInstance, run_id: str) -> str:

@@ -13,8 +13,8 @@ A day's ingest then reads one small file instead of re-parsing every snapshot. A
 whose ``ts`` does not parse but starts with ``YYYY-MM-DD`` is cached on that day, where
 validation rejects it with its reason; a row with no date at all belongs to no day and
 is kept in ``<cache>/unparsable-ts.parquet`` and counted, never dropped silently.
-Exact duplicates inside one export are collapsed at import too, so a CSV day's
-``duplicates`` count is 0 where the DocumentDB source would count them.
+A duplicate delivery inside one export is kept (validation counts and drops it, as for
+the DocumentDB source); the same row in two snapshots is one.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import polars as pl
 
 from usage_assets.lib import export_format as fmt
 from usage_assets.lib.lake import atomic_write_bytes, canonical_json, write_parquet_atomic
-from usage_assets.lib.validation import deduplicate, parse_ts
+from usage_assets.lib.validation import deduplicate, event_identity, parse_ts
 
 _DATED_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -74,6 +74,31 @@ def read_export_csv(path: Path) -> pl.DataFrame:
         truncate_ragged_lines=True,
     )
     return fmt.conform_to_export(frame)
+
+
+def merge_snapshot_rows(cached: pl.DataFrame, incoming: pl.DataFrame) -> pl.DataFrame:
+    """One day's cached rows united with a new export's rows of that day.
+
+    Snapshots are cumulative, so the same delivery appears in each: an event keeps as
+    many copies as the file that held the most (a duplicate delivery inside one export
+    stays visible, and validation counts it, as with the DocumentDB source), each copy
+    its most complete version. Sorted by (ts, event, registry_id).
+    """
+    key = ["event", "registry_id", "_instant"]
+    tagged = pl.concat([cached.with_columns(_new=pl.lit(False)), incoming.with_columns(_new=pl.lit(True))])
+    copies = (
+        tagged.with_columns(event_identity())
+        .group_by(key)
+        .agg(pl.max_horizontal((~pl.col("_new")).sum(), pl.col("_new").sum()).alias("_copies"))
+    )
+    best = deduplicate(tagged.drop("_new")).with_columns(event_identity())
+    return (
+        best.join(copies, on=key, how="left", nulls_equal=True)
+        .with_columns(pl.int_ranges(0, pl.col("_copies")).alias("_copy"))
+        .explode("_copy")
+        .drop("_instant", "_copies", "_copy")
+        .sort("ts", "event", "registry_id", nulls_last=False, maintain_order=True)
+    )
 
 
 class CsvArchive:
@@ -152,8 +177,7 @@ class CsvArchive:
         for (day,), day_rows in dated.filter(pl.col("_day").is_not_null()).group_by("_day", maintain_order=True):
             path = self.day_path(day)
             existing = pl.read_parquet(path) if path.is_file() else fmt.empty_export_frame()
-            merged = deduplicate(pl.concat([existing, day_rows.drop("_day")]))
-            merged = merged.sort("ts", "event", "registry_id", nulls_last=False)
+            merged = merge_snapshot_rows(existing, day_rows.drop("_day"))
             if merged.height != existing.height or not merged.equals(existing):
                 write_parquet_atomic(path, merged)
                 changed += 1

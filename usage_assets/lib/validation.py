@@ -62,8 +62,14 @@ ALLOWED_VALUES: dict[str, tuple[str, ...]] = {
 MAX_LENGTHS = {"registry_id": 36, "v": 200}
 
 # Duplicates are found on the parsed instant, so one event exported with two ts
-# spellings (".123Z" by mongosh, ".123456+00:00" by the registry) is still one event.
+# spellings (".123Z" by mongosh, ".123456+00:00" by the registry) is still one event; an
+# unparsable ts keeps its own text, so two different garbled rows stay two rows.
 _DEDUPE_KEY = ("event", "registry_id", "_instant")
+
+
+def event_identity() -> pl.Expr:
+    """The ``_instant`` part of an event's identity: its ts instant, or its raw text."""
+    return pl.coalesce(parse_ts(pl.col("ts")).cast(pl.String), pl.col("ts")).alias("_instant")
 
 
 @dataclass(frozen=True)
@@ -212,7 +218,7 @@ def deduplicate(export_rows: pl.DataFrame) -> pl.DataFrame:
     completeness = pl.sum_horizontal(pl.col(name).is_not_null() for name in fmt.EXPORT_COLUMNS)
     return (
         export_rows.with_row_index("_order")
-        .with_columns(_filled=completeness, _instant=parse_ts(pl.col("ts")))
+        .with_columns(event_identity(), _filled=completeness)
         .sort(["_filled", "_order"], descending=[True, False])
         .unique(subset=list(_DEDUPE_KEY), keep="first")
         .sort("_order")

@@ -110,3 +110,17 @@ def test_a_missing_or_empty_archive_is_a_clear_error(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(CsvArchiveError, match="no registry_metrics export"):
         CsvArchive(tmp_path / "empty", tmp_path / "cache").refresh()
+
+
+def test_a_duplicate_delivery_inside_one_export_stays_visible_to_validation(tmp_path):
+    from usage_assets.lib.validation import validate_events
+
+    exports = tmp_path / "exports"
+    delivered_twice = [startup(ID_A, "2026-05-01T10:00:00.000Z")] * 2 + [startup(ID_B, "2026-05-01T11:00:00.000Z")]
+    write_export(exports / "2026-05-02" / "registry_metrics.csv", header_variant(34), delivered_twice)
+    write_export(exports / "2026-05-03" / "registry_metrics.csv", header_variant(34), delivered_twice)
+    archive = CsvArchive(exports, tmp_path / "cache")
+    archive.refresh()
+    day = archive.day(date(2026, 5, 1))
+    assert day["registry_id"].to_list() == [ID_A, ID_A, ID_B]  # not 4 + 2: snapshots overlap
+    assert validate_events(day, date(2026, 5, 1)).duplicates == 1
