@@ -85,14 +85,16 @@ def test_every_insight_names_its_sources_in_the_json_and_the_report(built):
     assert fired["auth_failures_high"] == ["prometheus"]  # 168 of 1,848 = 9.1 % > 5 %
     assert fired["tool_success_rate_low"] == ["prometheus"]  # 60.0 % < 90 %
     assert fired["series_missing"] == ["prometheus"]
-    assert set(fired["telemetry_send_failures_rising"]) <= {"prometheus", "telemetry"}  # 168 → 336
-    # Tool calls fell 16.7 %; the rule fires exactly when active customers grew by 10 % or more.
+    # 168 → 336 failed sends, and silent-but-recent installs rose too: both sources.
+    assert fired["telemetry_send_failures_rising"] == ["prometheus", "telemetry"]
+    # Tool calls fell 16.7 % while customers active in the last 7 days grew from 4 to 7
+    # (the demo fleet is seeded, so these counts are fixed): the cross-source rule fires.
     now = built.lake.read_json("liveness", REPORT_DAY)["counts"]["likely"]
     then = built.lake.read_json("liveness", EARLIER)["counts"]["likely"]
-    grew = then > 0 and round(100 * (now - then) / then, 1) >= 10
-    assert ("usage_down_installs_up" in fired) == grew
-    if grew:
-        assert fired["usage_down_installs_up"] == ["prometheus", "telemetry"]
+    assert (then, now) == (4, 7)
+    assert fired["usage_down_installs_up"] == ["prometheus", "telemetry"]
+    assert sorted(fired) == ["auth_failures_high", "series_missing", "telemetry_send_failures_rising",
+                             "tool_success_rate_low", "usage_down_installs_up"]
     assert all(item["sources"] and set(item["sources"]) <= {"telemetry", "prometheus", "github"}
                for item in insights["insights"])
     report = section(built.markdown, "## Insights", "## Lifetime and stickiness")
