@@ -226,4 +226,5 @@ main.add_command(summary)
 
 
 def day_before(day: date) -> date:
+    """The UTC day before ``day``."""
     return date.fromordinal(day.toordinal() - 1)

@@ -85,9 +85,12 @@ class PipelineRunner:
         return self.lake.missing_days("instance_days", day_range(first, last))
 
     def report_path(self, day: date) -> Path:
+        """The HTML report of ``day`` (it exists once the report was built)."""
         return Path(self.settings.reports_dir) / day.isoformat() / f"usage-report-{day}.html"
 
     def ingest(self, day: date) -> None:
+        """Materialize ``day``'s raw_events, rejected_events and instance_days; raises
+        :class:`PipelineRunError` when the run fails (e.g. its blocking check)."""
         self._execute(INGEST_JOB, day)
 
     def report(self, day: date) -> Path:

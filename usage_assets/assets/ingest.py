@@ -84,6 +84,7 @@ def fetch_for_ingest(telemetry: TelemetrySource, day):
     retry_policy=INGEST_RETRY_POLICY,
 )
 def daily_events(context: dg.AssetExecutionContext, telemetry: TelemetrySource, data_lake: DataLake):
+    """Fetch day D from the source, check it, validate it and write raw_events and rejected_events."""
     # The source is asked for this day only, so a day's ingest costs the same with a
     # week or a year of history.
     day = partition_day(context)

@@ -83,6 +83,7 @@ HEADLINE_CHART = CHARTS[0]
     partitions_def=daily_partitions,
 )
 def charts(context: dg.AssetExecutionContext, data_lake: DataLake):
+    """Draw every chart of day D from the metric assets into the lake (PNG per chart)."""
     # One step draws every chart: matplotlib's import and figure setup are paid once,
     # not once per chart in its own process.
     day = partition_day(context)

@@ -61,6 +61,7 @@ def discover_csv_files(source: Path) -> list[Path]:
 
 
 def read_header(path: Path) -> list[str]:
+    """The column names of a CSV file's first line (BOM and surrounding spaces removed)."""
     with path.open("r", encoding="utf-8-sig", errors="replace") as stream:
         return [name.strip() for name in stream.readline().rstrip("\r\n").split(",")]
 
@@ -110,6 +111,7 @@ class CsvArchive:
         self.manifest_path = self.cache_dir / "manifest.json"
 
     def day_path(self, day: date) -> Path:
+        """Where the cache keeps the export rows of UTC ``day``."""
         return self.cache_dir / "days" / f"date={day.isoformat()}" / "part-0.parquet"
 
     def _manifest(self) -> dict:

@@ -80,12 +80,15 @@ class Lake:
         self.root = Path(root)
 
     def path(self, dataset: str, day: date, filename: str = "part-0.parquet") -> Path:
+        """``<root>/<dataset>/date=YYYY-MM-DD/<filename>`` (the file need not exist)."""
         return self.root / dataset / f"date={day.isoformat()}" / filename
 
     def has_day(self, dataset: str, day: date, filename: str = "part-0.parquet") -> bool:
+        """Whether ``day`` of ``dataset`` was written (a zero-row day counts as written)."""
         return self.path(dataset, day, filename).is_file()
 
     def write_frame(self, dataset: str, day: date, frame: pl.DataFrame) -> Path:
+        """Replace ``day`` of a Parquet dataset with ``frame``, atomically; returns the path."""
         path = self.path(dataset, day)
         write_parquet_atomic(path, frame)
         return path
@@ -98,11 +101,13 @@ class Lake:
         return pl.read_parquet(path)
 
     def write_json(self, dataset: str, day: date, payload: Any) -> Path:
+        """Replace ``day`` of a JSON dataset with :func:`canonical_json` of ``payload``, atomically."""
         path = self.path(dataset, day, "data.json")
         atomic_write_bytes(path, canonical_json(payload))
         return path
 
     def read_json(self, dataset: str, day: date) -> Any:
+        """The JSON of ``day``; raises :class:`MissingPartitionsError` if it was never written."""
         path = self.path(dataset, day, "data.json")
         if not path.is_file():
             raise MissingPartitionsError(dataset, [day])
@@ -113,6 +118,7 @@ class Lake:
         return self.read_json(dataset, day) if self.has_day(dataset, day, "data.json") else None
 
     def missing_days(self, dataset: str, days: Iterable[date]) -> list[date]:
+        """The days of ``days`` (in their order) that ``dataset`` has no Parquet file for."""
         return [day for day in days if not self.has_day(dataset, day)]
 
     def scan_days(self, dataset: str, first: date, last: date) -> pl.LazyFrame:

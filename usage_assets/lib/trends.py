@@ -43,6 +43,7 @@ def parse_range(value: str | int) -> int:
 
 
 def range_label(days: int) -> str:
+    """The label of a range of ``days`` days, e.g. ``"7d"``."""
     return f"{days}d"
 
 

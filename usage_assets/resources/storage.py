@@ -14,6 +14,7 @@ class DataLake(dg.ConfigurableResource):
     data_dir: str
 
     def lake(self) -> Lake:
+        """The :class:`usage_assets.lib.lake.Lake` rooted at ``data_dir``."""
         return Lake(self.data_dir)
 
 
