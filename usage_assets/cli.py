@@ -172,6 +172,7 @@ def backfill(start: date, end: date, force: bool, **options):
             progress.update(task, description=f"Report {day}")
             runner.report(day)
             progress.advance(task)
+        progress.update(task, description=f"Built {len(todo)} report(s)")
     click.echo(f"Reports for {start} to {end} are in {runner.settings.reports_dir}")
 
 
