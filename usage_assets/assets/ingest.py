@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import dagster as dg
 
-from usage_assets.lib.completeness import event_type_counts, heartbeat_drop
+from usage_assets.lib.completeness import heartbeat_drop
 from usage_assets.lib.lake import MissingPartitionsError
 from usage_assets.lib.source_errors import SourceError
 from usage_assets.lib.telemetry_documents import count_events
@@ -91,9 +91,9 @@ def daily_events(context: dg.AssetExecutionContext, telemetry: TelemetrySource, 
     fetched = fetch_for_ingest(telemetry, day)
     validated = validate_events(fetched, day)
     lake = data_lake.lake()
-    today = event_type_counts(validated.events)
+    today = count_events(validated.events)
     try:
-        yesterday = event_type_counts(lake.read_frame("raw_events", day - timedelta(days=1)).select("event"))
+        yesterday = count_events(lake.read_frame("raw_events", day - timedelta(days=1)).select("event"))
     except MissingPartitionsError:
         yesterday = None
     problem = heartbeat_drop(today, yesterday)
@@ -134,8 +134,8 @@ def daily_events(context: dg.AssetExecutionContext, telemetry: TelemetrySource, 
         metadata={
             "dagster/row_count": validated.events.height,
             "rows_fetched": fetched.height,
-            "startup_events": int((validated.events["event"] == "startup").sum()),
-            "heartbeat_events": int((validated.events["event"] == "heartbeat").sum()),
+            "startup_events": today["startup"],
+            "heartbeat_events": today["heartbeat"],
             "distinct_installs": validated.events["registry_id"].drop_nulls().n_unique(),
             "duplicates_dropped": validated.duplicates,
             "rejected_rows": validated.rejects.height,

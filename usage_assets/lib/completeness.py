@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-import polars as pl
-
-
-def event_type_counts(events: pl.DataFrame) -> dict[str, int]:
-    """Counts of ``startup`` and ``heartbeat`` rows in a raw_events frame."""
-    return {kind: int((events["event"] == kind).sum()) for kind in ("startup", "heartbeat")}
-
 
 def heartbeat_drop(today: dict[str, int], yesterday: dict[str, int] | None) -> str | None:
     """The reference's "silent heartbeat drop" guard (reference 3.5, quirk 3).
