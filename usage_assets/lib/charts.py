@@ -158,10 +158,10 @@ def category_colors(values: Iterable[str]) -> dict[str, str]:
     return colors
 
 
-# --------------------------------------------------------------------------- helpers
+# ------------------------------------------------------- helpers shared by chart modules
 
 
-def _render(fig: Figure) -> bytes:
+def render_png(fig: Figure) -> bytes:
     """PNG bytes of ``fig``, with no Software/creation-time metadata."""
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
@@ -185,7 +185,7 @@ def thumbnail_png(png: bytes, width: int = 360) -> bytes:
     return buf.getvalue()
 
 
-def _empty_chart(title: str) -> bytes:
+def empty_chart(title: str) -> bytes:
     """The empty state: the title and a centred note, nothing else."""
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(FIG_WIDTH, 2.6), dpi=CHART_DPI, layout="constrained")
@@ -193,10 +193,11 @@ def _empty_chart(title: str) -> bytes:
         ax = fig.add_subplot()
         ax.set_axis_off()
         ax.text(0.5, 0.5, NO_DATA, ha="center", va="center", fontsize=12, color=MUTED_TEXT, transform=ax.transAxes)
-        return _render(fig)
+        return render_png(fig)
 
 
-def _panel_no_data(ax: Axes) -> None:
+def panel_no_data(ax: Axes) -> None:
+    """Blank out one panel of a multi-panel chart and say it has no data."""
     ax.set_xticks([])
     ax.set_yticks([])
     for spine in ax.spines.values():
@@ -204,13 +205,13 @@ def _panel_no_data(ax: Axes) -> None:
     ax.text(0.5, 0.5, NO_DATA, ha="center", va="center", color=MUTED_TEXT, transform=ax.transAxes)
 
 
-def _count_pct(count: int, total: int) -> str:
+def count_pct(count: int, total: int) -> str:
     """``"N (P%)"`` with P the integer percentage of ``total`` (0 when total is 0)."""
     share = round(100 * count / total) if total else 0
     return f"{count:,} ({share}%)"
 
 
-def _hbars(ax: Axes, labels: Sequence[str], counts: Sequence[int], total: int, colors: Sequence[str]) -> None:
+def hbars(ax: Axes, labels: Sequence[str], counts: Sequence[int], total: int, colors: Sequence[str]) -> None:
     """Horizontal bars top-to-bottom in the given order, annotated ``N (P%)``; x from 0."""
     positions = np.arange(len(counts))
     ax.barh(positions, counts, height=0.68, color=list(colors))
@@ -223,7 +224,7 @@ def _hbars(ax: Axes, labels: Sequence[str], counts: Sequence[int], total: int, c
     peak = max(counts) if counts else 0
     # Room on the right for the annotations: their width is in points, not data units,
     # so reserve a share of the axis proportional to the longest annotation.
-    notes = [_count_pct(c, total) for c in counts]
+    notes = [count_pct(c, total) for c in counts]
     longest = max((len(n) for n in notes), default=0)
     ax.set_xlim(0, max(peak, 1) * (1 + 0.022 * longest + 0.04))
     for pos, count, note in zip(positions, counts, notes):
@@ -239,7 +240,8 @@ def _hbars(ax: Axes, labels: Sequence[str], counts: Sequence[int], total: int, c
         )
 
 
-def _as_datetime(day: date) -> datetime:
+def as_datetime(day: date) -> datetime:
+    """Midnight of ``day`` as a naive datetime (matplotlib's date axis, UTC by STYLE)."""
     return datetime(day.year, day.month, day.day)
 
 
@@ -279,13 +281,13 @@ def installs_timeseries_chart(frame: pl.DataFrame, day: date) -> bytes:
     used in the title when the frame is empty.
     """
     if frame.height == 0:
-        return _empty_chart(f"Installs by cloud, up to {day.isoformat()} (UTC days, all installs)")
+        return empty_chart(f"Installs by cloud, up to {day.isoformat()} (UTC days, all installs)")
     data, clouds = _fold_series(frame)
     days = sorted(set(data["date"].to_list()))
     first, last = days[0], days[-1]
     title = f"Installs by cloud, {first.isoformat()} to {last.isoformat()} (UTC days, all installs)"
     colors = category_colors(clouds)
-    x = mdates.date2num([_as_datetime(d) for d in days])
+    x = mdates.date2num([as_datetime(d) for d in days])
     index = {d: i for i, d in enumerate(days)}
 
     def series(column: str) -> dict[str, np.ndarray]:
@@ -338,7 +340,7 @@ def installs_timeseries_chart(frame: pl.DataFrame, day: date) -> bytes:
         handles, labels = axes[0].get_legend_handles_labels()
         # To the right of the panels: above them it would collide with the title.
         fig.legend(handles, labels, loc="outside right upper", title="cloud", alignment="left", handlelength=1.6)
-        return _render(fig)
+        return render_png(fig)
 
 
 # --------------------------------------------------------------- chart 2: distributions
@@ -368,7 +370,7 @@ def install_distribution_chart(distributions: dict[str, dict[str, int]], title: 
     title = " ".join(str(title).split())
     facets = list(FACET_TITLES)
     if not any(sum(int(c) for c in (distributions.get(f) or {}).values()) for f in facets):
-        return _empty_chart(title)
+        return empty_chart(title)
     folded = {facet: _fold_values(distributions.get(facet) or {}) for facet in facets}
     # Each row of panels is as tall as its longest panel needs, so a bar has the same
     # thickness in every panel and two-value facets leave no empty band.
@@ -383,7 +385,7 @@ def install_distribution_chart(distributions: dict[str, dict[str, int]], title: 
             total = sum(count for _, count, _ in rows)
             ax.set_title(f"{FACET_TITLES[facet]} (n = {total:,})")
             if not total:
-                _panel_no_data(ax)
+                panel_no_data(ax)
                 continue
             labels = [label for label, _, _ in rows]
             if facet == "cloud":
@@ -391,9 +393,9 @@ def install_distribution_chart(distributions: dict[str, dict[str, int]], title: 
                 colors = [FOLDED_GREY if folded else palette[label] for label, _, folded in rows]
             else:
                 colors = [FOLDED_GREY if folded else BAR_COLOR for _, _, folded in rows]
-            _hbars(ax, labels, [count for _, count, _ in rows], total, colors)
+            hbars(ax, labels, [count for _, count, _ in rows], total, colors)
             ax.set_ylim(slots[index // 2] - 0.5, -0.5)
-        return _render(fig)
+        return render_png(fig)
 
 
 # ------------------------------------------------------------------- chart 3: lifetime
@@ -410,7 +412,7 @@ def lifetime_chart(ages: Sequence[int], day: date) -> bytes:
     n = len(values)
     title = f"Customer install lifetime as of {day.isoformat()} ({n:,} customers)"
     if n == 0:
-        return _empty_chart(title)
+        return empty_chart(title)
     top = int(values.max())
     buckets = [
         int(((values >= low) & (values <= (high if high is not None else top))).sum())
@@ -465,6 +467,6 @@ def lifetime_chart(ages: Sequence[int], day: date) -> bytes:
         ax_box.set_xlim(-0.5 - 0.01 * top, top + 0.5 + 0.01 * top)
 
         labels = [label for label, _, _ in LIFETIME_BUCKETS]
-        _hbars(ax_buckets, labels, buckets, n, [BAR_COLOR] * len(buckets))
+        hbars(ax_buckets, labels, buckets, n, [BAR_COLOR] * len(buckets))
         ax_buckets.set_title("Customers per lifetime bucket (count and % of customers)", loc="left")
-        return _render(fig)
+        return render_png(fig)
