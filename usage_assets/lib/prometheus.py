@@ -94,7 +94,7 @@ def _unix(instant: datetime) -> float:
     return instant.astimezone(timezone.utc).timestamp()
 
 
-def _connection_reason(error: requests.RequestException) -> str:
+def connection_reason(error: requests.RequestException) -> str:
     text = str(error)
     for marker, reason in (
         ("Connection refused", "connection refused"),
@@ -152,7 +152,7 @@ class PrometheusClient:
         except requests.Timeout:
             raise PrometheusUnavailable(f"timed out after {self.timeout_seconds:g} s") from None
         except requests.RequestException as error:
-            raise PrometheusUnavailable(_connection_reason(error)) from None
+            raise PrometheusUnavailable(connection_reason(error)) from None
         try:
             body = self._read_body(response, started)
         finally:
@@ -188,7 +188,7 @@ class PrometheusClient:
         except requests.Timeout:
             raise PrometheusUnavailable(f"timed out after {self.timeout_seconds:g} s") from None
         except requests.RequestException as error:
-            raise PrometheusUnavailable(_connection_reason(error)) from None
+            raise PrometheusUnavailable(connection_reason(error)) from None
         return b"".join(chunks)
 
     def series(self, metric: str, start: datetime, end: datetime) -> list[dict[str, str]]:
