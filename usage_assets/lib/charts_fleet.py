@@ -1,0 +1,530 @@
+"""Fleet-shape charts of the daily usage report: data in, PNG bytes out.
+
+Charts (reference 6.10, 6.11, 6.12 box plot, 6.13 and 6.14, redrawn in the house style of
+:mod:`usage_assets.lib.charts`, whose helpers they reuse):
+
+- :func:`lifetime_box_by_compute_chart`: customer install lifetimes per compute platform;
+- :func:`adoption_funnel_chart`: the customer adoption funnel of
+  :func:`usage_assets.lib.retention.adoption_funnel`;
+- :func:`detection_by_version_chart`: cloud detection method per version, from
+  :func:`usage_assets.lib.detection.detection_by_version`;
+- :func:`prod_internal_timeseries_chart`: installs by build class (community release vs
+  internal build), from :func:`usage_assets.lib.versions.build_summary`;
+- :func:`auth_path_mix_chart`: the auth-path mix, from
+  :func:`usage_assets.lib.auth_path.auth_path_summary`.
+
+Where we differ from the reference, and why:
+
+- The lifetime box plot is horizontal, one row per compute platform with its
+  ``median X d / mean Y d (n=N)`` beside the row instead of in a legend: a row label has
+  room for long values and the numbers sit next to the box they describe. It shows
+  customers only (the reference's chart includes internal installs).
+- The funnel annotates each bar with the row's own ``pct_of_customers`` (1 dp), so chart
+  and table show the same numbers (quirk 9).
+- The detection chart draws every method column, operator-provided ones included
+  (quirk 18).
+- The auth-path chart draws only the numbers it is given (no CSV fallback with its own
+  weights, quirk 26); its empty state names the not-collected state and its counts.
+
+Each public builder returns an empty state (:func:`usage_assets.lib.charts.empty_chart`)
+when there is nothing to draw; otherwise a ``_…_figure`` function builds the ``Figure``
+(tests inspect it) and :func:`_render` turns it into PNG bytes under the house style.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
+from statistics import mean, median
+from typing import Any
+
+import matplotlib
+import matplotlib.dates as mdates
+import numpy as np
+import polars as pl
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from usage_assets.lib.charts import (
+    BAR_COLOR,
+    CHART_DPI,
+    FIG_WIDTH,
+    FOLDED_GREY,
+    GREY,
+    MUTED_TEXT,
+    OKABE_ITO,
+    STYLE,
+    TEXT_COLOR,
+    as_datetime,
+    empty_chart,
+    hbars,
+    render_png,
+    safe_label,
+)
+from usage_assets.lib.export_format import AUTH_VOLUME_BUCKETS, CLOUD_DETECTION_METHODS
+from usage_assets.lib.text import ELLIPSIS
+
+#: Compute platforms in the order the reference draws them; any other value follows,
+#: alphabetically.
+COMPUTE_ORDER = ("docker", "kubernetes", "ecs", "ec2", "podman", "unknown")
+#: Box-plot rows, the folded "other (K values)" row included.
+MAX_BOXES = 10
+
+#: Column of :func:`usage_assets.lib.detection.detection_by_version` for installs whose
+#: latest event carried no detection method.
+FIELD_ABSENT = "(field absent)"
+DETECTION_COLUMNS = (*CLOUD_DETECTION_METHODS, FIELD_ABSENT)
+#: Version row labels: at most this many characters, cut from a version of at most
+#: the collector's 200.
+VERSION_LABEL_LIMIT = 24
+VERSION_SOURCE_LIMIT = 200
+#: A fixed colour per detection method, the same whichever methods a report holds.
+#: Automatic probes get the saturated Okabe-Ito hues, operator-provided values the
+#: remaining ones, and the two "we do not know" columns greys.
+DETECTION_COLORS: dict[str, str] = {
+    "env": OKABE_ITO["blue"],
+    "dmi": OKABE_ITO["sky_blue"],
+    "ecs_meta": OKABE_ITO["orange"],
+    "k8s_heuristic": OKABE_ITO["green"],
+    "imds": OKABE_ITO["vermillion"],
+    "explicit": OKABE_ITO["purple"],
+    # Okabe-Ito's yellow: too faint for a thin line, fine as a bar fill.
+    "operator_declared": "#F0E442",
+    "operator_declined": "#8C6D31",
+    "unknown": GREY,
+    FIELD_ABSENT: FOLDED_GREY,
+}
+
+#: Build classes of :func:`usage_assets.lib.versions.build_kind`, with fixed colours.
+BUILD_CLASSES = ("community", "internal", "unknown")
+BUILD_CLASS_COLORS = {"community": OKABE_ITO["blue"], "internal": OKABE_ITO["orange"], "unknown": GREY}
+
+#: ``state`` values of :func:`usage_assets.lib.auth_path.auth_path_summary`.
+AUTH_COLLECTED = "collected"
+AUTH_NOT_REPORTING = "schema_v6_not_reporting"
+AUTH_NO_V6 = "no_schema_v6"
+
+#: Funnel stage labels wrap at this many characters (two lines at most), so a long
+#: stage name does not squeeze the bars.
+STAGE_LABEL_WIDTH = 32
+#: Bar annotations take about this share of the axis width per character; used to
+#: reserve room on the right so the longest note is never clipped.
+NOTE_WIDTH_PER_CHAR = 0.022
+
+
+def _render(build: Callable[..., Figure], *args: Any) -> bytes:
+    """PNG of ``build(*args)``, built and rendered under the house style."""
+    # Tick labels are made at draw time, so the style must cover rendering too.
+    with matplotlib.rc_context(STYLE):
+        return render_png(build(*args))
+
+
+def _figure(height: float, title: str) -> Figure:
+    fig = Figure(figsize=(FIG_WIDTH, height), dpi=CHART_DPI, layout="constrained")
+    fig.suptitle(title, x=0.01, ha="left")
+    return fig
+
+
+def _noted_hbars(
+    ax: Axes, labels: Sequence[str], values: Sequence[float], notes: Sequence[str], colors: Sequence[str]
+) -> None:
+    """Like :func:`usage_assets.lib.charts.hbars`, with a caller-given note per bar."""
+    positions = np.arange(len(values))
+    ax.barh(positions, values, height=0.68, color=list(colors))
+    ax.set_yticks(positions, labels=list(labels))
+    ax.invert_yaxis()
+    ax.tick_params(axis="y", length=0, pad=4)
+    ax.xaxis.set_visible(False)
+    ax.spines["bottom"].set_visible(False)
+    ax.spines["left"].set_color("#bbbbbb")
+    peak = max(values, default=0)
+    longest = max((len(n) for n in notes), default=0)
+    ax.set_xlim(0, (peak or 1) * (1 + NOTE_WIDTH_PER_CHAR * longest + 0.04))
+    for pos, value, note in zip(positions, values, notes):
+        ax.annotate(note, xy=(value, pos), xytext=(4, 0), textcoords="offset points", va="center", ha="left",
+                    fontsize=9, color=TEXT_COLOR)
+
+
+def _day(value: date | str) -> date:
+    """A date from a ``date`` or an ISO string (the JSON form of a date)."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _date_axis(ax: Axes, days: Sequence[date]) -> None:
+    """Whole UTC days as ticks (a short range would otherwise get 12:00 ticks)."""
+    x = mdates.date2num([as_datetime(d) for d in days])
+    if len(days) == 1:
+        # A lone day has no range for a date locator to split; label it in full.
+        ax.set_xticks(x, labels=[days[0].isoformat()])
+        ax.set_xlim(x[0] - 1, x[0] + 1)
+        return
+    locator = (
+        mdates.DayLocator(interval=max(1, len(days) // 7))
+        if len(days) <= 21
+        else mdates.AutoDateLocator(minticks=4, maxticks=10)
+    )
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_xlim(x[0] - 0.3, x[-1] + 0.3)
+
+
+def _count_axis(ax: Axes) -> None:
+    """An integer y axis from zero (with room above a flat series) and a light grid."""
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True, min_n_ticks=1))
+    ax.yaxis.grid(True)
+    ax.set_ylim(0, max(ax.get_ylim()[1], 1))
+
+
+# ------------------------------------------------------------ lifetime by compute platform
+
+
+def _compute_groups(customers: pl.DataFrame) -> list[tuple[str, list[int]]]:
+    """(label, ages) per compute platform in :data:`COMPUTE_ORDER`, then the rest by name.
+
+    Beyond :data:`MAX_BOXES` rows the smallest of the rest fold into one
+    ``other (K values)`` row at the end.
+    """
+    groups: dict[str, list[int]] = {}
+    for compute, age in customers.select("compute", "age_days").iter_rows():
+        if age is None or age < 0:
+            continue
+        # safe_label can map two raw values to one label; their ages are then pooled.
+        label = safe_label(compute) or "unknown"
+        groups.setdefault(label, []).append(int(age))
+    known = [c for c in COMPUTE_ORDER if c in groups]
+    rest = sorted(c for c in groups if c not in COMPUTE_ORDER)
+    room = MAX_BOXES - len(known)
+    if len(rest) > room:
+        by_size = sorted(rest, key=lambda c: (-len(groups[c]), c))
+        kept, folded = sorted(by_size[: room - 1]), by_size[room - 1 :]
+        pooled = [age for c in folded for age in groups[c]]
+        return [*((c, groups[c]) for c in [*known, *kept]), (f"other ({len(folded)} values)", pooled)]
+    return [(c, groups[c]) for c in [*known, *rest]]
+
+
+def _lifetime_stats(ages: Sequence[int]) -> str:
+    return f"median {median(ages):g} d / mean {mean(ages):.1f} d (n={len(ages):,})"
+
+
+def _lifetime_box_figure(groups: list[tuple[str, list[int]]], title: str) -> Figure:
+    fig = _figure(1.5 + 0.42 * len(groups), title)
+    ax = fig.add_subplot()
+    positions = np.arange(len(groups))
+    ax.boxplot(
+        [ages for _, ages in groups],
+        positions=positions,
+        orientation="horizontal",
+        widths=0.55,
+        patch_artist=True,
+        boxprops={"facecolor": "#cfe3f1", "edgecolor": BAR_COLOR, "linewidth": 1.0},
+        medianprops={"color": OKABE_ITO["vermillion"], "linewidth": 1.8},
+        whiskerprops={"color": BAR_COLOR, "linewidth": 1.0},
+        capprops={"color": BAR_COLOR, "linewidth": 1.0},
+        flierprops={"marker": "o", "markersize": 3, "markerfacecolor": "none", "markeredgecolor": GREY},
+    )
+    ax.set_yticks(positions, labels=[label for label, _ in groups])
+    ax.set_ylim(len(groups) - 0.5, -0.5)
+    ax.tick_params(axis="y", length=0, pad=4)
+    ax.spines["left"].set_visible(False)
+    # The statistics form a column right of the plot, level with their box.
+    for pos, (_, ages) in zip(positions, groups):
+        ax.annotate(_lifetime_stats(ages), xy=(1, pos), xycoords=("axes fraction", "data"), xytext=(14, 0),
+                    textcoords="offset points", va="center", ha="left", fontsize=9, color=TEXT_COLOR)
+    top = max(max(ages) for _, ages in groups)
+    # A little room left of zero so a box of one-day wonders is not hidden by the axis.
+    ax.set_xlim(-0.5 - 0.01 * top, top + 0.5 + 0.01 * top)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=10, integer=True, min_n_ticks=1))
+    ax.xaxis.grid(True)
+    ax.set_xlabel("lifetime in days, first to last UTC day seen (box: middle half, whiskers: 1.5 IQR)")
+    ax.set_title("Customer installs per compute platform (latest reported value)")
+    return fig
+
+
+def lifetime_box_by_compute_chart(customers: pl.DataFrame, day: date) -> bytes:
+    """Box plot of customer install lifetimes, one row per compute platform.
+
+    ``customers``: one row per customer install with ``compute`` (String, null ->
+    ``"unknown"``) and ``age_days`` (Int64, days between its first and last UTC day seen;
+    null or negative rows are skipped) as of the report ``day``. Rows follow
+    :data:`COMPUTE_ORDER`, then other values alphabetically (beyond :data:`MAX_BOXES`
+    rows the smallest fold into ``other (K values)``); each row is annotated ``median X d
+    / mean Y d (n=N)``. Raises ``polars.ColumnNotFoundError`` if a column is missing.
+    """
+    groups = _compute_groups(customers)
+    n = sum(len(ages) for _, ages in groups)
+    title = f"Customer install lifetime by compute platform, up to {day.isoformat()} (UTC days, {n:,} customers)"
+    if not groups:
+        return empty_chart(title)
+    return _render(_lifetime_box_figure, groups, title)
+
+
+# ----------------------------------------------------------------------- adoption funnel
+
+
+def _funnel_figure(rows: Sequence[Mapping[str, Any]], title: str) -> Figure:
+    fig = _figure(1.3 + 0.42 * len(rows), title)
+    ax = fig.add_subplot()
+    installs = [int(row["installs"]) for row in rows]
+    notes = [f"{n:,} ({float(row['pct_of_customers']):.1f}%)" for n, row in zip(installs, rows)]
+    labels = [
+        textwrap.fill(safe_label(row["stage"], 2 * STAGE_LABEL_WIDTH), STAGE_LABEL_WIDTH, max_lines=2,
+                      placeholder=ELLIPSIS)
+        for row in rows
+    ]
+    _noted_hbars(ax, labels, installs, notes, [BAR_COLOR] * len(rows))
+    ax.set_title("Customer installs reaching each stage (count and % of the first row)")
+    return fig
+
+
+def adoption_funnel_chart(rows: Sequence[Mapping[str, Any]], day: date) -> bytes:
+    """The customer adoption funnel as horizontal bars, top stage first, annotated ``N (P%)``.
+
+    ``rows``: :func:`usage_assets.lib.retention.adoption_funnel` output, ``{"stage": str,
+    "installs": int, "pct_of_customers": float}`` in funnel order; P is the row's own
+    ``pct_of_customers`` (1 dp), so the chart and the report's table agree. Empty ``rows``
+    or a first row of 0 installs give the empty state.
+    """
+    total = int(rows[0]["installs"]) if rows else 0
+    title = f"Customer adoption funnel, up to {day.isoformat()} (UTC days, {total:,} customers)"
+    if not total:
+        return empty_chart(title)
+    return _render(_funnel_figure, rows, title)
+
+
+# --------------------------------------------------------------- detection by version
+
+
+def _version_label(version: str | None) -> str:
+    """A version cut in the middle: builds of one release differ at the end (the git hash)."""
+    text = safe_label(version, VERSION_SOURCE_LIMIT) or "unknown"
+    if len(text) <= VERSION_LABEL_LIMIT:
+        return text
+    tail = VERSION_LABEL_LIMIT // 3
+    return text[: VERSION_LABEL_LIMIT - tail - 1] + ELLIPSIS + text[-tail:]
+
+
+def _detection_figure(frame: pl.DataFrame, title: str) -> Figure:
+    labels = [_version_label(v) for v in frame["version"].to_list()]
+    counts = {m: frame[m].cast(pl.Int64).fill_null(0).to_numpy() for m in DETECTION_COLUMNS}
+    totals = sum(counts.values())
+    present = [m for m in DETECTION_COLUMNS if counts[m].sum() > 0]
+
+    fig = _figure(1.9 + 0.36 * frame.height, title)
+    ax = fig.add_subplot()
+    positions = np.arange(frame.height)
+    left = np.zeros(frame.height, dtype=np.int64)
+    for method in present:
+        # White edges keep neighbouring segments apart where two colours are close.
+        ax.barh(positions, counts[method], left=left, height=0.68, color=DETECTION_COLORS[method],
+                edgecolor="white", linewidth=0.6, label=method)
+        left = left + counts[method]
+    ax.set_yticks(positions, labels=labels)
+    ax.set_ylim(frame.height - 0.5, -0.5)
+    ax.tick_params(axis="y", length=0, pad=4)
+    ax.spines["left"].set_color("#bbbbbb")
+    for pos, total in zip(positions, totals):
+        ax.annotate(f"{int(total):,}", xy=(total, pos), xytext=(4, 0), textcoords="offset points", va="center",
+                    ha="left", fontsize=9, color=TEXT_COLOR)
+    longest = len(f"{int(totals.max()):,}")
+    ax.set_xlim(0, max(int(totals.max()), 1) * (1 + NOTE_WIDTH_PER_CHAR * longest + 0.04))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True, min_n_ticks=1))
+    ax.xaxis.grid(True)
+    ax.set_xlabel("customer installs (latest version, latest detection method)")
+    ax.set_title("Customer installs per version, split by how the cloud was detected")
+    fig.legend(loc="outside lower center", ncols=min(len(present), 5), title="cloud_detection_method",
+               handlelength=1.2, columnspacing=1.2)
+    return fig
+
+
+def detection_by_version_chart(frame: pl.DataFrame, day: date) -> bytes:
+    """Stacked horizontal bars: customer installs per version row, split by detection method.
+
+    ``frame``: :func:`usage_assets.lib.detection.detection_by_version` output: ``version``
+    (String; the last row may be ``other (K versions)``), one Int64 column per
+    ``export_format.CLOUD_DETECTION_METHODS`` value, ``(field absent)`` and ``total``.
+    Rows are drawn top to bottom in frame order; each method keeps its colour of
+    :data:`DETECTION_COLORS` and only methods with installs enter the legend. Bar length
+    is the sum of the method columns, annotated at the bar's end. A frame without rows
+    or installs gives the empty state; a missing method column raises
+    ``polars.ColumnNotFoundError``.
+    """
+    total = int(frame.select(pl.sum_horizontal(DETECTION_COLUMNS).sum()).item()) if frame.height else 0
+    title = f"Cloud detection method by version, up to {day.isoformat()} (UTC days, {total:,} customer installs)"
+    if not total:
+        return empty_chart(title)
+    return _render(_detection_figure, frame, title)
+
+
+# ---------------------------------------------------------- community vs internal builds
+
+
+def _prod_internal_figure(points: list[tuple[date, Mapping[str, Any]]], title: str) -> Figure:
+    days = [d for d, _ in points]
+    x = mdates.date2num([as_datetime(d) for d in days])
+    series = {
+        column: np.asarray([int(row.get(column) or 0) for _, row in points], dtype=np.int64)
+        for cls in BUILD_CLASSES
+        for column in (cls, f"cumulative_{cls}")
+    }
+    # A class with no install on any day would only draw a line along the axis.
+    classes = [c for c in BUILD_CLASSES if c != "unknown" or series["cumulative_unknown"].any()]
+    marker = "o" if len(days) <= 14 else None
+
+    fig = _figure(6.4, title)
+    ax_cum, ax_daily = fig.subplots(2, 1, sharex=True)
+    for ax, prefix, panel_title in (
+        (ax_cum, "cumulative_", "Cumulative installs (class of each install's latest version)"),
+        (ax_daily, "", "Daily active installs (any event that UTC day)"),
+    ):
+        for cls in classes:
+            installs = int(series[f"cumulative_{cls}"][-1])
+            plural = "" if installs == 1 else "s"
+            label = f"{cls}: {installs:,} install{plural}, {series[cls][-1]:,} active on {days[-1]}"
+            ax.plot(x, series[prefix + cls], color=BUILD_CLASS_COLORS[cls], marker=marker, markersize=3, label=label)
+        ax.set_title(panel_title)
+        ax.margins(x=0.01)
+        _count_axis(ax)
+    _date_axis(ax_daily, days)
+    handles, labels = ax_cum.get_legend_handles_labels()
+    # Below the panels (beside them it would collide with the long title); two entries a
+    # row, as three long labels overflow 900 px.
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(classes), 2), handlelength=1.6)
+    return fig
+
+
+def prod_internal_timeseries_chart(timeseries: Sequence[Mapping[str, Any]], day: date) -> bytes:
+    """Installs by build class over time: cumulative and daily active, two panels.
+
+    ``timeseries``: ``build_summary(...)["timeseries"]`` of
+    :mod:`usage_assets.lib.versions`, one dict per UTC day with ``date`` (a ``date`` or an
+    ISO string), ``community``, ``internal``, ``unknown`` (installs active that day by
+    class) and ``cumulative_community|internal|unknown`` (installs first seen up to that
+    day). A class is decided by the version string alone (release tag = community); the
+    ``unknown`` class is drawn only when it holds installs. No days, or no installs on any
+    day, give the empty state.
+    """
+    points = sorted(((_day(row["date"]), row) for row in timeseries), key=lambda point: point[0])
+    columns = (*BUILD_CLASSES, *(f"cumulative_{c}" for c in BUILD_CLASSES))
+    counted = any(int(row.get(column) or 0) for _, row in points for column in columns)
+    first = points[0][0].isoformat() if points else None
+    span = f"{first} to {day.isoformat()}" if first and first != day.isoformat() else f"up to {day.isoformat()}"
+    title = f"Community vs internal builds, {span} (UTC days, all installs)"
+    if not counted:
+        return empty_chart(title)
+    return _render(_prod_internal_figure, points, title)
+
+
+# --------------------------------------------------------------------------- auth paths
+
+
+def _auth_number(auth_path: Mapping[str, Any], key: str) -> int:
+    return int(auth_path.get(key) or 0)
+
+
+def _window_text(window: Mapping[str, Any] | None) -> str:
+    """``"per 24 h"`` or ``"per 24-48 h"`` from ``window_hours`` {min, median, max}."""
+    if not window or window.get("min") is None or window.get("max") is None:
+        return "per reported window"
+    low, high = float(window["min"]), float(window["max"])
+    return f"per {low:g} h" if low == high else f"per {low:g}-{high:g} h"
+
+
+def _auth_state_figure(auth_path: Mapping[str, Any], title: str) -> Figure:
+    total = _auth_number(auth_path, "total_instances")
+    v6 = _auth_number(auth_path, "schema_v6_instances")
+    reporting = _auth_number(auth_path, "reporting_instances")
+    state = safe_label(auth_path.get("state") or "unknown", 40)
+    since = safe_label(auth_path.get("capture_since_release") or "", 16)
+    if state == AUTH_NO_V6:
+        headline = "Not collected yet: no install sends telemetry schema v6"
+        lines = [
+            f"{v6:,} of {total:,} identified installs send schema v6, the schema that carries the auth-path mix.",
+            f"It appears once installs run registry release {since} or later." if since
+            else "It appears once installs upgrade to a release that sends schema v6.",
+        ]
+    elif state == AUTH_NOT_REPORTING:
+        headline = "Not collected: schema v6 installs sent no auth-path mix"
+        lines = [
+            f"{v6:,} of {total:,} identified installs send schema v6; {reporting:,} of them reported an auth-path mix.",
+            "Possible causes: a collector older than the schema drops the v6 fields before they are stored,",
+            "or these installs served no authenticated request in their reporting window.",
+        ]
+    else:
+        headline = f"No auth-path mix to draw (state: {state})"
+        lines = [f"{v6:,} of {total:,} identified installs send schema v6; {reporting:,} reported an auth-path mix."]
+    fig = _figure(2.3, title)
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    ax.text(0.0, 0.85, headline, ha="left", va="top", fontsize=12, fontweight="bold", color=TEXT_COLOR,
+            transform=ax.transAxes)
+    ax.text(0.0, 0.55, "\n".join(lines), ha="left", va="top", fontsize=10, color=MUTED_TEXT, linespacing=1.6,
+            transform=ax.transAxes)
+    return fig
+
+
+def _auth_mix_figure(auth_path: Mapping[str, Any], day: date, title: str) -> Figure:
+    shares: dict[str, float] = {}
+    for path, share in (auth_path.get("fleet_share_pct") or {}).items():
+        label = safe_label(path) or "(blank)"
+        shares[label] = shares.get(label, 0.0) + float(share)
+    share_rows = sorted(shares.items(), key=lambda item: (-item[1], item[0]))
+    total = _auth_number(auth_path, "total_instances")
+    reporting = _auth_number(auth_path, "reporting_instances")
+    funnel = [
+        ("All identified installs", total),
+        ("On telemetry schema v6", _auth_number(auth_path, "schema_v6_instances")),
+        ("Reported an auth-path mix", reporting),
+        (f"Reported one on {day.isoformat()}", _auth_number(auth_path, "reporting_instances_yesterday")),
+    ]
+    counts = auth_path.get("volume_bucket_counts") or {}
+    buckets = [(b, int(counts[b])) for b in AUTH_VOLUME_BUCKETS if counts.get(b)]
+
+    slots = max(len(funnel), len(buckets), 1)
+    share_height = 0.34 * len(share_rows) + 0.6
+    bottom_height = 0.34 * slots + 0.6
+    fig = _figure(0.8 + share_height + bottom_height, title)
+    grid = fig.add_gridspec(2, 2, height_ratios=[share_height, bottom_height])
+    ax_share = fig.add_subplot(grid[0, :])
+    ax_funnel = fig.add_subplot(grid[1, 0])
+    ax_buckets = fig.add_subplot(grid[1, 1])
+
+    _noted_hbars(ax_share, [p for p, _ in share_rows], [s for _, s in share_rows],
+                 [f"{s:.1f}%" for _, s in share_rows], [BAR_COLOR] * len(share_rows))
+    ax_share.set_title(f"Share of auth requests by path ({reporting:,} reporting installs, volume-weighted)")
+
+    hbars(ax_funnel, [label for label, _ in funnel], [n for _, n in funnel], total, [BAR_COLOR] * len(funnel))
+    ax_funnel.set_ylim(slots - 0.5, -0.5)
+    ax_funnel.set_title("Installs reporting the mix (% of identified)")
+
+    if buckets:
+        hbars(ax_buckets, [b for b, _ in buckets], [n for _, n in buckets], sum(n for _, n in buckets),
+              [BAR_COLOR] * len(buckets))
+        ax_buckets.set_ylim(slots - 0.5, -0.5)
+    else:
+        ax_buckets.set_axis_off()
+        ax_buckets.text(0.5, 0.5, "No volume bucket reported", ha="center", va="center", color=MUTED_TEXT,
+                        transform=ax_buckets.transAxes)
+    ax_buckets.set_title(f"Installs by requests {_window_text(auth_path.get('window_hours'))}")
+    return fig
+
+
+def auth_path_mix_chart(auth_path: Mapping[str, Any], day: date) -> bytes:
+    """The auth-path mix of identified installs as of the report ``day``.
+
+    ``auth_path``: :func:`usage_assets.lib.auth_path.auth_path_summary` output. When
+    ``state`` is ``"collected"`` and ``fleet_share_pct`` holds a path, three panels:
+    volume-weighted fleet share per path (``fleet_share_pct``, %), the collection funnel
+    (``total_instances`` -> ``schema_v6_instances`` -> ``reporting_instances`` ->
+    ``reporting_instances_yesterday``, the installs that reported on ``day``) and
+    reporting installs per volume bucket (``volume_bucket_counts``, bucket order). Any
+    other state draws one text panel that names it with its counts; no identified
+    install at all gives the plain empty state.
+    """
+    title = f"Auth-path mix, identified installs up to {day.isoformat()} (UTC days)"
+    if not _auth_number(auth_path, "total_instances"):
+        return empty_chart(title)
+    if auth_path.get("state") == AUTH_COLLECTED and auth_path.get("fleet_share_pct"):
+        return _render(_auth_mix_figure, auth_path, day, title)
+    return _render(_auth_state_figure, auth_path, title)
