@@ -10,24 +10,30 @@ from pathlib import Path
 
 import dagster as dg
 
-from usage_assets.assets.activity import install_timeseries, instance_days, instances
+from usage_assets.assets.activity import compute_timeseries, install_timeseries, instance_days, instances
+from usage_assets.assets.engagement import engagement, install_forecast, retention
+from usage_assets.assets.github import github_stats
 from usage_assets.assets.ingest import daily_events
 from usage_assets.assets.insights import usage_insights
-from usage_assets.assets.metrics import fleet_summary, liveness
+from usage_assets.assets.metrics import build_kinds, cloud_detection, fleet_summary, liveness
+from usage_assets.assets.recommendations import recommendations
 from usage_assets.assets.reconciliation import raw_events_match_source
 from usage_assets.assets.report import charts, usage_report
+from usage_assets.assets.spend import daily_reporters, infra_spend
 from usage_assets.assets.trends import prometheus_trends
 from usage_assets.jobs import ingest_job, metrics_job, report_job, report_schedule
 from usage_assets.lib.demo_fleet import DEMO_INTERNAL_ALLOWLIST
 from usage_assets.lib.prometheus_trends import DEFAULT_SERIES, SWITCHED_OFF
 from usage_assets.resources.prometheus import PrometheusSource
 from usage_assets.resources.documentdb import documentdb_source_from_settings
+from usage_assets.resources.github import github_repository_from_settings
 from usage_assets.resources.storage import DataLake, ReportConfig
 from usage_assets.resources.telemetry import CsvTelemetrySource, DemoTelemetrySource, TelemetrySource
 from usage_assets.settings import PROJECT_ROOT, Settings
 
-ASSETS = [daily_events, instance_days, instances, install_timeseries, fleet_summary, liveness, charts, usage_report]
-ASSETS += [prometheus_trends, usage_insights]
+ASSETS = [daily_events, instance_days, instances, install_timeseries, compute_timeseries, fleet_summary, liveness]
+ASSETS += [build_kinds, cloud_detection, engagement, retention, install_forecast, infra_spend, daily_reporters]
+ASSETS += [github_stats, recommendations, charts, usage_report, prometheus_trends, usage_insights]
 ASSET_CHECKS = [raw_events_match_source]
 
 
@@ -57,8 +63,11 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             reports_dir=settings.reports_dir,
             templates_dir=str(PROJECT_ROOT / "templates"),
             internal_instances=str(Path(allowlist).expanduser().resolve()) if allowlist else None,
+            cost_model=str(Path(settings.cost_model).expanduser().resolve()),
+            forecast_target=settings.forecast_target,
         ),
         "prometheus": build_prometheus_source(settings),
+        "github": github_repository_from_settings(settings),
     }
 
 

@@ -8,7 +8,7 @@ failed step becomes a :class:`PipelineRunError` whose message says what went wro
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -96,14 +96,15 @@ class PipelineRunner:
     def report(self, day: date) -> Path:
         """Materialize every asset of ``day``; returns the HTML report's path.
 
-        First builds the fleet metrics of the day the report compares with (D-R, R the
-        trends range) when they were never built and the source has data that early, so
-        the report's comparisons are not left empty.
+        First builds the fleet metrics of the days the report compares with (D-1, D-7
+        and D-R, R the trends range) when they were never built and the source has data
+        that early, so a backfilled report gives the comparisons a daily run would have.
         """
-        earlier = comparison_day(day, parse_range(self.settings.prometheus_range))
-        has_metrics = all(self.lake.has_day(name, earlier, "data.json") for name in ("fleet_summary", "liveness"))
-        if not has_metrics and earlier >= self.first_day(day):
-            self._execute(METRICS_JOB, earlier)
+        trends_day = comparison_day(day, parse_range(self.settings.prometheus_range))
+        for earlier in sorted({day - timedelta(days=1), day - timedelta(days=7), trends_day}):
+            has_metrics = all(self.lake.has_day(name, earlier, "data.json") for name in ("fleet_summary", "liveness"))
+            if not has_metrics and earlier >= self.first_day(day):
+                self._execute(METRICS_JOB, earlier)
         self._execute(REPORT_JOB, day)
         return self.report_path(day)
 

@@ -55,6 +55,11 @@ class Settings(BaseModel):
     URL (None: not configured), ``prometheus_disabled`` (switch it off even when an
     endpoint is set), range (``7d``/``14d``/``30d``), comma-separated counter names
     (None: the registry's default counters) and the per-request timeout in seconds.
+    ``cost_model``: the JSON file of daily platform rates behind the infra-spend section;
+    ``forecast_target``: the install count the forecast gives an ETA for;
+    ``github_repo`` (``owner/name``, None: the GitHub section says it is not configured)
+    and ``github_api_url``: the repository statistics (token: ``USAGE_GITHUB_TOKEN``,
+    read through ``dg.EnvVar``).
     ``docdb_*``/``bastion_*``: the documentdb source's database and SSH bastion (see
     :class:`usage_assets.resources.documentdb.DocumentDBTelemetrySource`; timeouts and
     keepalive in seconds). Its two secrets are not settings: the resource reads
@@ -79,6 +84,10 @@ class Settings(BaseModel):
     prometheus_range: str = "7d"
     prometheus_series: str | None = None
     prometheus_timeout: float = Field(default=10.0, gt=0, le=300)
+    cost_model: str = str(PROJECT_ROOT / "cost_model.json")
+    forecast_target: PositiveInt = 1000
+    github_repo: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+    github_api_url: str = "https://api.github.com"
     # documentdb source (secrets are not settings: USAGE_DOCDB_PASSWORD and
     # USAGE_BASTION_KEY_PASSPHRASE reach the resource only through dg.EnvVar).
     docdb_uri: str | None = None
@@ -112,7 +121,7 @@ class Settings(BaseModel):
             raise ValueError(f"must be YYYY-MM-DD, got {value!r}") from error
         return value
 
-    @field_validator("prometheus_endpoint")
+    @field_validator("prometheus_endpoint", "github_api_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         value = (value or "").strip() or None
@@ -191,6 +200,10 @@ ENV_VARS: dict[str, str] = {
     "prometheus_range": "USAGE_PROMETHEUS_RANGE",
     "prometheus_series": "USAGE_PROMETHEUS_SERIES",
     "prometheus_timeout": "USAGE_PROMETHEUS_TIMEOUT",
+    "cost_model": "USAGE_COST_MODEL",
+    "forecast_target": "USAGE_FORECAST_TARGET",
+    "github_repo": "USAGE_GITHUB_REPO",
+    "github_api_url": "USAGE_GITHUB_API_URL",
     "docdb_uri": "USAGE_DOCDB_URI",
     "docdb_host": "USAGE_DOCDB_HOST",
     "docdb_port": "USAGE_DOCDB_PORT",

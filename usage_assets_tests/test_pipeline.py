@@ -17,6 +17,13 @@ from usage_assets_tests.conftest import ID_A, ID_B
 from usage_assets_tests.lib.test_csv_archive import header_variant, write_export
 
 START = date(2026, 3, 1)
+#: The reference's 15 chart names (reference 7.3).
+REFERENCE_CHARTS = (
+    "registry-installs-timeseries", "instance-distribution", "instance-distribution-active", "instance-lifetime",
+    "instance-lifetime-box-by-compute", "lifetime-buckets", "active-instances", "compute-installs-timeseries",
+    "install-forecast", "daily-reporters", "ltv-spend", "adoption-funnel", "detection-by-version",
+    "prod-internal-timeseries", "auth-path-mix",
+)
 
 
 @pytest.fixture
@@ -44,9 +51,11 @@ def test_consecutive_reports_have_every_file_and_the_reference_keys(demo_runner)
     for day in (first, last):
         folder = demo_runner.report_path(day).parent
         assert sorted(p.name for p in folder.iterdir()) == sorted([
-            f"usage-report-{day}.md", f"usage-report-{day}.html", f"metrics-{day}.json", f"liveness-{day}.json",
-            f"registry-installs-timeseries-{day}.png", f"instance-distribution-{day}.png",
-            f"instance-distribution-active-{day}.png", f"instance-lifetime-{day}.png",
+            f"usage-report-{day}.md", f"usage-report-{day}.html",
+            *[f"{name}-{day}.json" for name in ("metrics", "liveness", "ltv-spend", "install-forecast", "prod-internal")],
+            *[f"{name}-{day}.csv" for name in ("ltv-spend", "active-instances", "lifetime-buckets", "daily-reporters",
+                                               "detection-by-version")],
+            *[f"{chart}-{day}.png" for chart in REFERENCE_CHARTS],
         ])
     metrics = json.loads((demo_runner.report_path(last).parent / f"metrics-{last}.json").read_text())
     assert metrics["report_date"] == last.isoformat()
@@ -68,7 +77,35 @@ def test_consecutive_reports_have_every_file_and_the_reference_keys(demo_runner)
     earlier = json.loads((demo_runner.report_path(first).parent / f"metrics-{first}.json").read_text())
     assert earlier["key_metrics"]["identified_instances"] <= metrics["key_metrics"]["identified_instances"]
     page = demo_runner.report_path(last).read_text()
-    assert page.count('src="data:image/png;base64,') == 4 and "http://" not in page and "https://" not in page
+    assert page.count('src="data:image/png;base64,') == 15 and "http://" not in page and "https://" not in page
+    assert {"upgrade_trajectories", "search_stats", "feature_adoption", "embeddings_backend_breakdown",
+            "auth_path"} <= set(metrics)
+    folder = demo_runner.report_path(last).parent
+    spend = json.loads((folder / f"ltv-spend-{last}.json").read_text())
+    assert {"yesterday", "last_7_days", "ltv"} <= set(spend)
+    for rule in ("all_days", "proven", "persisted"):
+        assert {"compute_usd", "bedrock_usd", "total_usd", "total_instance_days"} <= set(spend["ltv"][rule])
+        assert set(spend[f"per_platform_ltv_breakdown_{rule}"]) == {"docker", "ecs", "kubernetes", "other"}
+    forecast = json.loads((folder / f"install-forecast-{last}.json").read_text())
+    assert forecast["target"] == 1000 and forecast["today"]["installs"] == metrics["key_metrics"]["identified_instances"]
+    assert {"slope_per_day", "intercept", "residual_std", "eta", "eta_lower_95", "eta_upper_95"} <= set(forecast["linear"])
+    assert {"daily_add_rate", "eta"} <= set(forecast["recent_pace"])
+    assert (folder / f"active-instances-{last}.csv").read_text().splitlines()[0] == (
+        "date,daily_active,ma7,streak7,cumulative_installs,dai_pct_of_total,likely_alive_7d,dai_pct_of_likely_alive"
+    )
+    headings = [line for line in demo_runner.report_path(last).with_suffix(".md").read_text().splitlines()
+                if line.startswith("## ")]
+    # The reference's section order (its 7.3), then this project's additions.
+    assert headings == [
+        "## Executive summary", "## Unique installs by cloud provider", "## Deployment distribution", "## Key metrics",
+        "## Internal installs", "## Registry instance lifetime", "## Liveness", "## Engagement over time",
+        "## Compute platform growth", "## Version adoption", "## Community vs internal deployments",
+        "## Version upgrade trajectories", "## Feature adoption", "## Search usage", "## Auth path mix",
+        "## Sticky instance breakdown", "## Most active instances", "## Largest catalogs", "## Most engaged operators",
+        "## Install forecast", "## Customer infra spend (AWS)", "## Adoption funnel",
+        "## Cloud detection outcomes by version", "## GitHub repository", "## Architecture patterns observed",
+        "## Trends (Prometheus)", "## Insights", "## Recommendations", f"## Data quality for {last}",
+    ]
     # Runs are recorded in the instance, so the UI shows them.
     assert demo_runner.instance.get_latest_materialization_event(dg.AssetKey("usage_report")) is not None
 
@@ -167,8 +204,11 @@ def test_hostile_telemetry_strings_render_harmlessly(pipeline_env):
     markdown = report.with_suffix(".md").read_text()
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;|1.0" in page
     assert "<script>" not in markdown and r"&lt;script&gt;alert(1)&lt;/script&gt;\|1.0" in markdown
-    version_rows = [line for line in markdown.splitlines() if "alert(1)" in line]
-    assert len(version_rows) == 1 and version_rows[0].count(" | ") == 5  # six cells, none split
+    # Version adoption, the upgrade trajectory and the most-engaged ranking quote the version.
+    rows = [line for line in markdown.splitlines() if "alert(1)" in line]
+    assert len(rows) == 3
+    assert rows[0].startswith(r"| &lt;script&gt;alert(1)&lt;/script&gt;\|1.0 |") and rows[0].count(" | ") == 5
+    assert all(r"alert(1)&lt;/script&gt;\|1.0 → 1.31.0 |" in row for row in rows[1:])
 
 
 def test_a_report_builds_the_metrics_it_compares_with(demo_runner):

@@ -67,9 +67,10 @@ def test_the_report_has_a_trends_section_with_exact_numbers(built):
         assert row in trends, row
     assert "but mcpgw\\_registry\\_tool\\_execution\\_total exists" in trends
     assert "Source: prometheus." in trends
-    html = section(built.html, '<h2 id="trends">', '<h2 id="insights">')
-    assert ('<td><code>mcpgw_registry_tool_execution_total</code></td><td class="n">840</td>'
-            '<td class="n">1,008</td><td class="n">-16.7%</td><td>↓</td>') in html
+    html = section(built.html, '<h2 id="trends-prometheus">', '<h2 id="insights">')
+    assert ('<td>mcpgw_registry_tool_execution_total</td>\n<td style="text-align:right">840</td>\n'
+            '<td style="text-align:right">1,008</td>\n<td style="text-align:right">-16.7%</td>\n'
+            '<td style="text-align:center">↓</td>') in html
 
 
 def test_label_values_from_prometheus_are_escaped_in_both_formats(built):
@@ -97,10 +98,10 @@ def test_every_insight_names_its_sources_in_the_json_and_the_report(built):
                              "tool_success_rate_low", "usage_down_installs_up"]
     assert all(item["sources"] and set(item["sources"]) <= {"telemetry", "prometheus", "github"}
                for item in insights["insights"])
-    report = section(built.markdown, "## Insights", "## Lifetime and stickiness")
+    report = section(built.markdown, "## Insights", "## Recommendations")
     assert "**Authentication failures above threshold** (warning; source: prometheus)" in report
     assert f"Telemetry on {REPORT_DAY} against {EARLIER} (7 days earlier); source: telemetry." in report
-    assert "(warning; source: prometheus)" in section(built.html, '<h2 id="insights">', '<h2 id="lifetime">')
+    assert "(warning; source: prometheus)" in section(built.html, '<h2 id="insights">', '<h2 id="recommendations">')
 
 
 def summary(*arguments: str, env: dict | None = None):
@@ -189,10 +190,12 @@ def test_summary_without_prometheus_says_so(built):
 
 
 def test_summary_of_a_day_never_built_names_the_command(built):
-    result = summary("--date", "2026-03-09", "--data-dir", str(built.data))
+    # 2026-03-08 was only ingested (the reports of 03-03 and 03-10 built the metrics of
+    # 03-02, 03-03 and 03-09 they compare with).
+    result = summary("--date", "2026-03-08", "--data-dir", str(built.data))
     assert result.exit_code == 1
-    assert "2026-03-09 was never materialized" in result.output
-    assert "usage-report run --date 2026-03-09" in result.output
+    assert "2026-03-08 was never materialized" in result.output
+    assert "usage-report run --date 2026-03-08" in result.output
 
 
 @pytest.mark.parametrize(
@@ -219,7 +222,7 @@ def test_without_prometheus_the_report_is_complete_and_says_why(pipeline_env, en
     markdown, page = report.with_suffix(".md").read_text(), report.read_text()
     assert f"Prometheus: not used ({reason}" in markdown.replace("\\_", "_")
     assert f"Prometheus: not used ({reason}" in page
-    for heading in ("## Key metrics", "## Liveness of customer installs", "## Insights", "## Version adoption",
+    for heading in ("## Key metrics", "## Liveness", "## Insights", "## Version adoption",
                     "## Data quality"):
         assert heading in markdown
     rules = Lake(pipeline_env / "data").read_json("usage_insights", day)["rules"]

@@ -6,7 +6,7 @@ from datetime import date
 import dagster as dg
 
 from usage_assets.lib.activity import instance_days_from_events, instances_as_of
-from usage_assets.lib.timeseries import installs_by_cloud
+from usage_assets.lib.timeseries import installs_by, installs_by_cloud
 from usage_assets.partitions import PARTITIONS_START, daily_partitions, partition_day
 from usage_assets.resources.storage import DataLake, ReportConfig
 from usage_assets.resources.telemetry import TelemetrySource
@@ -91,6 +91,27 @@ def install_timeseries(
     first = history_first_day(telemetry, day)
     frame = installs_by_cloud(lake.scan_days("instance_days", first, day), first, day)
     path = lake.write_frame("install_timeseries", day, frame)
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": frame.height, "path": dg.MetadataValue.path(str(path))}
+    )
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    deps=[dg.AssetDep("instance_days", partition_mapping=ALL_DAYS_UP_TO_D)],
+    group_name="activity",
+    kinds={"polars", "parquet"},
+)
+def compute_timeseries(
+    context: dg.AssetExecutionContext, telemetry: TelemetrySource, data_lake: DataLake
+) -> dg.MaterializeResult:
+    """Installs by compute platform for every day up to D: daily active, daily new and
+    cumulative (all installs). Feeds the compute-platform growth chart and table."""
+    day = partition_day(context)
+    lake = data_lake.lake()
+    first = history_first_day(telemetry, day)
+    frame = installs_by(lake.scan_days("instance_days", first, day), "compute", first, day)
+    path = lake.write_frame("compute_timeseries", day, frame)
     return dg.MaterializeResult(
         metadata={"dagster/row_count": frame.height, "path": dg.MetadataValue.path(str(path))}
     )

@@ -1,10 +1,12 @@
 """Render the usage report (Markdown and self-contained HTML) from computed values only.
 
-Both formats come from one context dict and two jinja2 templates (``report.md.j2``,
-``report.html.j2``). No number is typed into a template: every figure is a value of the
-context, which is built from the metric assets. Every string that came from telemetry
-is escaped for its format: HTML by jinja2's autoescape (plus control characters removed),
-Markdown by :func:`escape_markdown` (pipes, emphasis, brackets, raw HTML).
+The report is written once, as Markdown, by the jinja2 template ``report.md.j2`` from one
+context dict; the HTML page is that Markdown rendered by markdown-it (CommonMark plus
+tables, raw HTML disabled) inside the ``report.html.j2`` shell, with every chart embedded
+as a ``data:`` URI. So the two formats cannot say different things. No number is typed
+into a template: every figure is a value of the context, built from the metric assets.
+Every string that came from telemetry goes through :func:`escape_markdown` (pipes,
+emphasis, brackets and HTML made inert), which also keeps it inert in the HTML.
 """
 
 from __future__ import annotations
@@ -21,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
+from markdown_it import MarkdownIt
+from mdit_py_plugins.anchors import anchors_plugin
 
-from usage_assets.lib.fleet import pct
-from usage_assets.lib.lake import canonical_json
 from usage_assets.lib.text import format_pct, printable
-from usage_assets.lib.report_trends import insights_section, prometheus_section
 
 # Characters that can start Markdown syntax inside a line. "(" and "!" only act after
 # "]" or before "[", which are escaped; "#" and "+" only at a line start, and escaped
@@ -60,6 +62,21 @@ def format_number(value: Any) -> str:
     return f"{value:,}"
 
 
+def format_decimals(value: float | None, places: int = 2) -> str:
+    """A number with ``places`` decimals and thousands separators; None as an em dash."""
+    return "—" if value is None else f"{value:,.{places}f}"
+
+
+def format_usd(value: float | None, places: int = 2) -> str:
+    """US dollars: ``$1,234.56`` (``places`` decimals); None as an em dash."""
+    return "—" if value is None else f"${value:,.{places}f}"
+
+
+def format_musd(value: float | None) -> str:
+    """Millions of US dollars with two decimals: ``$1.23M``; None as an em dash."""
+    return "—" if value is None else f"${value:,.2f}M"
+
+
 def _environment(templates_dir: Path) -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir),
@@ -74,6 +91,11 @@ def _environment(templates_dir: Path) -> jinja2.Environment:
         text=clean_text,
         num=format_number,
         pct=format_pct,
+        num2=format_decimals,
+        usd0=lambda value: format_usd(value, 0),
+        usd2=format_usd,
+        usd6=lambda value: format_usd(value, 6),
+        musd=format_musd,
     )
     return environment
 
@@ -93,12 +115,42 @@ class Chart:
         return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
 
 
+def markdown_to_html(markdown: str, images: Mapping[str, str]) -> str:
+    """HTML body of the report's Markdown.
+
+    ``images`` maps each image file name the Markdown refers to (``chart.png``) to the
+    ``src`` the page uses instead (a ``data:`` URI), so the page needs no other file and
+    makes no request. Raw HTML in the Markdown is shown as text, never interpreted.
+    Level-2 and level-3 headings get ``id`` anchors (slugs of their text).
+    Raises ``KeyError`` naming an image the mapping lacks.
+    """
+    renderer = MarkdownIt("commonmark", {"html": False}).enable("table")
+    anchors_plugin(renderer, min_level=2, max_level=3)
+
+    def embedded_image(self, tokens, index, options, env):
+        token = tokens[index]
+        name = str(token.attrGet("src"))
+        if name not in images:
+            raise KeyError(f"the report refers to image {name!r}, which was not drawn")
+        token.attrSet("src", images[name])
+        return self.image(tokens, index, options, env)
+
+    renderer.add_render_rule("image", embedded_image)
+    return renderer.render(markdown)
+
+
 def render_report(templates_dir: Path, context: Mapping[str, Any]) -> tuple[str, str]:
-    """(Markdown, HTML) of the report. Raises ``jinja2.UndefinedError`` when the
-    context lacks a value a template uses, instead of printing a placeholder."""
+    """(Markdown, HTML) of the report.
+
+    ``context["charts"]`` maps chart stems to ``{"file", "caption", "uri"}``; the HTML
+    embeds each ``file`` as its ``uri``. Raises ``jinja2.UndefinedError`` when the
+    context lacks a value a template uses, instead of printing a placeholder.
+    """
     environment = _environment(templates_dir)
     markdown = environment.get_template("report.md.j2").render(context)
-    page = environment.get_template("report.html.j2").render(context)
+    images = {chart["file"]: chart["uri"] for chart in context["charts"].values()}
+    body = markdown_to_html(markdown, images)
+    page = environment.get_template("report.html.j2").render({**context, "body": markupsafe.Markup(body)})
     return markdown, page
 
 
@@ -108,12 +160,12 @@ def write_report_folder(
     markdown: str,
     page: str,
     charts: list[Chart],
-    json_files: Mapping[str, Any],
+    sidecars: Mapping[str, bytes],
 ) -> Path:
     """Write ``<reports_dir>/<day>/`` as a whole, replacing any previous folder.
 
     Files: ``usage-report-D.md``, ``usage-report-D.html``, every chart PNG under its
-    reference name, and each ``json_files`` entry (name -> payload) as canonical JSON.
+    reference name, and each ``sidecars`` entry (file name -> bytes).
     The folder is assembled beside the target and renamed into place, so a failure
     leaves the previous report untouched and never a partial one.
     """
@@ -126,8 +178,8 @@ def write_report_folder(
         (staging / f"usage-report-{stamp}.html").write_text(page, encoding="utf-8")
         for chart in charts:
             (staging / chart.filename(day)).write_bytes(chart.png)
-        for name, payload in json_files.items():
-            (staging / name).write_bytes(canonical_json(payload))
+        for name, content in sidecars.items():
+            (staging / name).write_bytes(content)
         staging.chmod(0o755)
         _swap_in(staging, target)
     except BaseException:
@@ -151,131 +203,3 @@ def _swap_in(staging: Path, target: Path) -> None:
         shutil.rmtree(retired, ignore_errors=True)
         raise
     shutil.rmtree(retired)
-
-
-LIVENESS_TIERS = (
-    ("confirmed", "Confirmed Alive", "at least 5 heartbeats in the last 7 days"),
-    ("stronger", "Stronger Alive", "at least 10 heartbeats in the last 14 days"),
-    ("likely", "Likely Alive", "any event in the last 7 days"),
-    ("silent_but_recent", "Silent but recent", "Likely Alive but not Confirmed"),
-    ("dormant", "Dormant", "no event in the last 14 days"),
-)
-#: Version rows shown in the report table; the JSON sidecar keeps all of them.
-VERSION_ROWS = 15
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
-
-
-def summary_sentences(fleet: Mapping[str, Any], liveness: Mapping[str, Any]) -> list[str]:
-    """The executive summary, generated from the numbers (no fixed prose to go stale).
-
-    Only counts, percentages, dates and ids in :func:`usage_assets.lib.fleet.short_id`
-    form (hex digits and dashes only) appear, so the sentences are safe to print in
-    either format without escaping.
-    """
-    key = fleet["key_metrics"]
-    sticky = fleet["stickiness"]
-    active = fleet["active_on_report_date"]
-    internal = len(fleet["internal_instance_ids"])
-    counts = liveness["counts"]
-    sentences = [
-        f"{_plural(key['identified_instances'], 'install')} reported telemetry up to {fleet['report_date']} "
-        f"({_plural(sticky['total_non_internal'], 'customer install')}, {internal:,} internal).",
-        f"On {fleet['report_date']}, {_plural(active['customers'], 'customer install')} reported in and "
-        f"{_plural(active['new_installs'], 'install')} appeared for the first time.",
-    ]
-    if counts["customer_total"]:
-        sentences.append(
-            f"{counts['confirmed']:,} customer installs are Confirmed Alive "
-            f"({format_pct(100.0 * counts['confirmed'] / counts['customer_total'])} of customers) and "
-            f"{counts['likely']:,} reported in the last 7 days."
-        )
-    if sticky["total_non_internal"]:
-        sentences.append(
-            f"{format_pct(sticky['one_day_wonder_pct'])} of customer installs were one-day wonders; "
-            f"{sticky['sticky_3plus_days']:,} stayed 3 days or more, and the longest-lived customer "
-            f"({sticky['longest_non_internal_id']}) has reported for {sticky['longest_non_internal_days']:,} days."
-        )
-    return sentences
-
-
-def build_report_context(
-    day: date,
-    source: str,
-    fleet: Mapping[str, Any],
-    liveness: Mapping[str, Any],
-    ingest_stats: Mapping[str, Any],
-    charts: list[Chart],
-    trends: Mapping[str, Any] | None = None,
-    insights: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The template context: every value the report shows, computed, never typed.
-
-    ``fleet``: ``fleet_summary`` JSON; ``liveness``: ``liveness`` JSON; ``ingest_stats``:
-    day D's ingest counts (fetched, valid, duplicates, rejected, rejects_by_reason);
-    ``charts``: the rendered charts; ``trends``: ``prometheus_trends`` JSON and
-    ``insights``: ``usage_insights`` JSON (None: the section says they are absent).
-    """
-    key = fleet["key_metrics"]
-    sticky = fleet["stickiness"]
-    customers = liveness["counts"]["customer_total"]
-    identified = key["identified_instances"]
-    earliest, latest = key["earliest_ts"], key["latest_ts"]
-    period_days = (
-        (date.fromisoformat(latest[:10]) - date.fromisoformat(earliest[:10])).days if earliest != "N/A" else 0
-    )
-    versions = fleet["version_adoption"]
-    return {
-        "report_date": day.isoformat(),
-        "source": source,
-        "period": {"earliest": earliest, "latest": latest, "days": period_days},
-        "summary_sentences": summary_sentences(fleet, liveness),
-        "key_metrics": [
-            ("Events (startup + heartbeat)", key["total_events"]),
-            ("Startup events", key["startup_events"]),
-            ("Heartbeat events", key["heartbeat_events"]),
-            ("Identified installs", identified),
-            ("Customer installs", sticky["total_non_internal"]),
-            ("Internal installs", len(fleet["internal_instance_ids"])),
-            ("Events without registry_id", key["null_registry_id_count"]),
-        ],
-        "clouds": [
-            {"cloud": cloud, "installs": n, "pct": pct(n, identified)}
-            for cloud, n in sorted(fleet["per_cloud_unique_installs"].items(), key=lambda item: (-item[1], item[0]))
-        ],
-        "liveness": [
-            {
-                "tier": label,
-                "definition": definition,
-                "count": liveness["counts"][name],
-                "pct": pct(liveness["counts"][name], customers),
-            }
-            for name, label, definition in LIVENESS_TIERS
-        ],
-        "customer_total": customers,
-        "liveness_windows": liveness["windows"],
-        "stickiness": [
-            {"label": "One-day wonders (all events on one UTC day)", "count": sticky["one_day_wonders"],
-             "pct": sticky["one_day_wonder_pct"]},
-            *[
-                {"label": f"Reported over {threshold}+ days", "count": count,
-                 "pct": sticky["lifetime_bucket_pct"][threshold]}
-                for threshold, count in sorted(sticky["lifetime_bucket_counts"].items(), key=lambda item: int(item[0]))
-            ],
-        ],
-        "lifetime": fleet["customer_lifetime"],
-        "versions": versions[:VERSION_ROWS],
-        "versions_more": max(0, len(versions) - VERSION_ROWS),
-        "internal": fleet["internal_instances"],
-        "quality": {
-            **ingest_stats,
-            "rejects_by_reason": sorted(ingest_stats["rejects_by_reason"].items(), key=lambda item: (-item[1], item[0])),
-            "unidentified_events": key["null_registry_id_count"],
-        },
-        "charts": {chart.stem: {"file": chart.filename(day), "caption": chart.caption, "uri": chart.data_uri()}
-                   for chart in charts},
-        "prometheus": prometheus_section(trends),
-        "insights": insights_section(insights),
-    }

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from usage_assets.lib.report import Chart, clean_text, escape_markdown, write_report_folder
+from usage_assets.lib.report import Chart, clean_text, escape_markdown, markdown_to_html, write_report_folder
 
 HOSTILE = "<script>alert('x')</script>|1.0.0\n# heading"
 
@@ -27,12 +27,12 @@ def test_long_strings_are_cut_and_control_characters_removed():
 
 def test_report_folder_is_replaced_whole(tmp_path):
     chart = Chart("instance-lifetime", "caption", b"\x89PNG fake")
-    first = write_report_folder(tmp_path, date(2026, 5, 1), "# one", "<p>one</p>", [chart], {"metrics-2026-05-01.json": {"b": 1, "a": 2}})
+    first = write_report_folder(tmp_path, date(2026, 5, 1), "# one", "<p>one</p>", [chart], {"metrics-2026-05-01.json": b'{"a": 2}\n'})
     assert sorted(p.name for p in first.iterdir()) == [
         "instance-lifetime-2026-05-01.png", "metrics-2026-05-01.json",
         "usage-report-2026-05-01.html", "usage-report-2026-05-01.md",
     ]
-    assert (first / "metrics-2026-05-01.json").read_text() == '{\n  "a": 2,\n  "b": 1\n}\n'
+    assert (first / "metrics-2026-05-01.json").read_text() == '{"a": 2}\n'
     write_report_folder(tmp_path, date(2026, 5, 1), "# two", "<p>two</p>", [], {})
     assert (first / "usage-report-2026-05-01.md").read_text() == "# two"
     assert not (first / "instance-lifetime-2026-05-01.png").exists()
@@ -54,3 +54,14 @@ def test_a_failed_swap_keeps_the_previous_report(tmp_path, monkeypatch):
         write_report_folder(tmp_path, day, "# new", "<p>new</p>", [], {})
     assert (folder / f"usage-report-{day}.md").read_text() == "# old"
     assert [p.name for p in tmp_path.iterdir()] == [day.isoformat()]
+
+
+def test_html_is_the_markdown_rendered_with_embedded_images_and_inert_html():
+    markdown = "## Liveness\n\n| a | b |\n|---|--:|\n| " + escape_markdown(HOSTILE) + " | 1 |\n\n![cap](c.png)\n\n<b>x</b>\n"
+    page = markdown_to_html(markdown, {"c.png": "data:image/png;base64,AAAA"})
+    assert '<h2 id="liveness">Liveness</h2>' in page
+    assert '<img src="data:image/png;base64,AAAA" alt="cap" />' in page
+    assert "<script>" not in page and "&lt;script&gt;" in page and "&lt;b&gt;x&lt;/b&gt;" in page
+    assert '<td style="text-align:right">1</td>' in page
+    with pytest.raises(KeyError, match="other.png"):
+        markdown_to_html("![x](other.png)", {})
