@@ -219,3 +219,29 @@ def test_a_report_builds_the_metrics_it_compares_with(demo_runner):
     assert not demo_runner.report_path(earlier).exists()  # metrics only, no report
     insights = demo_runner.lake.read_json("usage_insights", day)
     assert insights["comparison"]["available"] is True
+
+
+def test_commentary_next_to_the_report_is_merged_at_its_sections_and_kept(demo_runner):
+    day = START + timedelta(days=5)
+    build_reports(demo_runner, day, day)
+    report = demo_runner.report_path(day)
+    before = report.with_suffix(".md").read_text()
+    assert "Commentary" not in before and "COMMENTARY" not in before  # no empty markers
+    commentary = report.parent / "commentary.json"
+    commentary.write_text(json.dumps({"liveness": "Fewer <b>installs</b> | went quiet.", "engagement": ""}))
+    demo_runner.report(day)
+    after = report.with_suffix(".md").read_text()
+    liveness = after[after.index("## Liveness"):after.index("## Engagement over time")]
+    assert r"_Commentary: Fewer &lt;b&gt;installs&lt;/b&gt; \| went quiet._" in liveness
+    assert after.count("_Commentary:") == 1  # the empty engagement text adds nothing
+    # Nothing else changed: the same lines once the commentary line is taken out.
+    assert [line for line in after.splitlines() if line and "_Commentary:" not in line] == [
+        line for line in before.splitlines() if line
+    ]
+    assert "<b>" not in report.read_text() and "Fewer &lt;b&gt;installs&lt;/b&gt; | went quiet." in report.read_text()
+    assert json.loads(commentary.read_text())["liveness"].startswith("Fewer")  # kept for the next rebuild
+
+    commentary.write_text(json.dumps({"no_such_section": "text"}))
+    with pytest.raises(PipelineRunError, match="no_such_section"):
+        demo_runner.report(day)
+    assert report.with_suffix(".md").read_text() == after  # the previous report stays
