@@ -21,7 +21,7 @@ off (``text.parse_math``), so a ``$`` in a value is drawn as a dollar sign.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 
 import matplotlib
@@ -31,7 +31,7 @@ import polars as pl
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import Formatter, MaxNLocator
 from PIL import Image
 
 from usage_assets.lib.text import printable
@@ -111,8 +111,28 @@ CLOUD_COLORS: dict[str, str] = {
     "other": OKABE_ITO["purple"],
     "unknown": GREY,
 }
-#: Colours handed, in order, to values outside :data:`CLOUD_COLORS` (sorted by name).
+#: A fixed colour per known compute value (export_format.COMPUTES), the same in every chart.
+COMPUTE_COLORS: dict[str, str] = {
+    "docker": OKABE_ITO["blue"],
+    "kubernetes": OKABE_ITO["sky_blue"],
+    "ecs": OKABE_ITO["orange"],
+    "eks": OKABE_ITO["vermillion"],
+    "ec2": OKABE_ITO["green"],
+    "podman": OKABE_ITO["purple"],
+    "vm": OKABE_ITO["black"],
+    "unknown": GREY,
+}
+#: Colours handed, in order, to values outside the fixed map of a chart (sorted by name).
 EXTRA_COLORS = (OKABE_ITO["vermillion"], OKABE_ITO["black"], "#7F6A93", "#8C6D31", "#5F9E8F")
+#: The box plot's look, the same in every lifetime chart: a light box outlined in the bar
+#: colour, the median in vermillion, outliers as hollow grey rings.
+BOX_STYLE: dict[str, dict[str, object]] = {
+    "boxprops": {"facecolor": "#cfe3f1", "edgecolor": BAR_COLOR, "linewidth": 1.0},
+    "medianprops": {"color": OKABE_ITO["vermillion"], "linewidth": 1.8},
+    "whiskerprops": {"color": BAR_COLOR, "linewidth": 1.0},
+    "capprops": {"color": BAR_COLOR, "linewidth": 1.0},
+    "flierprops": {"marker": "o", "markersize": 3, "markerfacecolor": "none", "markeredgecolor": GREY},
+}
 
 #: Panel titles of the distribution chart, per facet of ``fleet.DISTRIBUTION_FACETS``.
 FACET_TITLES: dict[str, str] = {
@@ -125,8 +145,13 @@ FACET_TITLES: dict[str, str] = {
 }
 #: Bars per distribution panel, the folded "other (K values)" bar included.
 MAX_BARS = 8
-#: Series in the timeseries chart before the smallest clouds are folded together.
+#: Series in a timeseries chart before the smallest values are folded together.
 MAX_SERIES = 8
+#: Series of up to this many days get point markers, so a one-day series is visible.
+MARKER_MAX_DAYS = 14
+#: Bar annotations take about this share of the axis width per character; used to
+#: reserve room on the right so the longest note is never clipped.
+NOTE_WIDTH_PER_CHAR = 0.022
 
 #: Lifetime buckets: (label, lowest age, highest age or None), in days.
 LIFETIME_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
@@ -143,18 +168,22 @@ def safe_label(text: str, limit: int = 24) -> str:
     return printable(text, limit)
 
 
-def category_colors(values: Iterable[str]) -> dict[str, str]:
-    """Colour per category value: fixed for known clouds, then EXTRA_COLORS by name."""
+def category_colors(values: Iterable[str], fixed: Mapping[str, str] = CLOUD_COLORS) -> dict[str, str]:
+    """Colour per category value: ``fixed`` for known values (clouds by default,
+    :data:`COMPUTE_COLORS` for compute platforms), the lighter grey for a folded
+    ``other (K values)``, then EXTRA_COLORS by name."""
     colors: dict[str, str] = {}
     values = list(values)
     for value in values:
-        if value in CLOUD_COLORS:
-            colors[value] = CLOUD_COLORS[value]
+        if value in fixed:
+            colors[value] = fixed[value]
         elif value.startswith("other ("):
             colors[value] = FOLDED_GREY
+    # Extras skip the colours ``fixed`` already hands out, so no two series share one.
+    spare = [c for c in EXTRA_COLORS if c not in fixed.values()]
     extras = sorted({v for v in values if v not in colors})
     for index, value in enumerate(extras):
-        colors[value] = EXTRA_COLORS[index % len(EXTRA_COLORS)]
+        colors[value] = spare[index % len(spare)]
     return colors
 
 
@@ -185,15 +214,40 @@ def thumbnail_png(png: bytes, width: int = 360) -> bytes:
     return buf.getvalue()
 
 
-def empty_chart(title: str) -> bytes:
-    """The empty state: the title and a centred note, nothing else."""
+def styled_png(build: Callable[..., Figure], *args: object) -> bytes:
+    """PNG of ``build(*args)``, built and rendered under :data:`STYLE` (tick labels are
+    made at draw time, so the style must cover rendering too)."""
     with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=(FIG_WIDTH, 2.6), dpi=CHART_DPI, layout="constrained")
-        fig.suptitle(title, x=0.01, ha="left")
-        ax = fig.add_subplot()
-        ax.set_axis_off()
-        ax.text(0.5, 0.5, NO_DATA, ha="center", va="center", fontsize=12, color=MUTED_TEXT, transform=ax.transAxes)
-        return render_png(fig)
+        return render_png(build(*args))
+
+
+def figure(height: float, title: str) -> Figure:
+    """A report-width figure ``height`` inches tall, ``title`` as its suptitle at the left.
+
+    Call it under :data:`STYLE` (as :func:`styled_png` does): the layout reads its pads
+    from there.
+    """
+    fig = Figure(figsize=(FIG_WIDTH, height), dpi=CHART_DPI, layout="constrained")
+    fig.suptitle(title, x=0.01, ha="left")
+    return fig
+
+
+def _empty_figure(title: str, note: str) -> Figure:
+    fig = figure(2.6, title)
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, note, ha="center", va="center", fontsize=12, color=MUTED_TEXT, transform=ax.transAxes,
+            wrap=True)
+    return fig
+
+
+def empty_chart(title: str, note: str = NO_DATA) -> bytes:
+    """The empty state: the title and a centred note, nothing else.
+
+    ``note`` says why there is no chart when that is more than :data:`NO_DATA` (a
+    forecast that cannot be made, say); a long one wraps.
+    """
+    return styled_png(_empty_figure, title, note)
 
 
 def panel_no_data(ax: Axes) -> None:
@@ -211,26 +265,18 @@ def count_pct(count: int, total: int) -> str:
     return f"{count:,} ({share}%)"
 
 
-def hbars(ax: Axes, labels: Sequence[str], counts: Sequence[int], total: int, colors: Sequence[str]) -> None:
-    """Horizontal bars top-to-bottom in the given order, annotated ``N (P%)``; x from 0."""
-    positions = np.arange(len(counts))
-    ax.barh(positions, counts, height=0.68, color=list(colors))
-    ax.set_yticks(positions, labels=list(labels))
-    ax.invert_yaxis()
-    ax.tick_params(axis="y", length=0, pad=4)
-    ax.xaxis.set_visible(False)
-    ax.spines["bottom"].set_visible(False)
-    ax.spines["left"].set_color("#bbbbbb")
-    peak = max(counts) if counts else 0
+def bar_notes(ax: Axes, values: Sequence[float], notes: Sequence[str]) -> None:
+    """``notes[i]`` just past the end of horizontal bar ``i`` (at y = i, ``values[i]``
+    long); x from 0, with room on the right for the longest note."""
+    peak = max(values, default=0)
     # Room on the right for the annotations: their width is in points, not data units,
     # so reserve a share of the axis proportional to the longest annotation.
-    notes = [count_pct(c, total) for c in counts]
     longest = max((len(n) for n in notes), default=0)
-    ax.set_xlim(0, max(peak, 1) * (1 + 0.022 * longest + 0.04))
-    for pos, count, note in zip(positions, counts, notes):
+    ax.set_xlim(0, max(peak, 1) * (1 + NOTE_WIDTH_PER_CHAR * longest + 0.04))
+    for pos, (value, note) in enumerate(zip(values, notes)):
         ax.annotate(
             note,
-            xy=(count, pos),
+            xy=(value, pos),
             xytext=(4, 0),
             textcoords="offset points",
             va="center",
@@ -240,37 +286,124 @@ def hbars(ax: Axes, labels: Sequence[str], counts: Sequence[int], total: int, co
         )
 
 
+def hbars(
+    ax: Axes,
+    labels: Sequence[str],
+    values: Sequence[float],
+    total: float | None,
+    colors: Sequence[str],
+    notes: Sequence[str] | None = None,
+) -> None:
+    """Horizontal bars top-to-bottom in the given order, x from 0, annotated ``N (P%)``
+    of ``total`` or, where given, with ``notes`` (one per bar; ``total`` is then unused)."""
+    positions = np.arange(len(values))
+    ax.barh(positions, values, height=0.68, color=list(colors))
+    ax.set_yticks(positions, labels=list(labels))
+    ax.invert_yaxis()
+    ax.tick_params(axis="y", length=0, pad=4)
+    ax.xaxis.set_visible(False)
+    ax.spines["bottom"].set_visible(False)
+    ax.spines["left"].set_color("#bbbbbb")
+    if notes is None:
+        notes = [count_pct(value, total or 0) for value in values]
+    bar_notes(ax, values, notes)
+
+
+def count_axis(ax: Axes, formatter: Formatter | None = None, nbins: int = 5) -> None:
+    """y from zero with a light grid; whole numbers unless a formatter is given."""
+    if formatter is None:
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=nbins, integer=True, min_n_ticks=1))
+    else:
+        # Steps of 1, 2 or 5 (never 2.5), so rounded tick labels stay exact.
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=nbins, steps=[1, 2, 5, 10], min_n_ticks=1))
+        ax.yaxis.set_major_formatter(formatter)
+    ax.yaxis.grid(True)
+    # A flat zero series still needs a visible axis.
+    ax.set_ylim(0, max(ax.get_ylim()[1], 1))
+
+
 def as_datetime(day: date) -> datetime:
     """Midnight of ``day`` as a naive datetime (matplotlib's date axis, UTC by STYLE)."""
     return datetime(day.year, day.month, day.day)
 
 
+def date_nums(days: Sequence[date]) -> np.ndarray:
+    """Matplotlib date numbers of ``days`` (midnight UTC of each), for x values."""
+    return mdates.date2num([as_datetime(d) for d in days])
+
+
+def day_marker(days: Sequence[date]) -> str | None:
+    """The point marker of a daily series: dots up to :data:`MARKER_MAX_DAYS` days, none beyond."""
+    return "o" if len(days) <= MARKER_MAX_DAYS else None
+
+
+def date_axis(ax: Axes, first: date, last: date, pad: float = 0.7) -> None:
+    """Whole-UTC-day ticks over ``first..last`` with ``pad`` days of room at each end
+    (0.7 clears a bar of 0.85 days centred on the first and last day)."""
+    low, high = date_nums([first, last])
+    ax.set_xlim(low - pad, high + pad)
+    if first == last:
+        # A lone day has no range for a date locator to split; label it in full.
+        ax.set_xticks([low], labels=[first.isoformat()])
+        return
+    span = (last - first).days + 1
+    # A short range would otherwise get 12:00 ticks.
+    locator = (
+        mdates.DayLocator(interval=max(1, span // 7))
+        if span <= 21
+        else mdates.AutoDateLocator(minticks=4, maxticks=10)
+    )
+    ax.xaxis.set_major_locator(locator)
+    # Whole days only: where all ticks share a day, the concise defaults label "00:00".
+    ax.xaxis.set_major_formatter(
+        mdates.ConciseDateFormatter(
+            locator,
+            formats=["%Y", "%b", "%d", "%d", "%d", "%d"],
+            offset_formats=["", "%Y", "%Y-%b", "%Y-%b", "%Y-%b", "%Y-%b"],
+        )
+    )
+
+
 # ------------------------------------------------------------------ chart 1: timeseries
 
 
-def _fold_series(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
-    """Sorted frame and cloud order (most installs first); beyond MAX_SERIES, fold the rest."""
+def fold_series(frame: pl.DataFrame, facet: str) -> tuple[pl.DataFrame, list[str]]:
+    """A :func:`usage_assets.lib.timeseries.installs_by` frame by (date, ``facet``) value,
+    sorted, and the value order (most installs first); beyond MAX_SERIES the smallest fold
+    into one ``other (K values)`` series."""
     frame = frame.select(
         pl.col("date"),
-        pl.col("cloud").cast(pl.String).fill_null("unknown").map_elements(safe_label, return_dtype=pl.String),
+        pl.col(facet).cast(pl.String).fill_null("unknown").map_elements(safe_label, return_dtype=pl.String),
         pl.col("daily_active", "daily_new", "cumulative_installs").cast(pl.Int64).fill_null(0),
     )
-    totals = frame.group_by("cloud").agg(pl.col("daily_new").sum(), pl.col("daily_active").sum())
-    order = totals.sort(["daily_new", "daily_active", "cloud"], descending=[True, True, False])["cloud"].to_list()
+    totals = frame.group_by(facet).agg(pl.col("daily_new").sum(), pl.col("daily_active").sum())
+    order = totals.sort(["daily_new", "daily_active", facet], descending=[True, True, False])[facet].to_list()
     if len(order) > MAX_SERIES:
         kept, folded = order[: MAX_SERIES - 1], order[MAX_SERIES - 1 :]
         other = f"other ({len(folded)} values)"
         frame = frame.with_columns(
-            pl.when(pl.col("cloud").is_in(kept)).then(pl.col("cloud")).otherwise(pl.lit(other)).alias("cloud")
+            pl.when(pl.col(facet).is_in(kept)).then(pl.col(facet)).otherwise(pl.lit(other)).alias(facet)
         )
         order = [*kept, other]
     # safe_label can map two raw values to one label; summing merges them honestly.
     frame = (
-        frame.group_by("date", "cloud")
+        frame.group_by("date", facet)
         .agg(pl.col("daily_active", "daily_new", "cumulative_installs").sum())
-        .sort("date", "cloud")
+        .sort("date", facet)
     )
     return frame, list(dict.fromkeys(order))
+
+
+def facet_series(
+    data: pl.DataFrame, facet: str, values: Sequence[str], days: Sequence[date], column: str
+) -> dict[str, np.ndarray]:
+    """``column`` of a :func:`fold_series` frame per ``facet`` value, one count per day of
+    ``days`` (0 on a day without a row)."""
+    index = {d: i for i, d in enumerate(days)}
+    out = {v: np.zeros(len(days), dtype=np.int64) for v in values}
+    for d, v, n in data.select("date", facet, column).iter_rows():
+        out[v][index[d]] = n
+    return out
 
 
 def installs_timeseries_chart(frame: pl.DataFrame, day: date) -> bytes:
@@ -282,26 +415,19 @@ def installs_timeseries_chart(frame: pl.DataFrame, day: date) -> bytes:
     """
     if frame.height == 0:
         return empty_chart(f"Installs by cloud, up to {day.isoformat()} (UTC days, all installs)")
-    data, clouds = _fold_series(frame)
+    data, clouds = fold_series(frame, "cloud")
     days = sorted(set(data["date"].to_list()))
     first, last = days[0], days[-1]
     title = f"Installs by cloud, {first.isoformat()} to {last.isoformat()} (UTC days, all installs)"
     colors = category_colors(clouds)
-    x = mdates.date2num([as_datetime(d) for d in days])
-    index = {d: i for i, d in enumerate(days)}
-
-    def series(column: str) -> dict[str, np.ndarray]:
-        out = {c: np.zeros(len(days), dtype=np.int64) for c in clouds}
-        for d, c, v in data.select("date", "cloud", column).iter_rows():
-            out[c][index[d]] = v
-        return out
-
-    cumulative, active, new = series("cumulative_installs"), series("daily_active"), series("daily_new")
-    marker = "o" if len(days) <= 14 else None
+    x, marker = date_nums(days), day_marker(days)
+    cumulative, active, new = (
+        facet_series(data, "cloud", clouds, days, column)
+        for column in ("cumulative_installs", "daily_active", "daily_new")
+    )
 
     with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=(FIG_WIDTH, 8.4), dpi=CHART_DPI, layout="constrained")
-        fig.suptitle(title, x=0.01, ha="left")
+        fig = figure(8.4, title)
         axes = fig.subplots(3, 1, sharex=True, height_ratios=[1.15, 1, 1])
         panels = (
             (axes[0], cumulative, "Cumulative installs (each counted once, under its first-day cloud)"),
@@ -319,23 +445,8 @@ def installs_timeseries_chart(frame: pl.DataFrame, day: date) -> bytes:
         ax_new.set_title("Daily new installs (first UTC day seen), stacked")
 
         for ax in axes:
-            ax.set_ylim(bottom=0)
-            ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True, min_n_ticks=1))
-            ax.yaxis.grid(True)
-            ax.margins(x=0.01)
-        # Every panel starts at zero; keep a top margin so a flat series is visible.
-        for ax in axes:
-            top = ax.get_ylim()[1]
-            ax.set_ylim(0, max(top, 1))
-        # Whole UTC days only: a short range would otherwise get 12:00 ticks.
-        locator = (
-            mdates.DayLocator(interval=max(1, len(days) // 7))
-            if len(days) <= 21
-            else mdates.AutoDateLocator(minticks=4, maxticks=10)
-        )
-        ax_new.xaxis.set_major_locator(locator)
-        ax_new.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-        ax_new.set_xlim(x[0] - 0.7, x[-1] + 0.7)
+            count_axis(ax)
+        date_axis(ax_new, first, last)
 
         handles, labels = axes[0].get_legend_handles_labels()
         # To the right of the panels: above them it would collide with the title.
@@ -377,8 +488,7 @@ def install_distribution_chart(distributions: dict[str, dict[str, int]], title: 
     slots = [max(2, *(len(folded[f]) for f in facets[i : i + 2])) for i in range(0, len(facets), 2)]
     height = 0.7 + sum(0.34 * n + 0.55 for n in slots)
     with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=(FIG_WIDTH, height), dpi=CHART_DPI, layout="constrained")
-        fig.suptitle(title, x=0.01, ha="left")
+        fig = figure(height, title)
         axes = fig.subplots(len(slots), 2, height_ratios=[0.34 * n + 0.55 for n in slots]).ravel()
         for index, (ax, facet) in enumerate(zip(axes, facets)):
             rows = folded[facet]
@@ -424,8 +534,7 @@ def lifetime_chart(ages: Sequence[int], day: date) -> bytes:
     )
 
     with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=(FIG_WIDTH, 8.4), dpi=CHART_DPI, layout="constrained")
-        fig.suptitle(title, x=0.01, ha="left")
+        fig = figure(8.4, title)
         ax_hist, ax_box, ax_buckets = fig.subplots(
             3, 1, height_ratios=[2.6, 0.9, 2.3], gridspec_kw={"hspace": 0.08}
         )
@@ -440,23 +549,11 @@ def lifetime_chart(ages: Sequence[int], day: date) -> bytes:
             ax_hist.hist(values, bins=edges, color=BAR_COLOR, histtype="stepfilled", linewidth=0)
         ax_hist.set_title("Customer installs per lifetime (one bar per day)", loc="left")
         ax_hist.set_ylabel("customer installs")
-        ax_hist.set_ylim(bottom=0)
-        ax_hist.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True, min_n_ticks=1))
+        count_axis(ax_hist)
         ax_hist.xaxis.set_major_locator(MaxNLocator(nbins=12, integer=True, min_n_ticks=1))
-        ax_hist.yaxis.grid(True)
         ax_hist.tick_params(axis="x", labelbottom=True)
 
-        ax_box.boxplot(
-            values,
-            orientation="horizontal",
-            widths=0.55,
-            patch_artist=True,
-            boxprops={"facecolor": "#cfe3f1", "edgecolor": BAR_COLOR, "linewidth": 1.0},
-            medianprops={"color": OKABE_ITO["vermillion"], "linewidth": 1.8},
-            whiskerprops={"color": BAR_COLOR, "linewidth": 1.0},
-            capprops={"color": BAR_COLOR, "linewidth": 1.0},
-            flierprops={"marker": "o", "markersize": 3, "markerfacecolor": "none", "markeredgecolor": GREY},
-        )
+        ax_box.boxplot(values, orientation="horizontal", widths=0.55, patch_artist=True, **BOX_STYLE)
         # The statistics sit above the box plot, where they can never cover a bar.
         ax_box.set_title(stats[0].upper() + stats[1:], loc="left")
         ax_box.set_yticks([])

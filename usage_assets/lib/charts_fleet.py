@@ -28,40 +28,41 @@ Where we differ from the reference, and why:
 
 Each public builder returns an empty state (:func:`usage_assets.lib.charts.empty_chart`)
 when there is nothing to draw; otherwise a ``_…_figure`` function builds the ``Figure``
-(tests inspect it) and :func:`_render` turns it into PNG bytes under the house style.
+(tests inspect it) and :func:`usage_assets.lib.charts.styled_png` turns it into PNG bytes
+under the house style.
 """
 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from statistics import mean, median
 from typing import Any
 
-import matplotlib
-import matplotlib.dates as mdates
 import numpy as np
 import polars as pl
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from usage_assets.lib.charts import (
     BAR_COLOR,
-    CHART_DPI,
-    FIG_WIDTH,
+    BOX_STYLE,
     FOLDED_GREY,
     GREY,
     MUTED_TEXT,
     OKABE_ITO,
-    STYLE,
     TEXT_COLOR,
-    as_datetime,
+    bar_notes,
+    count_axis,
+    date_axis,
+    date_nums,
+    day_marker,
     empty_chart,
+    figure,
     hbars,
-    render_png,
     safe_label,
+    styled_png,
 )
 from usage_assets.lib.export_format import AUTH_VOLUME_BUCKETS, CLOUD_DETECTION_METHODS
 from usage_assets.lib.text import ELLIPSIS
@@ -109,72 +110,11 @@ AUTH_NO_V6 = "no_schema_v6"
 #: Funnel stage labels wrap at this many characters (two lines at most), so a long
 #: stage name does not squeeze the bars.
 STAGE_LABEL_WIDTH = 32
-#: Bar annotations take about this share of the axis width per character; used to
-#: reserve room on the right so the longest note is never clipped.
-NOTE_WIDTH_PER_CHAR = 0.022
-
-
-def _render(build: Callable[..., Figure], *args: Any) -> bytes:
-    """PNG of ``build(*args)``, built and rendered under the house style."""
-    # Tick labels are made at draw time, so the style must cover rendering too.
-    with matplotlib.rc_context(STYLE):
-        return render_png(build(*args))
-
-
-def _figure(height: float, title: str) -> Figure:
-    fig = Figure(figsize=(FIG_WIDTH, height), dpi=CHART_DPI, layout="constrained")
-    fig.suptitle(title, x=0.01, ha="left")
-    return fig
-
-
-def _noted_hbars(
-    ax: Axes, labels: Sequence[str], values: Sequence[float], notes: Sequence[str], colors: Sequence[str]
-) -> None:
-    """Like :func:`usage_assets.lib.charts.hbars`, with a caller-given note per bar."""
-    positions = np.arange(len(values))
-    ax.barh(positions, values, height=0.68, color=list(colors))
-    ax.set_yticks(positions, labels=list(labels))
-    ax.invert_yaxis()
-    ax.tick_params(axis="y", length=0, pad=4)
-    ax.xaxis.set_visible(False)
-    ax.spines["bottom"].set_visible(False)
-    ax.spines["left"].set_color("#bbbbbb")
-    peak = max(values, default=0)
-    longest = max((len(n) for n in notes), default=0)
-    ax.set_xlim(0, (peak or 1) * (1 + NOTE_WIDTH_PER_CHAR * longest + 0.04))
-    for pos, value, note in zip(positions, values, notes):
-        ax.annotate(note, xy=(value, pos), xytext=(4, 0), textcoords="offset points", va="center", ha="left",
-                    fontsize=9, color=TEXT_COLOR)
 
 
 def _day(value: date | str) -> date:
     """A date from a ``date`` or an ISO string (the JSON form of a date)."""
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-
-
-def _date_axis(ax: Axes, days: Sequence[date]) -> None:
-    """Whole UTC days as ticks (a short range would otherwise get 12:00 ticks)."""
-    x = mdates.date2num([as_datetime(d) for d in days])
-    if len(days) == 1:
-        # A lone day has no range for a date locator to split; label it in full.
-        ax.set_xticks(x, labels=[days[0].isoformat()])
-        ax.set_xlim(x[0] - 1, x[0] + 1)
-        return
-    locator = (
-        mdates.DayLocator(interval=max(1, len(days) // 7))
-        if len(days) <= 21
-        else mdates.AutoDateLocator(minticks=4, maxticks=10)
-    )
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.set_xlim(x[0] - 0.3, x[-1] + 0.3)
-
-
-def _count_axis(ax: Axes) -> None:
-    """An integer y axis from zero (with room above a flat series) and a light grid."""
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True, min_n_ticks=1))
-    ax.yaxis.grid(True)
-    ax.set_ylim(0, max(ax.get_ylim()[1], 1))
 
 
 # ------------------------------------------------------------ lifetime by compute platform
@@ -209,21 +149,11 @@ def _lifetime_stats(ages: Sequence[int]) -> str:
 
 
 def _lifetime_box_figure(groups: list[tuple[str, list[int]]], title: str) -> Figure:
-    fig = _figure(1.5 + 0.42 * len(groups), title)
+    fig = figure(1.5 + 0.42 * len(groups), title)
     ax = fig.add_subplot()
     positions = np.arange(len(groups))
-    ax.boxplot(
-        [ages for _, ages in groups],
-        positions=positions,
-        orientation="horizontal",
-        widths=0.55,
-        patch_artist=True,
-        boxprops={"facecolor": "#cfe3f1", "edgecolor": BAR_COLOR, "linewidth": 1.0},
-        medianprops={"color": OKABE_ITO["vermillion"], "linewidth": 1.8},
-        whiskerprops={"color": BAR_COLOR, "linewidth": 1.0},
-        capprops={"color": BAR_COLOR, "linewidth": 1.0},
-        flierprops={"marker": "o", "markersize": 3, "markerfacecolor": "none", "markeredgecolor": GREY},
-    )
+    ax.boxplot([ages for _, ages in groups], positions=positions, orientation="horizontal", widths=0.55,
+               patch_artist=True, **BOX_STYLE)
     ax.set_yticks(positions, labels=[label for label, _ in groups])
     ax.set_ylim(len(groups) - 0.5, -0.5)
     ax.tick_params(axis="y", length=0, pad=4)
@@ -257,14 +187,14 @@ def lifetime_box_by_compute_chart(customers: pl.DataFrame, day: date) -> bytes:
     title = f"Customer install lifetime by compute platform, up to {day.isoformat()} (UTC days, {n:,} customers)"
     if not groups:
         return empty_chart(title)
-    return _render(_lifetime_box_figure, groups, title)
+    return styled_png(_lifetime_box_figure, groups, title)
 
 
 # ----------------------------------------------------------------------- adoption funnel
 
 
 def _funnel_figure(rows: Sequence[Mapping[str, Any]], title: str) -> Figure:
-    fig = _figure(1.3 + 0.42 * len(rows), title)
+    fig = figure(1.3 + 0.42 * len(rows), title)
     ax = fig.add_subplot()
     installs = [int(row["installs"]) for row in rows]
     notes = [f"{n:,} ({float(row['pct_of_customers']):.1f}%)" for n, row in zip(installs, rows)]
@@ -273,7 +203,7 @@ def _funnel_figure(rows: Sequence[Mapping[str, Any]], title: str) -> Figure:
                       placeholder=ELLIPSIS)
         for row in rows
     ]
-    _noted_hbars(ax, labels, installs, notes, [BAR_COLOR] * len(rows))
+    hbars(ax, labels, installs, None, [BAR_COLOR] * len(rows), notes=notes)
     ax.set_title("Customer installs reaching each stage (count and % of the first row)")
     return fig
 
@@ -290,7 +220,7 @@ def adoption_funnel_chart(rows: Sequence[Mapping[str, Any]], day: date) -> bytes
     title = f"Customer adoption funnel, up to {day.isoformat()} (UTC days, {total:,} customers)"
     if not total:
         return empty_chart(title)
-    return _render(_funnel_figure, rows, title)
+    return styled_png(_funnel_figure, rows, title)
 
 
 # --------------------------------------------------------------- detection by version
@@ -311,7 +241,7 @@ def _detection_figure(frame: pl.DataFrame, title: str) -> Figure:
     totals = sum(counts.values())
     present = [m for m in DETECTION_COLUMNS if counts[m].sum() > 0]
 
-    fig = _figure(1.9 + 0.36 * frame.height, title)
+    fig = figure(1.9 + 0.36 * frame.height, title)
     ax = fig.add_subplot()
     positions = np.arange(frame.height)
     left = np.zeros(frame.height, dtype=np.int64)
@@ -324,11 +254,7 @@ def _detection_figure(frame: pl.DataFrame, title: str) -> Figure:
     ax.set_ylim(frame.height - 0.5, -0.5)
     ax.tick_params(axis="y", length=0, pad=4)
     ax.spines["left"].set_color("#bbbbbb")
-    for pos, total in zip(positions, totals):
-        ax.annotate(f"{int(total):,}", xy=(total, pos), xytext=(4, 0), textcoords="offset points", va="center",
-                    ha="left", fontsize=9, color=TEXT_COLOR)
-    longest = len(f"{int(totals.max()):,}")
-    ax.set_xlim(0, max(int(totals.max()), 1) * (1 + NOTE_WIDTH_PER_CHAR * longest + 0.04))
+    bar_notes(ax, totals, [f"{int(total):,}" for total in totals])
     ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True, min_n_ticks=1))
     ax.xaxis.grid(True)
     ax.set_xlabel("customer installs (latest version, latest detection method)")
@@ -354,7 +280,7 @@ def detection_by_version_chart(frame: pl.DataFrame, day: date) -> bytes:
     title = f"Cloud detection method by version, up to {day.isoformat()} (UTC days, {total:,} customer installs)"
     if not total:
         return empty_chart(title)
-    return _render(_detection_figure, frame, title)
+    return styled_png(_detection_figure, frame, title)
 
 
 # ---------------------------------------------------------- community vs internal builds
@@ -362,7 +288,7 @@ def detection_by_version_chart(frame: pl.DataFrame, day: date) -> bytes:
 
 def _prod_internal_figure(points: list[tuple[date, Mapping[str, Any]]], title: str) -> Figure:
     days = [d for d, _ in points]
-    x = mdates.date2num([as_datetime(d) for d in days])
+    x, marker = date_nums(days), day_marker(days)
     series = {
         column: np.asarray([int(row.get(column) or 0) for _, row in points], dtype=np.int64)
         for cls in BUILD_CLASSES
@@ -370,9 +296,8 @@ def _prod_internal_figure(points: list[tuple[date, Mapping[str, Any]]], title: s
     }
     # A class with no install on any day would only draw a line along the axis.
     classes = [c for c in BUILD_CLASSES if c != "unknown" or series["cumulative_unknown"].any()]
-    marker = "o" if len(days) <= 14 else None
 
-    fig = _figure(6.4, title)
+    fig = figure(6.4, title)
     ax_cum, ax_daily = fig.subplots(2, 1, sharex=True)
     for ax, prefix, panel_title in (
         (ax_cum, "cumulative_", "Cumulative installs (class of each install's latest version)"),
@@ -384,9 +309,9 @@ def _prod_internal_figure(points: list[tuple[date, Mapping[str, Any]]], title: s
             label = f"{cls}: {installs:,} install{plural}, {series[cls][-1]:,} active on {days[-1]}"
             ax.plot(x, series[prefix + cls], color=BUILD_CLASS_COLORS[cls], marker=marker, markersize=3, label=label)
         ax.set_title(panel_title)
-        ax.margins(x=0.01)
-        _count_axis(ax)
-    _date_axis(ax_daily, days)
+        count_axis(ax)
+    # Lines only, no bars to clear: a narrower margin than the default.
+    date_axis(ax_daily, days[0], days[-1], pad=0.3)
     handles, labels = ax_cum.get_legend_handles_labels()
     # Below the panels (beside them it would collide with the long title); two entries a
     # row, as three long labels overflow 900 px.
@@ -413,7 +338,7 @@ def prod_internal_timeseries_chart(timeseries: Sequence[Mapping[str, Any]], day:
     title = f"Community vs internal builds, {span} (UTC days, all installs)"
     if not counted:
         return empty_chart(title)
-    return _render(_prod_internal_figure, points, title)
+    return styled_png(_prod_internal_figure, points, title)
 
 
 # --------------------------------------------------------------------------- auth paths
@@ -454,7 +379,7 @@ def _auth_state_figure(auth_path: Mapping[str, Any], title: str) -> Figure:
     else:
         headline = f"No auth-path mix to draw (state: {state})"
         lines = [f"{v6:,} of {total:,} identified installs send schema v6; {reporting:,} reported an auth-path mix."]
-    fig = _figure(2.3, title)
+    fig = figure(2.3, title)
     ax = fig.add_subplot()
     ax.set_axis_off()
     ax.text(0.0, 0.85, headline, ha="left", va="top", fontsize=12, fontweight="bold", color=TEXT_COLOR,
@@ -484,14 +409,14 @@ def _auth_mix_figure(auth_path: Mapping[str, Any], day: date, title: str) -> Fig
     slots = max(len(funnel), len(buckets), 1)
     share_height = 0.34 * len(share_rows) + 0.6
     bottom_height = 0.34 * slots + 0.6
-    fig = _figure(0.8 + share_height + bottom_height, title)
+    fig = figure(0.8 + share_height + bottom_height, title)
     grid = fig.add_gridspec(2, 2, height_ratios=[share_height, bottom_height])
     ax_share = fig.add_subplot(grid[0, :])
     ax_funnel = fig.add_subplot(grid[1, 0])
     ax_buckets = fig.add_subplot(grid[1, 1])
 
-    _noted_hbars(ax_share, [p for p, _ in share_rows], [s for _, s in share_rows],
-                 [f"{s:.1f}%" for _, s in share_rows], [BAR_COLOR] * len(share_rows))
+    hbars(ax_share, [p for p, _ in share_rows], [s for _, s in share_rows], None, [BAR_COLOR] * len(share_rows),
+          notes=[f"{s:.1f}%" for _, s in share_rows])
     ax_share.set_title(f"Share of auth requests by path ({reporting:,} reporting installs, volume-weighted)")
 
     hbars(ax_funnel, [label for label, _ in funnel], [n for _, n in funnel], total, [BAR_COLOR] * len(funnel))
@@ -526,5 +451,5 @@ def auth_path_mix_chart(auth_path: Mapping[str, Any], day: date) -> bytes:
     if not _auth_number(auth_path, "total_instances"):
         return empty_chart(title)
     if auth_path.get("state") == AUTH_COLLECTED and auth_path.get("fleet_share_pct"):
-        return _render(_auth_mix_figure, auth_path, day, title)
-    return _render(_auth_state_figure, auth_path, title)
+        return styled_png(_auth_mix_figure, auth_path, day, title)
+    return styled_png(_auth_state_figure, auth_path, title)

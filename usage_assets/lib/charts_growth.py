@@ -27,17 +27,16 @@ reads differently from a share over a fixed one.
 
 Each builder is split into ``_xxx_figure(...) -> Figure`` (non-empty input only, so tests
 can read what is drawn) and the public ``xxx_chart(...) -> bytes``, which handles the
-empty state and renders under :data:`usage_assets.lib.charts.STYLE`. Only the ``Figure``
-API is used; equal input gives byte-equal PNGs.
+empty state and renders under :data:`usage_assets.lib.charts.STYLE` (with
+:func:`usage_assets.lib.charts.styled_png`). Only the ``Figure`` API is used; equal input
+gives byte-equal PNGs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 
-import matplotlib
-import matplotlib.dates as mdates
 import numpy as np
 import polars as pl
 from matplotlib.artist import Artist
@@ -46,41 +45,30 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, PercentFormatter
 
 from usage_assets.lib.charts import (
-    CHART_DPI,
-    EXTRA_COLORS,
-    FIG_WIDTH,
-    FOLDED_GREY,
+    COMPUTE_COLORS,
     GREY,
-    MAX_SERIES,
     MUTED_TEXT,
     OKABE_ITO,
-    STYLE,
     TEXT_COLOR,
-    as_datetime,
+    category_colors,
+    count_axis,
+    date_axis,
+    date_nums,
+    day_marker,
     empty_chart,
-    render_png,
+    facet_series,
+    figure,
+    fold_series,
     safe_label,
+    styled_png,
 )
 
-#: A fixed colour per known compute value (export_format.COMPUTES), the same in every chart.
-COMPUTE_COLORS: dict[str, str] = {
-    "docker": OKABE_ITO["blue"],
-    "kubernetes": OKABE_ITO["sky_blue"],
-    "ecs": OKABE_ITO["orange"],
-    "eks": OKABE_ITO["vermillion"],
-    "ec2": OKABE_ITO["green"],
-    "podman": OKABE_ITO["purple"],
-    "vm": OKABE_ITO["black"],
-    "unknown": GREY,
-}
 #: The forecast's lines stop at the latest ETA, but never further ahead than the history
 #: reaches back nor beyond this many days: a target years away would squeeze the history
 #: into a sliver.
 FORECAST_MAX_DAYS = 365
 #: ... and reach at least this far, so a near ETA or a missing one still shows a direction.
 FORECAST_MIN_DAYS = 30
-#: Series of up to this many days get point markers, so a one-day series is visible.
-MARKER_MAX_DAYS = 14
 #: DAI is drawn as one bar per day up to this many days, as a filled step area beyond.
 BAR_MAX_DAYS = 60
 DAI_FILL = "#cfe3f1"
@@ -114,52 +102,9 @@ def _span(days: Sequence[date]) -> str:
     return f"{days[0].isoformat()} to {days[-1].isoformat()} (UTC days)"
 
 
-def _x(days: Sequence[date]) -> np.ndarray:
-    return mdates.date2num([as_datetime(d) for d in days])
-
-
-def _marker(days: Sequence[date]) -> str | None:
-    return "o" if len(days) <= MARKER_MAX_DAYS else None
-
-
 def _values(frame: pl.DataFrame, column: str) -> np.ndarray:
     """A column as floats, null as NaN (a gap in a line)."""
     return frame[column].cast(pl.Float64).fill_null(float("nan")).to_numpy()
-
-
-def _date_axis(ax: Axes, first: date, last: date) -> None:
-    """Whole-UTC-day ticks over ``first..last`` with half a day of room at each end."""
-    span = (last - first).days + 1
-    # A short range would otherwise get 12:00 ticks.
-    locator = (
-        mdates.DayLocator(interval=max(1, span // 7))
-        if span <= 21
-        else mdates.AutoDateLocator(minticks=4, maxticks=10)
-    )
-    ax.xaxis.set_major_locator(locator)
-    # Whole days only: on a one-day range the concise defaults would label "00:00".
-    ax.xaxis.set_major_formatter(
-        mdates.ConciseDateFormatter(
-            locator,
-            formats=["%Y", "%b", "%d", "%d", "%d", "%d"],
-            offset_formats=["", "%Y", "%Y-%b", "%Y-%b", "%Y-%b", "%Y-%b"],
-        )
-    )
-    low, high = _x([first, last])
-    ax.set_xlim(low - 0.7, high + 0.7)
-
-
-def _count_axis(ax: Axes, formatter: FuncFormatter | None = None, nbins: int = 5) -> None:
-    """y from zero with a light grid; whole numbers unless a formatter is given."""
-    if formatter is None:
-        ax.yaxis.set_major_locator(MaxNLocator(nbins=nbins, integer=True, min_n_ticks=1))
-    else:
-        # Steps of 1, 2 or 5 (never 2.5), so rounded tick labels stay exact.
-        ax.yaxis.set_major_locator(MaxNLocator(nbins=nbins, steps=[1, 2, 5, 10], min_n_ticks=1))
-        ax.yaxis.set_major_formatter(formatter)
-    ax.yaxis.grid(True)
-    # A flat zero series still needs a visible axis.
-    ax.set_ylim(0, max(ax.get_ylim()[1], 1))
 
 
 def _percent_axis(ax: Axes) -> None:
@@ -168,12 +113,6 @@ def _percent_axis(ax: Axes) -> None:
     ax.yaxis.set_major_locator(FixedLocator([0, 25, 50, 75, 100]))
     ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
     ax.yaxis.grid(True)
-
-
-def _figure(height: float, title: str) -> Figure:
-    fig = Figure(figsize=(FIG_WIDTH, height), dpi=CHART_DPI, layout="constrained")
-    fig.suptitle(title, x=0.01, ha="left")
-    return fig
 
 
 def _legend_right(
@@ -185,23 +124,6 @@ def _legend_right(
         handles, labels = ax.get_legend_handles_labels()
     ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, title=title,
               alignment="left", handlelength=1.8)
-
-
-def _note_chart(title: str, note: str) -> bytes:
-    """An empty state that says why there is no chart (``charts.empty_chart`` says only
-    that there is no data)."""
-    with matplotlib.rc_context(STYLE):
-        fig = _figure(2.6, title)
-        ax = fig.add_subplot()
-        ax.set_axis_off()
-        ax.text(0.5, 0.5, note, ha="center", va="center", fontsize=12, color=MUTED_TEXT, transform=ax.transAxes, wrap=True)
-        return render_png(fig)
-
-
-def _render(build: Callable[..., Figure], *args: object) -> bytes:
-    """Build and render a figure under the house style (tick labels are made at draw time)."""
-    with matplotlib.rc_context(STYLE):
-        return render_png(build(*args))
 
 
 def _usd(peak: float) -> FuncFormatter:
@@ -223,8 +145,8 @@ STREAK_LABEL = "streak: active on every\none of the last 7 days"
 def _active_instances_figure(engagement: pl.DataFrame) -> Figure:
     frame = engagement.sort("date")
     days = frame["date"].to_list()
-    x, marker = _x(days), _marker(days)
-    fig = _figure(7.0, f"Customer engagement: daily active installs (DAI), {_span(days)}")
+    x, marker = date_nums(days), day_marker(days)
+    fig = figure(7.0, f"Customer engagement: daily active installs (DAI), {_span(days)}")
     ax, ax_pct = fig.subplots(2, 1, sharex=True, height_ratios=[2.2, 1])
 
     dai = _values(frame, "daily_active")
@@ -240,7 +162,7 @@ def _active_instances_figure(engagement: pl.DataFrame) -> Figure:
     ax.plot(x, _values(frame, "streak7"), color=OKABE_ITO["green"], marker=marker, markersize=3, label=STREAK_LABEL)
     ax.set_title("Customer installs (7-day measures start on the 7th day)")
     ax.set_ylabel("customer installs")
-    _count_axis(ax)
+    count_axis(ax)
 
     ax_pct.plot(x, _values(frame, "dai_pct_of_likely_alive"), color=OKABE_ITO["orange"], marker=marker,
                 markersize=3, label="DAI as % of likely alive")
@@ -248,7 +170,7 @@ def _active_instances_figure(engagement: pl.DataFrame) -> Figure:
                 markersize=3, label="DAI as % of all seen so far")
     ax_pct.set_title("DAI as a share of likely-alive installs (and of all seen so far)")
     _percent_axis(ax_pct)
-    _date_axis(ax_pct, days[0], days[-1])
+    date_axis(ax_pct, days[0], days[-1])
 
     # Legend order follows the lines top to bottom: likely alive, mean, DAI, streak
     # (matplotlib lists bars after lines, whatever the drawing order).
@@ -272,75 +194,33 @@ def active_instances_chart(engagement: pl.DataFrame, day: date) -> bytes:
     """
     if engagement.height == 0 or not (engagement["cumulative_installs"].max() or 0):
         return empty_chart(f"Customer engagement: daily active installs, up to {day.isoformat()} (UTC days)")
-    return _render(_active_instances_figure, engagement)
+    return styled_png(_active_instances_figure, engagement)
 
 
 # ------------------------------------------------------------ compute timeseries (6.5)
 
 
-def _compute_colors(values: Sequence[str]) -> dict[str, str]:
-    """Fixed colours for known platforms, greys for unknown/folded, the rest in turn."""
-    colors = {v: COMPUTE_COLORS[v] for v in values if v in COMPUTE_COLORS}
-    colors.update({v: FOLDED_GREY for v in values if v.startswith("other (")})
-    # Okabe-Ito is spent on the known platforms; extras take the non-Okabe colours.
-    spare = [c for c in EXTRA_COLORS if c not in COMPUTE_COLORS.values()]
-    extras = sorted(v for v in values if v not in colors)
-    colors.update({v: spare[i % len(spare)] for i, v in enumerate(extras)})
-    return colors
-
-
-def _fold_compute(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
-    """Frame by (date, compute) and the platform order (most installs first); beyond
-    MAX_SERIES the smallest fold into one ``other (K values)`` series."""
-    frame = frame.select(
-        pl.col("date"),
-        pl.col("compute").cast(pl.String).fill_null("unknown").map_elements(safe_label, return_dtype=pl.String),
-        pl.col("daily_active", "daily_new", "cumulative_installs").cast(pl.Int64).fill_null(0),
-    )
-    totals = frame.group_by("compute").agg(pl.col("daily_new").sum(), pl.col("daily_active").sum())
-    order = totals.sort(["daily_new", "daily_active", "compute"], descending=[True, True, False])["compute"].to_list()
-    if len(order) > MAX_SERIES:
-        kept, folded = order[: MAX_SERIES - 1], order[MAX_SERIES - 1 :]
-        other = f"other ({len(folded)} values)"
-        frame = frame.with_columns(
-            pl.when(pl.col("compute").is_in(kept)).then(pl.col("compute")).otherwise(pl.lit(other)).alias("compute")
-        )
-        order = [*kept, other]
-    # safe_label can map two raw values to one label; summing merges them honestly.
-    frame = (
-        frame.group_by("date", "compute")
-        .agg(pl.col("daily_active", "cumulative_installs").sum())
-        .sort("date", "compute")
-    )
-    return frame, list(dict.fromkeys(order))
-
-
 def _compute_installs_figure(frame: pl.DataFrame) -> Figure:
-    data, platforms = _fold_compute(frame)
+    data, platforms = fold_series(frame, "compute")
     days = sorted(set(data["date"].to_list()))
-    index = {d: i for i, d in enumerate(days)}
-    x, marker = _x(days), _marker(days)
-    colors = _compute_colors(platforms)
+    x, marker = date_nums(days), day_marker(days)
+    colors = category_colors(platforms, COMPUTE_COLORS)
 
-    def series(column: str) -> dict[str, np.ndarray]:
-        out = {p: np.zeros(len(days), dtype=np.int64) for p in platforms}
-        for d, p, v in data.select("date", "compute", column).iter_rows():
-            out[p][index[d]] = v
-        return out
-
-    fig = _figure(6.6, f"Installs by compute platform, {_span(days)}, all installs")
+    fig = figure(6.6, f"Installs by compute platform, {_span(days)}, all installs")
     axes = fig.subplots(2, 1, sharex=True)
     panels = (
-        (axes[0], series("cumulative_installs"), "Cumulative installs (each counted once, under its first-day platform)"),
-        (axes[1], series("daily_active"), "Daily active installs (any event that UTC day)"),
+        (axes[0], facet_series(data, "compute", platforms, days, "cumulative_installs"),
+         "Cumulative installs (each counted once, under its first-day platform)"),
+        (axes[1], facet_series(data, "compute", platforms, days, "daily_active"),
+         "Daily active installs (any event that UTC day)"),
     )
     for ax, values, panel_title in panels:
         for platform in platforms:
             ax.plot(x, values[platform], color=colors[platform], label=platform, marker=marker, markersize=3)
         ax.set_title(panel_title)
         ax.set_ylabel("installs")
-        _count_axis(ax)
-    _date_axis(axes[1], days[0], days[-1])
+        count_axis(ax)
+    date_axis(axes[1], days[0], days[-1])
     _legend_right(axes[0], title="compute")
     return fig
 
@@ -356,7 +236,7 @@ def compute_installs_timeseries_chart(frame: pl.DataFrame, day: date) -> bytes:
     """
     if frame.height == 0:
         return empty_chart(f"Installs by compute platform, up to {day.isoformat()} (UTC days, all installs)")
-    return _render(_compute_installs_figure, frame)
+    return styled_png(_compute_installs_figure, frame)
 
 
 # ------------------------------------------------------------------ install forecast (6.9)
@@ -398,9 +278,9 @@ def _install_forecast_figure(series: pl.DataFrame, forecast: Mapping) -> Figure:
     target_label = f"target: {target:,} installs"
     if target != configured:
         target_label += f" (the configured {configured:,} is already reached)"
-    fig = _figure(5.6, f"Identified installs and forecast to {target:,}, data {_span(days)}")
+    fig = figure(5.6, f"Identified installs and forecast to {target:,}, data {_span(days)}")
     ax = fig.add_subplot()
-    ax.plot(_x(days), installs, color=TEXT_COLOR, marker=_marker(days), markersize=3,
+    ax.plot(date_nums(days), installs, color=TEXT_COLOR, marker=day_marker(days), markersize=3,
             label=f"identified installs, internal included ({today:,} on {day.isoformat()})")
     peak = float(np.nanmax(installs))
 
@@ -412,12 +292,12 @@ def _install_forecast_figure(series: pl.DataFrame, forecast: Mapping) -> Figure:
         sigma = float(linear.get("residual_std") or 0.0)
         band = ""
         if sigma > 0:
-            ax.fill_between(_x(fit_days), fitted - 1.96 * sigma, fitted + 1.96 * sigma, color=OKABE_ITO["blue"],
+            ax.fill_between(date_nums(fit_days), fitted - 1.96 * sigma, fitted + 1.96 * sigma, color=OKABE_ITO["blue"],
                             alpha=0.15, linewidth=0, label="95% band of the linear fit (±1.96 σ)")
             low, high = _parse_day(linear.get("eta_lower_95")), _parse_day(linear.get("eta_upper_95"))
             if linear_eta is not None and low is not None and high is not None:
                 band = f", 95% {low.isoformat()} to {high.isoformat()}"
-        ax.plot(_x(fit_days), fitted, color=OKABE_ITO["blue"], linestyle="--",
+        ax.plot(date_nums(fit_days), fitted, color=OKABE_ITO["blue"], linestyle="--",
                 label=f"linear fit over the last {linear.get('fit_window_days')} days: {float(slope):+,.1f}/day, "
                       f"{_eta_text(linear_eta, end)}{band}")
         peak = max(peak, float(fitted.max()) + 1.96 * sigma)
@@ -426,7 +306,7 @@ def _install_forecast_figure(series: pl.DataFrame, forecast: Mapping) -> Figure:
     if rate is not None:
         ahead = [day + timedelta(days=n) for n in range((end - day).days + 1)]
         paced = today + float(rate) * np.arange(len(ahead), dtype=float)
-        ax.plot(_x(ahead), paced, color=OKABE_ITO["vermillion"], linestyle=":", linewidth=2.0,
+        ax.plot(date_nums(ahead), paced, color=OKABE_ITO["vermillion"], linestyle=":", linewidth=2.0,
                 label=f"recent pace over {pace.get('window_days')} days: {float(rate):+,.1f}/day, "
                       f"{_eta_text(pace_eta, end)}")
         peak = max(peak, float(paced.max()))
@@ -437,7 +317,8 @@ def _install_forecast_figure(series: pl.DataFrame, forecast: Mapping) -> Figure:
         ax.axhline(target, color=MUTED_TEXT, linewidth=1.0, label=target_label)
         for eta, color in ((linear_eta, OKABE_ITO["blue"]), (pace_eta, OKABE_ITO["vermillion"])):
             if eta is not None and eta <= end:
-                ax.plot(_x([eta]), [target], marker="o", markersize=6, color=color, linestyle="none", clip_on=False)
+                ax.plot(date_nums([eta]), [target], marker="o", markersize=6, color=color, linestyle="none",
+                        clip_on=False)
         # Past the target the lines say nothing new.
         top = target
     else:
@@ -448,7 +329,7 @@ def _install_forecast_figure(series: pl.DataFrame, forecast: Mapping) -> Figure:
     ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:,.0f}"))
     ax.yaxis.grid(True)
     ax.set_ylabel("identified installs")
-    _date_axis(ax, days[0], end)
+    date_axis(ax, days[0], end)
     handles, labels = ax.get_legend_handles_labels()
     # Below the plot: the labels carry the numbers and need the full width.
     fig.legend(handles, labels, loc="outside lower left", handlelength=2.2)
@@ -475,8 +356,8 @@ def install_forecast_chart(series: pl.DataFrame, forecast: Mapping, day: date) -
         return empty_chart(title)
     if not forecast.get("available"):
         reason = safe_label(forecast.get("reason") or "not enough data", 120)
-        return _note_chart(title, f"No forecast: {reason}")
-    return _render(_install_forecast_figure, series, forecast)
+        return empty_chart(title, f"No forecast: {reason}")
+    return styled_png(_install_forecast_figure, series, forecast)
 
 
 # ------------------------------------------------------------------ daily reporters (6.8)
@@ -485,8 +366,8 @@ def install_forecast_chart(series: pl.DataFrame, forecast: Mapping, day: date) -
 def _daily_reporters_figure(frame: pl.DataFrame) -> Figure:
     frame = frame.sort("date")
     days = frame["date"].to_list()
-    x, marker = _x(days), _marker(days)
-    fig = _figure(4.8, f"AWS customer installs reporting each day, {_span(days)}")
+    x, marker = date_nums(days), day_marker(days)
+    fig = figure(4.8, f"AWS customer installs reporting each day, {_span(days)}")
     ax = fig.add_subplot()
     # Drawn widest first: the nested counts often coincide and the dashes let the
     # line underneath show through.
@@ -499,8 +380,8 @@ def _daily_reporters_figure(frame: pl.DataFrame) -> Figure:
         ax.plot(x, _values(frame, column), color=color, linestyle=style, linewidth=width, marker=marker,
                 markersize=3, label=label)
     ax.set_ylabel("customer installs on AWS")
-    _count_axis(ax)
-    _date_axis(ax, days[0], days[-1])
+    count_axis(ax)
+    date_axis(ax, days[0], days[-1])
     _legend_right(ax)
     return fig
 
@@ -515,7 +396,7 @@ def daily_reporters_chart(frame: pl.DataFrame, day: date) -> bytes:
     """
     if frame.height == 0:
         return empty_chart(f"AWS customer installs reporting each day, up to {day.isoformat()} (UTC days)")
-    return _render(_daily_reporters_figure, frame)
+    return styled_png(_daily_reporters_figure, frame)
 
 
 # --------------------------------------------------------------------- LTV spend (6.7)
@@ -524,8 +405,8 @@ def daily_reporters_chart(frame: pl.DataFrame, day: date) -> bytes:
 def _ltv_spend_figure(by_day: pl.DataFrame) -> Figure:
     frame = by_day.sort("date")
     days = frame["date"].to_list()
-    x, marker = _x(days), _marker(days)
-    fig = _figure(7.0, f"Customer infra spend on AWS, {_span(days)}")
+    x, marker = date_nums(days), day_marker(days)
+    fig = figure(7.0, f"Customer infra spend on AWS, {_span(days)}")
     ax_cum, ax_day = fig.subplots(2, 1, sharex=True, height_ratios=[1.3, 1])
     for suffix, label, color in SPEND_RULES:
         cumulative = _values(frame, f"cum_total_usd{suffix}")
@@ -536,8 +417,8 @@ def _ltv_spend_figure(by_day: pl.DataFrame) -> Figure:
     ax_day.set_title("Spend per UTC day, USD/day")
     for ax in (ax_cum, ax_day):
         peak = max(float(np.nanmax(line.get_ydata())) for line in ax.get_lines())
-        _count_axis(ax, _usd(peak))
-    _date_axis(ax_day, days[0], days[-1])
+        count_axis(ax, _usd(peak))
+    date_axis(ax_day, days[0], days[-1])
     handles, labels = ax_cum.get_legend_handles_labels()
     # Below the panels: the rules are sentences and need the full width.
     fig.legend(handles, labels, loc="outside lower left", title="counting rule", alignment="left", handlelength=1.8)
@@ -555,7 +436,7 @@ def ltv_spend_chart(by_day: pl.DataFrame, day: date) -> bytes:
     """
     if by_day.height == 0:
         return empty_chart(f"Customer infra spend on AWS, up to {day.isoformat()} (UTC days)")
-    return _render(_ltv_spend_figure, by_day)
+    return styled_png(_ltv_spend_figure, by_day)
 
 
 # ---------------------------------------------------------------- lifetime buckets (6.12)
@@ -564,9 +445,9 @@ def ltv_spend_chart(by_day: pl.DataFrame, day: date) -> bytes:
 def _lifetime_buckets_figure(retention: pl.DataFrame) -> Figure:
     frame = retention.sort("date")
     days = frame["date"].to_list()
-    x, marker = _x(days), _marker(days)
+    x, marker = date_nums(days), day_marker(days)
     customers = int(frame["total"][-1])
-    fig = _figure(6.4, f"Customer install lifetimes over time, {_span(days)}")
+    fig = figure(6.4, f"Customer install lifetimes over time, {_span(days)}")
     ax, ax_total = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
     for column, label, color in LIFETIME_SERIES:
         ax.plot(x, _values(frame, column), color=color, marker=marker, markersize=3, label=label)
@@ -574,8 +455,8 @@ def _lifetime_buckets_figure(retention: pl.DataFrame) -> Figure:
     _percent_axis(ax)
     ax_total.plot(x, _values(frame, "total"), color=GREY, marker=marker, markersize=3)
     ax_total.set_title(f"Customer installs behind the shares ({customers:,} on {days[-1].isoformat()})")
-    _count_axis(ax_total, nbins=3)
-    _date_axis(ax_total, days[0], days[-1])
+    count_axis(ax_total, nbins=3)
+    date_axis(ax_total, days[0], days[-1])
     _legend_right(ax)
     return fig
 
@@ -591,4 +472,4 @@ def lifetime_buckets_chart(retention: pl.DataFrame, day: date) -> bytes:
     """
     if retention.height == 0:
         return empty_chart(f"Customer install lifetimes over time, up to {day.isoformat()} (UTC days)")
-    return _render(_lifetime_buckets_figure, retention)
+    return styled_png(_lifetime_buckets_figure, retention)

@@ -204,7 +204,7 @@ def test_a_long_engagement_series_fills_instead_of_bars():
 
 def test_one_day_axis_has_a_day_tick_not_a_time():
     fig = drawn(growth._daily_reporters_figure(reporters(1)))
-    assert tick_texts(fig.axes[0]) == ["20"]
+    assert tick_texts(fig.axes[0]) == ["2026-11-20"]
     assert "on 2026-11-20 (UTC day)" in fig.get_suptitle()
 
 
