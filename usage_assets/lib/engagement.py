@@ -42,7 +42,9 @@ def _pct(part: pl.Expr, whole: pl.Expr) -> pl.Expr:
 
 
 def engagement_series(history: pl.LazyFrame, customer_ids: Collection[str], first: date, day: date) -> pl.DataFrame:
-    """Engagement of the customers in ``customer_ids`` for every UTC day ``first..day``.
+    """Engagement of the customers in ``customer_ids`` for every UTC day from the first
+    day in ``first..day`` on which a customer was active, to ``day`` (as the reference's
+    date range starts at its first customer row, reference 6.6).
 
     ``history``: lazy ``instance_days`` (reads ``date`` and ``registry_id``); rows outside
     ``first..day`` and unidentified rows are ignored. Out, one row per day, sorted by date,
@@ -57,10 +59,9 @@ def engagement_series(history: pl.LazyFrame, customer_ids: Collection[str], firs
     - ``likely_alive_7d`` (Int64): customers active on any day max(first, d-6)..d;
     - ``dai_pct_of_likely_alive`` (Float64, 1 dp): 100 * DAI / likely_alive_7d, null if 0.
 
-    An empty frame with these columns when ``first`` is after ``day``; days without any
-    customer activity are zero rows, never missing.
+    An empty frame with these columns when no customer was active in ``first..day``;
+    later days without any customer activity are zero rows, never missing.
     """
-    days = pl.DataFrame({"date": day_range(first, day)}, schema={"date": pl.Date})
     active = (
         history.filter(
             pl.col("registry_id").is_in(list(customer_ids)),
@@ -70,6 +71,10 @@ def engagement_series(history: pl.LazyFrame, customer_ids: Collection[str], firs
         .unique()
         .collect()
     )
+    # Days before the first customer event (internal or unidentified events only) are
+    # not part of the series: its 7-day measures start 6 days after the first customer day.
+    first = active["date"].min() if active.height else day + timedelta(days=1)
+    days = pl.DataFrame({"date": day_range(first, day)}, schema={"date": pl.Date})
     daily_active = active.group_by("date").agg(pl.len().alias("daily_active"))
     first_seen = active.group_by("registry_id").agg(pl.col("date").min()).group_by("date").agg(pl.len().alias("new"))
     # Spreading each active day over the 7 days whose window contains it: an install

@@ -82,13 +82,19 @@ def test_a_missing_day_breaks_the_streak_until_it_leaves_the_window():
     assert series["likely_alive_7d"].to_list() == [1] * 11
 
 
-def test_without_customers_every_day_is_zero_and_percentages_are_null():
-    layer = history({ID_INTERNAL: [1, 2]})
-    series = engagement_series(layer, [], d(1), d(7))
-    assert series["daily_active"].to_list() == [0] * 7
-    assert series["cumulative_installs"].to_list() == [0] * 7
-    assert series["dai_pct_of_total"].to_list() == [None] * 7
-    assert series.row(6, named=True)["ma7"] == 0.0
+def test_the_series_starts_at_the_first_customer_day():
+    # The internal install reports on day 1, the first customer on day 2: like the
+    # reference, whose dates start at its first customer row, the series starts on day 2
+    # and its 7-day measures on day 8 (DAI 1, 1, 0, 0, 0, 0, 0 over days 2..8).
+    layer = history({ID_INTERNAL: [1, 2], ID_A: [2, 3]})
+    series = engagement_series(layer, [ID_A], d(1), d(8))
+    assert series["date"].to_list() == [d(n) for n in range(2, 9)]
+    assert series["ma7"].to_list() == [None] * 6 + [round(2 / 7, 2)]
+
+
+def test_without_customers_the_series_is_empty():
+    series = engagement_series(history({ID_INTERNAL: [1, 2]}), [], d(1), d(7))
+    assert series.is_empty() and series.schema == pl.Schema(SCHEMA)
 
 
 def test_a_series_that_ends_before_it_starts_is_empty():
