@@ -15,6 +15,7 @@ from usage_assets.runner import PipelineRunError, PipelineRunner
 from usage_assets.settings import Settings
 from usage_assets_tests.conftest import ID_A, ID_B
 from usage_assets_tests.lib.test_csv_archive import header_variant, write_export
+from usage_assets_tests.lib.test_github_stats import REPO, REPO_DOCUMENT, TOKEN, github, serve_repository  # noqa: F401
 
 START = date(2026, 3, 1)
 #: The reference's 15 chart names (reference 7.3).
@@ -245,3 +246,27 @@ def test_commentary_next_to_the_report_is_merged_at_its_sections_and_kept(demo_r
     with pytest.raises(PipelineRunError, match="no_such_section"):
         demo_runner.report(day)
     assert report.with_suffix(".md").read_text() == after  # the previous report stays
+
+
+def test_github_figures_and_their_change_since_the_day_before(pipeline_env, github, monkeypatch):
+    """GitHub's API cannot run here: ``FakeGitHub`` (an http.server on 127.0.0.1 serving
+    GitHub-shaped JSON) stands in for it, so the resource, asset and report are real."""
+    serve_repository(github, [3])
+    monkeypatch.setenv("USAGE_GITHUB_TOKEN", TOKEN)
+    settings = Settings(
+        data_dir=str(pipeline_env / "data"), reports_dir=str(pipeline_env / "reports"), demo_start=START.isoformat(),
+        demo_daily_new_installs=1.0, github_repo=REPO, github_api_url=github.url,
+    )
+    day = START + timedelta(days=3)
+    with dg.instance_for_test(temp_dir=str(pipeline_env / "dagster_home")) as instance:
+        runner = PipelineRunner(settings, instance)
+        for earlier in day_range(START, day - timedelta(days=2)):
+            runner.ingest(earlier)
+        runner.report(day - timedelta(days=1))
+        github.routes[f"/repos/{REPO}"] = [(200, {}, {**REPO_DOCUMENT, "stargazers_count": 415})]
+        markdown = runner.report(day).with_suffix(".md").read_text()
+    section = markdown[markdown.index("## GitHub repository"):markdown.index("## Architecture patterns")]
+    assert "| Stars | 415 | +3 (+0.7%) |" in section and "| Contributors | 3 | 0 |" in section
+    assert "| GitHub stars | 415 | 412 | +3 (+0.7%) |" in markdown
+    assert {auth for _path, auth in github.requests} == {f"Bearer {TOKEN}"}
+    assert TOKEN not in markdown
