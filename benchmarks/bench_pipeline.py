@@ -50,7 +50,6 @@ def first_run(workdir: Path) -> None:
 def history_costs(workdir: Path, history_days: int) -> dict[str, float]:
     """Build ``history_days`` days of demo history directly (pure functions), then time day D."""
     import dagster as dg
-    import polars as pl
 
     from usage_assets.lib.activity import instance_days_from_events, instances_as_of
     from usage_assets.lib.demo_fleet import DemoFleetParams, demo_events_for_day

@@ -22,7 +22,7 @@ from usage_assets.definitions import build_prometheus_source
 from usage_assets.lib.prometheus_trends import DEFAULT_SERIES, SWITCHED_OFF
 from usage_assets.runner import PipelineRunner
 from usage_assets.settings import Settings
-from usage_assets_tests.prometheus_server import HOSTILE_TOOL, REPORT_DAY, closed_port_url
+from usage_assets_tests.prometheus_server import REPORT_DAY, closed_port_url
 
 START = date(2026, 3, 1)
 EARLIER = REPORT_DAY - timedelta(days=7)  # the comparison day of a 7-day range

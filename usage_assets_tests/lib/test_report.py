@@ -1,6 +1,5 @@
 """Escaping of untrusted telemetry strings in both report formats."""
 
-import html
 import re
 from datetime import date
 from pathlib import Path
