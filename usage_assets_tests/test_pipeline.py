@@ -188,6 +188,19 @@ def test_csv_report_counts_match_the_hand_computed_fleet(pipeline_env):
     assert metrics["stickiness"]["one_day_wonders"] == 1
     assert metrics["stickiness"]["lifetime_bucket_counts"] == {"3": 0, "7": 0, "14": 0, "30": 0}
     assert metrics["stickiness"]["longest_non_internal_days"] == 2
+    markdown = report.with_suffix(".md").read_text()
+    # Engagement on 05-03: A active (DAI 1) of 2 customers seen, both active in the last
+    # 7 days; the 7-day measures need 7 days of series.
+    assert "| 2026-05-03 | 1 | — | — | 2 | 50.0% | 2 | 50.0% |" in markdown
+    # Spend: both installs are AWS with no compute reported (priced as "unknown", $3.9936/day).
+    # Instance-days: all days 4 (A x3, B x1), persisted 3 (A), proven 2 (A's days 2 and 3).
+    # All days: $3.99 on 05-03, 4 x 3.9936 = $15.97 in the last 7 days (average $2.28/day),
+    # ARR 15.9744 / 7 x 365 = $833 = $0.00M.
+    assert "| All days | $3.99 | $15.97 | $2.28 | $16 | 4 | $0.00M |" in markdown
+    assert "| Persisted | $3.99 | $11.98 | $1.71 | $12 | 3 | $0.00M |" in markdown
+    assert "| Proven | $3.99 | $7.99 | $1.14 | $8 | 2 | $0.00M |" in markdown
+    assert "All days − persisted = 1 instance-days" in markdown and "persisted − proven = 1 first days" in markdown
+    assert "No forecast yet: needs at least 5 days of data, has 3." in markdown
 
 
 def test_hostile_telemetry_strings_render_harmlessly(pipeline_env):

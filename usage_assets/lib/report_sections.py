@@ -373,12 +373,10 @@ def forecast_section(inputs: ReportInputs) -> dict:
         return {"available": False, "reason": forecast["reason"]}
     linear, recent = forecast["linear"], forecast["recent_pace"]
     slope, rate = linear["slope_per_day"], recent["daily_add_rate"]
-    if rate > slope:
-        pace = f"The last {recent['window_days']} days ({rate:,.1f} installs/day) run ahead of the 14-day trend ({slope:,.1f}/day)."
-    elif rate < 0.85 * slope:
-        pace = f"The last {recent['window_days']} days ({rate:,.1f} installs/day) run behind the 14-day trend ({slope:,.1f}/day)."
-    else:
-        pace = f"The last {recent['window_days']} days ({rate:,.1f} installs/day) match the 14-day trend ({slope:,.1f}/day)."
+    # The reference's three pace verdicts: ahead, behind (under 85% of the trend), in line.
+    verdict = "run ahead of" if rate > slope else "run behind" if rate < 0.85 * slope else "match"
+    pace = (f"The last {recent['window_days']} days ({rate:,.1f} installs/day) {verdict} the "
+            f"{linear['fit_window_days']}-day trend ({slope:,.1f}/day).")
     return {
         "available": True,
         "target": forecast["target"],
