@@ -199,6 +199,7 @@ def test_csv_report_counts_match_the_hand_computed_fleet(pipeline_env):
     assert "| All days | $3.99 | $15.97 | $2.28 | $16 | 4 | $0.00M |" in markdown
     assert "| Persisted | $3.99 | $11.98 | $1.71 | $12 | 3 | $0.00M |" in markdown
     assert "| Proven | $3.99 | $7.99 | $1.14 | $8 | 2 | $0.00M |" in markdown
+    assert "| other | 2 | 4 / 3 / 2 | $16 | $12 | $8 |" in markdown
     assert "All days − persisted = 1 instance-days" in markdown and "persisted − proven = 1 first days" in markdown
     assert "No forecast yet: needs at least 5 days of data, has 3." in markdown
 

@@ -422,6 +422,17 @@ def spend_section(inputs: ReportInputs) -> dict:
         ],
         "bedrock": model["bedrock"],
         "platform_totals": spend["per_platform_unique_instance_totals"],
+        "by_platform": [
+            {
+                "platform": platform,
+                "installs": spend["per_platform_unique_instance_totals"][platform],
+                **{f"{rule}_days": spend[f"per_platform_ltv_breakdown_{rule}"][platform]["instance_days"]
+                   for rule, _ in SPEND_RULES},
+                **{f"{rule}_usd": spend[f"per_platform_ltv_breakdown_{rule}"][platform]["compute_usd"]
+                   for rule, _ in SPEND_RULES},
+            }
+            for platform in ("docker", "ecs", "kubernetes", "other")
+        ],
         "reporters": reporters.tail(1).to_dicts()[0] if reporters.height else None,
     }
 
