@@ -194,11 +194,11 @@ def test_csv_report_counts_match_the_hand_computed_fleet(pipeline_env):
     assert "| 2026-05-03 | 1 | — | — | 2 | 50.0% | 2 | 50.0% |" in markdown
     # Spend: both installs are AWS with no compute reported (priced as "unknown", $3.9936/day).
     # Instance-days: all days 4 (A x3, B x1), persisted 3 (A), proven 2 (A's days 2 and 3).
-    # All days: $3.99 on 05-03, 4 x 3.9936 = $15.97 in the last 7 days (average $2.28/day),
-    # ARR 15.9744 / 7 x 365 = $833 = $0.00M.
-    assert "| All days | $3.99 | $15.97 | $2.28 | $16 | 4 | $0.00M |" in markdown
-    assert "| Persisted | $3.99 | $11.98 | $1.71 | $12 | 3 | $0.00M |" in markdown
-    assert "| Proven | $3.99 | $7.99 | $1.14 | $8 | 2 | $0.00M |" in markdown
+    # All days: $3.99 on 05-03, 4 x 3.9936 = $15.97 over the 3 days of spend (average
+    # $5.32/day), ARR 15.9744 / 3 x 365 = $1,944 (JSON: 0.001944 million).
+    assert "| All days | $3.99 | $15.97 | $5.32 | $16 | 4 | $1,944 |" in markdown
+    assert "| Persisted | $3.99 | $11.98 | $3.99 | $12 | 3 | $1,458 |" in markdown
+    assert "| Proven | $3.99 | $7.99 | $2.66 | $8 | 2 | $972 |" in markdown
     assert "| other | 2 | 4 / 3 / 2 | $16 | $12 | $8 |" in markdown
     assert "All days − persisted = 1 instance-days" in markdown and "persisted − proven = 1 first days" in markdown
     assert "No forecast yet: needs at least 5 days of data, has 3." in markdown

@@ -95,16 +95,15 @@ def recommendation_inputs(
     ``day`` are used, so D's frame also gives D-1's values, priced alike); ``forecast``: the
     install forecast of ``day``; ``github``: the GitHub document of ``day`` or None.
     ``ltv_all_days_usd`` is the all-days cumulative total (USD, 4 dp; 0.0 without AWS
-    customer install-days); the ARR figures are the total of the last
-    :data:`usage_assets.lib.spend.LAST_DAYS` days ending ``day`` / 7 * 365, in million USD
-    (2 dp), as in the spend summary. Raises ``KeyError`` when a document lacks a key.
+    customer install-days); the ARR figures are those of the spend summary
+    (:func:`usage_assets.lib.spend.annualized_musd` of the last days ending ``day``). Raises ``KeyError`` when a document lacks a key.
     """
     sticky, counts, auth = fleet["stickiness"], liveness["counts"], fleet["auth_path"]
     upto = spend_by_day.filter(pl.col("date") <= day)
-    week = upto.filter(pl.col("date") >= day - timedelta(days=spend.LAST_DAYS - 1))
+    week = spend.last_days(upto, day)
 
     def arr_musd(rule: str) -> float:
-        return round(float(week[f"total_usd{spend.RULES[rule]}"].sum()) / spend.LAST_DAYS * 365 / 1e6, 2)
+        return spend.annualized_musd(float(week[f"total_usd{spend.RULES[rule]}"].sum()), week.height)
 
     return {
         "total_instances": fleet["key_metrics"]["identified_instances"],

@@ -73,8 +73,11 @@ def format_usd(value: float | None, places: int = 2) -> str:
 
 
 def format_musd(value: float | None) -> str:
-    """Millions of US dollars with two decimals: ``$1.23M``; None as an em dash."""
-    return "—" if value is None else f"${value:,.2f}M"
+    """Millions of US dollars: ``$1.23M``; under $10,000 in whole dollars (``$833``), where
+    two decimals of millions would print ``$0.00M``; None as an em dash."""
+    if value is None:
+        return "—"
+    return f"${value:,.2f}M" if value >= 0.01 else f"${value * 1e6:,.0f}"
 
 
 def _environment(templates_dir: Path) -> jinja2.Environment:

@@ -398,7 +398,7 @@ def spend_section(inputs: ReportInputs) -> dict:
             "rule": label,
             "yesterday": yesterday[rule]["total_usd"],
             "last_7_days": last7[f"{rule}_total_usd"],
-            "daily_average": round(last7[f"{rule}_total_usd"] / 7, 2),
+            "daily_average": round(last7[f"{rule}_total_usd"] / last7["days"], 2) if last7["days"] else 0.0,
             "cumulative": ltv[rule]["total_usd"],
             "instance_days": ltv[rule]["total_instance_days"],
             "arr_musd": spend["arr"][f"{rule}_musd"],

@@ -286,6 +286,19 @@ def spend_by_day(history: pl.LazyFrame, instances: pl.DataFrame, model: CostMode
     return frame.select(BY_DAY_COLUMNS).cast(BY_DAY_SCHEMA)
 
 
+def last_days(by_day: pl.DataFrame, day: date) -> pl.DataFrame:
+    """The rows of :func:`spend_by_day` for the last :data:`LAST_DAYS` days ending ``day``
+    (fewer when the spend series starts later)."""
+    return by_day.filter(pl.col("date").is_between(day - timedelta(days=LAST_DAYS - 1), day))
+
+
+def annualized_musd(total_usd: float, days: int) -> float:
+    """ARR projection in millions of USD (6 dp, whole dollars): the daily average of ``days`` days that
+    cost ``total_usd`` in all, times 365 (reference 6.7). The reference always divides by
+    7; a series shorter than a week divides by its own length. 0.0 without days."""
+    return round(total_usd / days * 365 / 1e6, 6) if days else 0.0
+
+
 def spend_summary(
     by_day: pl.DataFrame, instances: pl.DataFrame, history: pl.LazyFrame, model: CostModel, day: date
 ) -> dict:
@@ -298,7 +311,9 @@ def spend_summary(
     that day), ``per_platform_unique_instance_totals`` (AWS customer installs by platform),
     ``per_platform_ltv_breakdown_{all_days,proven,persisted}`` (``instance_days`` and
     ``compute_usd`` (2 dp) by platform), ``last_7_days`` (total USD of D-6..D per rule,
-    2 dp), ``arr`` (that week / 7 * 365 in millions of USD, 2 dp), ``ltv`` (per rule:
+    2 dp, and ``days``: how many of those days have spend rows), ``arr`` (the daily
+    average of those days * 365 in millions of USD, 6 dp; see :func:`annualized_musd`),
+    ``ltv`` (per rule:
     ``compute_usd`` and ``bedrock_usd`` sums (2 dp), ``total_usd`` (4 dp, the last
     cumulative), ``total_instance_days``), ``first_day``/``last_day`` (ISO dates of
     ``by_day``, or None). Without any AWS customer install-day every number is 0 and the
@@ -308,7 +323,7 @@ def spend_summary(
     cost_model = model.model_dump(mode="json")
     cost_model["bedrock"]["usd_per_query"] = model.bedrock.usd_per_query
     on_day = by_day.filter(pl.col("date") == day)
-    last_week = by_day.filter(pl.col("date").is_between(day - timedelta(days=LAST_DAYS - 1), day))
+    last_week = last_days(by_day, day)
     week_totals = {rule: float(last_week[f"total_usd{suffix}"].sum()) for rule, suffix in RULES.items()}
 
     def on_day_value(column: str) -> float:
@@ -346,8 +361,11 @@ def spend_summary(
             for platform in PLATFORM_COLUMNS
         },
         **{f"per_platform_ltv_breakdown_{rule}": platform_breakdown(rule) for rule in RULES},
-        "last_7_days": {f"{rule}_total_usd": round(total, 2) for rule, total in week_totals.items()},
-        "arr": {f"{rule}_musd": round(total / LAST_DAYS * 365 / 1e6, 2) for rule, total in week_totals.items()},
+        "last_7_days": {
+            **{f"{rule}_total_usd": round(total, 2) for rule, total in week_totals.items()},
+            "days": last_week.height,
+        },
+        "arr": {f"{rule}_musd": annualized_musd(total, last_week.height) for rule, total in week_totals.items()},
         "ltv": {
             rule: {
                 "compute_usd": round(float(by_day[f"compute_usd{suffix}"].sum()), 2),

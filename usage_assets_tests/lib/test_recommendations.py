@@ -282,11 +282,11 @@ def test_inputs_from_the_asset_documents():
         "auth_reporting_instances": 0, "forecast": FASTER,
         "ltv_all_days_usd": 16500.0,  # 500 + 8 x 2,000
         "arr_all_days_musd": 0.73,  # 05-03..05-09: 7 x 2,000 = 14,000 / 7 x 365 = 730,000 USD
-        "arr_proven_musd": 0.22,  # 7 x 600 = 4,200 / 7 x 365 = 219,000 USD
+        "arr_proven_musd": 0.219,  # 7 x 600 = 4,200 / 7 x 365 = 219,000 USD
     }
     # D's frame cut at an earlier day: 05-05 has 500 + 4 x 2,000 = 8,500 cumulative, and its
-    # week holds only 5 days: 8,500 / 7 x 365 = 443,214 USD.
+    # week holds only 5 days: 8,500 / 5 x 365 = 620,500 USD.
     earlier = recommendation_inputs(fleet, liveness, spend, date(2026, 5, 5), FASTER, None)
-    assert (earlier["ltv_all_days_usd"], earlier["arr_all_days_musd"]) == (8500.0, 0.44)
+    assert (earlier["ltv_all_days_usd"], earlier["arr_all_days_musd"]) == (8500.0, 0.6205)
     empty = recommendation_inputs(fleet, liveness, spend.clear(), date(2026, 5, 9), None, None)
     assert (empty["ltv_all_days_usd"], empty["arr_all_days_musd"], empty["arr_proven_musd"]) == (0.0, 0.0, 0.0)

@@ -199,7 +199,11 @@ def test_summary_of_the_t14_fleet_on_its_last_day():
         "proven": {"compute_usd": 26.33, "bedrock_usd": 0.0, "total_usd": 26.3336, "total_instance_days": 3},
         "persisted": {"compute_usd": 41.5, "bedrock_usd": 0.0, "total_usd": 41.4972, "total_instance_days": 5},
     }
-    assert summary["last_7_days"] == {"all_days_total_usd": 60.53, "proven_total_usd": 26.33, "persisted_total_usd": 41.5}
+    assert summary["last_7_days"] == {
+        "all_days_total_usd": 60.53, "proven_total_usd": 26.33, "persisted_total_usd": 41.5, "days": 3,
+    }
+    # A 3-day series is annualized over its 3 days: 60.5272 / 3 x 365 = 7,364 USD.
+    assert summary["arr"]["all_days_musd"] == 0.007364
     assert (summary["first_day"], summary["last_day"]) == ("2026-05-01", "2026-05-03")
     assert summary["cost_model"]["bedrock"]["usd_per_query"] == pytest.approx(2e-6)
     assert set(summary["counting_rule"]) == {"all_days", "proven", "persisted"}
@@ -219,7 +223,7 @@ def test_last_seven_days_and_arr_with_a_priced_up_model():
     assert summary["last_7_days"]["all_days_total_usd"] == 10_000.0
     assert summary["last_7_days"]["proven_total_usd"] == 10_000.0
     # 10,000 / 7 * 365 / 1e6 = 0.5214... million USD a year.
-    assert summary["arr"]["all_days_musd"] == 0.52
+    assert summary["arr"]["all_days_musd"] == 0.521429
     assert summary["ltv"]["all_days"]["total_usd"] == 20_000.0
     # No install reported on d8.
     assert summary["yesterday"]["all_days"]["instances"] == 0 and summary["yesterday"]["date"] == "2026-05-08"
