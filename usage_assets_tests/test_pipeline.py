@@ -56,7 +56,7 @@ def test_consecutive_reports_have_every_file_and_the_reference_keys(demo_runner)
             *[f"{name}-{day}.json" for name in ("metrics", "liveness", "ltv-spend", "install-forecast", "prod-internal")],
             *[f"{name}-{day}.csv" for name in ("ltv-spend", "active-instances", "lifetime-buckets", "daily-reporters",
                                                "detection-by-version")],
-            *[f"{chart}-{day}.png" for chart in REFERENCE_CHARTS],
+            *[f"{chart}-{day}.png" for chart in REFERENCE_CHARTS], "github_stats.json",
         ])
     metrics = json.loads((demo_runner.report_path(last).parent / f"metrics-{last}.json").read_text())
     assert metrics["report_date"] == last.isoformat()
@@ -276,11 +276,19 @@ def test_github_figures_and_their_change_since_the_day_before(pipeline_env, gith
         runner = PipelineRunner(settings, instance)
         for earlier in day_range(START, day - timedelta(days=2)):
             runner.ingest(earlier)
+        # Built on two days in a row, as the schedule does: D-1's report on 05-20, D's on 05-21.
+        monkeypatch.setattr("usage_assets.assets.github.utc_today", lambda: date(2026, 5, 20))
         runner.report(day - timedelta(days=1))
         github.routes[f"/repos/{REPO}"] = [(200, {}, {**REPO_DOCUMENT, "stargazers_count": 415})]
+        monkeypatch.setattr("usage_assets.assets.github.utc_today", lambda: date(2026, 5, 21))
         markdown = runner.report(day).with_suffix(".md").read_text()
+        # A backfill fetches both days at once: their figures are not compared.
+        runner.report(day - timedelta(days=1))
+        backfilled = runner.report(day).with_suffix(".md").read_text()
     section = markdown[markdown.index("## GitHub repository"):markdown.index("## Architecture patterns")]
     assert "| Stars | 415 | +3 (+0.7%) |" in section and "| Contributors | 3 | 0 |" in section
     assert "| GitHub stars | 415 | 412 | +3 (+0.7%) |" in markdown
     assert {auth for _path, auth in github.requests} == {f"Bearer {TOKEN}"}
     assert TOKEN not in markdown
+    assert "| Stars | 415 | — |" in backfilled and "no figures fetched a day earlier" in backfilled
+    assert "| GitHub stars | 415 | — | — |" in backfilled

@@ -1,5 +1,7 @@
 """GitHub repository statistics next to the usage numbers of day D."""
 
+from datetime import datetime, timezone
+
 import dagster as dg
 
 from usage_assets.partitions import daily_partitions, partition_day
@@ -7,14 +9,21 @@ from usage_assets.resources.github import GitHubRepository
 from usage_assets.resources.storage import DataLake
 
 
+def utc_today():
+    """Today's UTC date (a function, so a test can stand in for the day after)."""
+    return datetime.now(timezone.utc).date()
+
+
 @dg.asset(partitions_def=daily_partitions, group_name="github", kinds={"github", "json"})
 def github_stats(context: dg.AssetExecutionContext, github: GitHubRepository, data_lake: DataLake) -> dg.MaterializeResult:
     """Stars, forks, watchers, open issues (pull requests included, as GitHub counts them)
     and contributors of the configured repository, fetched from the GitHub REST API when
     D's partition is materialized (GitHub keeps no history, so a backfilled day shows the
-    figures of the day it ran). Unconfigured or unreachable: the reason, never zeros."""
+    figures of the day it ran, with that date in ``fetched_on``). Unconfigured or
+    unreachable: the reason, never zeros."""
     day = partition_day(context)
-    stats = github.stats()
+    # When the figures were read, so that a report compares only figures fetched a day apart.
+    stats = {**github.stats(), "fetched_on": utc_today().isoformat()}
     path = data_lake.lake().write_json("github_stats", day, stats)
     if not stats["available"]:
         # Not configuring a repository is a choice; a configured one failing is news.

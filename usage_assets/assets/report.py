@@ -232,9 +232,9 @@ def usage_report(
     self-contained ``.html`` (charts embedded), the 15 chart PNGs and the sidecars under
     the reference's file names (``metrics``, ``liveness``, ``ltv-spend`` JSON and CSV,
     ``install-forecast``, ``prod-internal``, ``active-instances``, ``lifetime-buckets``,
-    ``daily-reporters``, ``detection-by-version``). A ``commentary.json`` already in the
-    folder (section id -> paragraph) is merged at its sections and kept. Written as a
-    whole or not at all."""
+    ``daily-reporters``, ``detection-by-version``, ``github_stats.json``). A
+    ``commentary.json`` already in the folder (section id -> paragraph) is merged at its
+    sections and kept. Written as a whole or not at all."""
     day = partition_day(context)
     lake = data_lake.lake()
     folder = Path(report_config.reports_dir) / day.isoformat()
@@ -256,6 +256,7 @@ def usage_report(
         f"lifetime-buckets-{day}.csv": _csv(inputs.retention),
         f"daily-reporters-{day}.csv": _csv(inputs.daily_reporters),
         f"detection-by-version-{day}.csv": _csv(inputs.detection),
+        "github_stats.json": canonical_json(inputs.today.github or {}),
     }
     if commentary_path.exists():
         sidecars[COMMENTARY_FILE] = commentary_path.read_bytes()

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date
 from urllib.parse import urlsplit
 
 import requests
@@ -118,17 +119,23 @@ def fetch_github_stats(
     return {"available": True, "repo": repo, **figures, "notes": NOTES}
 
 
-def github_changes(current: Mapping, previous: Mapping | None) -> dict[str, int] | None:
+def github_changes(current: Mapping, previous: Mapping | None, days_apart: int = 1) -> dict[str, int] | None:
     """Per-figure change ``current - previous`` (``{"stars": 3, ...}``, :data:`FIELDS` order).
 
     None unless both documents are available and are about the same repository: a day
-    GitHub could not be read has no figures, and zeros would fake a drop. A figure missing
-    from either document is left out.
+    GitHub could not be read has no figures, and zeros would fake a drop. When both carry
+    ``fetched_on`` (the UTC date the asset fetched them; GitHub keeps no history, so a
+    backfill fetches every day's figures at once), they must be ``days_apart`` days apart,
+    or the change would be a fake 0. A figure missing from either document is left out.
     """
     if previous is None or not current.get("available") or not previous.get("available"):
         return None
     if current.get("repo") != previous.get("repo"):
         return None
+    if current.get("fetched_on") and previous.get("fetched_on"):
+        gap = date.fromisoformat(current["fetched_on"]) - date.fromisoformat(previous["fetched_on"])
+        if gap.days != days_apart:
+            return None
     return {
         field: current[field] - previous[field]
         for field in FIELDS

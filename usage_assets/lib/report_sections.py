@@ -26,6 +26,7 @@ from usage_assets.lib.comparisons import (
 )
 from usage_assets.lib.export_format import AUTH_VOLUME_BUCKETS
 from usage_assets.lib.fleet import pct, short_id
+from usage_assets.lib.github_stats import github_changes
 from usage_assets.lib.report import Chart, escape_markdown
 from usage_assets.lib.report_trends import insights_section, prometheus_section
 from usage_assets.lib.retention import adoption_funnel
@@ -97,8 +98,11 @@ def _daily_active(engagement: pl.DataFrame, day: date) -> int | None:
     return int(row["daily_active"][0]) if row.height else None
 
 
-def _stars(github: Mapping[str, Any] | None) -> int | None:
-    return github["stars"] if github and github.get("available") else None
+def _stars(github: Mapping[str, Any] | None, today: Mapping[str, Any] | None, days_apart: int) -> int | None:
+    """Stars of ``github``, when today's figures can be compared with them."""
+    if days_apart == 0:
+        return github["stars"] if github and github.get("available") else None
+    return github["stars"] if today and github_changes(today, github, days_apart) else None
 
 
 def summary_sentences(inputs: ReportInputs) -> list[str]:
@@ -149,8 +153,11 @@ def summary_sentences(inputs: ReportInputs) -> list[str]:
 def comparison_section(inputs: ReportInputs) -> dict:
     """Headline numbers against D-1 and D-7, and clouds first seen since D-1."""
     def values(metrics: DayMetrics) -> dict:
-        return headline_values(metrics.fleet, metrics.liveness, _daily_active(inputs.engagement, metrics.day),
-                               _stars(metrics.github))
+        days_apart = (inputs.day - metrics.day).days
+        # No row values for a day whose metrics were never built, not even from today's series.
+        daily_active = _daily_active(inputs.engagement, metrics.day) if metrics.fleet is not None else None
+        return headline_values(metrics.fleet, metrics.liveness, daily_active,
+                               _stars(metrics.github, inputs.today.github, days_apart))
 
     day_before, week_before = inputs.day_before, inputs.week_before
     fleet = inputs.today.fleet
@@ -461,18 +468,19 @@ def detection_section(inputs: ReportInputs) -> dict:
 
 def github_section(inputs: ReportInputs) -> dict:
     """Repository statistics with their change since D-1, or why there are none."""
-    github, previous = inputs.today.github or {}, inputs.day_before.github
+    github = inputs.today.github or {}
     if not github.get("available"):
         return {"available": False, "reason": github.get("reason", "the github_stats asset was not materialized")}
     fields = (("stars", "Stars"), ("forks", "Forks"), ("watchers", "Watchers"),
               ("open_issues", "Open issues and pull requests"), ("contributors", "Contributors"))
-    compare = previous if previous and previous.get("available") else None
+    comparable = github_changes(github, inputs.day_before.github) is not None
+    previous = inputs.day_before.github if comparable else {}
     return {
         "available": True,
         "repo": github["repo"],
-        "compared": compare is not None,
-        "rows": [{"label": label, "value": github[name],
-                  "change": count_change(github[name], compare[name] if compare else None)}
+        "fetched_on": github.get("fetched_on"),
+        "compared": comparable,
+        "rows": [{"label": label, "value": github[name], "change": count_change(github[name], previous.get(name))}
                  for name, label in fields],
     }
 

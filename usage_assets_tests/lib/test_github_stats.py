@@ -209,3 +209,14 @@ def test_changes_only_between_two_available_days():
     assert github_changes(today, {key: value for key, value in yesterday.items() if key != "contributors"}) == {
         "stars": 7, "forks": 0, "watchers": -1, "open_issues": -3,
     }
+
+
+def test_figures_fetched_on_the_same_day_are_not_compared():
+    # A backfill fetches D-1's and D's figures minutes apart: a change of 0 would be fake.
+    figures = {"available": True, "repo": REPO, "stars": 10, "forks": 1, "watchers": 1, "open_issues": 0,
+               "contributors": 2}
+    today = {**figures, "stars": 12, "fetched_on": "2026-05-21"}
+    assert github_changes(today, {**figures, "fetched_on": "2026-05-21"}) is None
+    assert github_changes(today, {**figures, "fetched_on": "2026-05-20"})["stars"] == 2
+    assert github_changes(today, {**figures, "fetched_on": "2026-05-14"}, days_apart=7)["stars"] == 2
+    assert github_changes(today, {**figures, "fetched_on": "2026-05-14"}) is None
