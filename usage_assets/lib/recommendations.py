@@ -4,8 +4,8 @@ The eleven rules of reference 7.4, in its order, as deterministic functions of t
 mappings of computed values (D and D-1) and the install forecasts of D-1..D-3. Each rule
 that fires gives one bullet ``{"rule", "text", "numbers", "sources"}``: ``text`` is a
 Markdown-safe sentence built only from the numbers in ``numbers`` and the rule's own
-thresholds, ``sources`` names the assets those numbers come from. :func:`recommendation_inputs` gathers the values of one
-day from the ``fleet_summary``, ``liveness``, ``infra_spend``, ``install_forecast`` and
+thresholds, ``sources`` names the assets those numbers come from.
+:func:`recommendation_inputs` gathers the values of one day from the ``fleet_summary``, ``liveness``, ``infra_spend``, ``install_forecast`` and
 ``github_stats`` documents; :func:`recommendation_rules` lists the rules for the appendix.
 
 Difference from the reference, and why: every rule fires on a **crossing** - a threshold

@@ -27,7 +27,7 @@ import markupsafe
 from markdown_it import MarkdownIt
 from mdit_py_plugins.anchors import anchors_plugin
 
-from usage_assets.lib.text import format_pct, printable
+from usage_assets.lib.text import format_pct, plural, printable
 
 # Characters that can start Markdown syntax inside a line. "(" and "!" only act after
 # "]" or before "[", which are escaped; "#" and "+" only at a line start, and escaped
@@ -99,6 +99,7 @@ def _environment(templates_dir: Path) -> jinja2.Environment:
         usd2=format_usd,
         usd6=lambda value: format_usd(value, 6),
         musd=format_musd,
+        plural=plural,
     )
     return environment
 

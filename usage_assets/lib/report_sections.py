@@ -27,10 +27,11 @@ from usage_assets.lib.comparisons import (
 from usage_assets.lib.export_format import AUTH_VOLUME_BUCKETS
 from usage_assets.lib.fleet import pct, short_id
 from usage_assets.lib.github_stats import github_changes
+from usage_assets.lib.recommendations import recommendation_rules
 from usage_assets.lib.report import Chart, escape_markdown
 from usage_assets.lib.report_trends import insights_section, prometheus_section
 from usage_assets.lib.retention import adoption_funnel
-from usage_assets.lib.text import format_pct
+from usage_assets.lib.text import format_pct, plural
 from usage_assets.lib.versions import build_kind, semver_key
 
 LIVENESS_TIERS = (
@@ -48,6 +49,10 @@ TRAJECTORY_CHARS = 150
 #: Compute platforms first in the growth table, then the others by name (reference 6.5).
 COMPUTE_ORDER = ("docker", "kubernetes", "ecs", "ec2", "unknown")
 SPEND_RULES = (("all_days", "All days"), ("persisted", "Persisted"), ("proven", "Proven"))
+#: Cloud detection outcomes: found by a probe, or set by the operator (the rest -
+#: unknown, operator_declined, field absent - left the cloud unknown).
+DETECTED_METHODS = ("env", "dmi", "ecs_meta", "k8s_heuristic", "imds")
+DECLARED_METHODS = ("explicit", "operator_declared")
 #: A breakdown whose "unknown" share is at least this gets a note (reference 6.1 tables).
 UNKNOWN_NOTE_PCT = 50.0
 
@@ -89,10 +94,6 @@ class ReportInputs:
     charts: list[Chart] = field(default_factory=list)
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
-
-
 def _daily_active(engagement: pl.DataFrame, day: date) -> int | None:
     row = engagement.filter(pl.col("date") == day)
     return int(row["daily_active"][0]) if row.height else None
@@ -112,10 +113,10 @@ def summary_sentences(inputs: ReportInputs) -> list[str]:
     counts = liveness["counts"]
     internal = len(fleet["internal_instance_ids"])
     sentences = [
-        f"{_plural(key['identified_instances'], 'install')} reported telemetry up to {fleet['report_date']} "
-        f"({_plural(sticky['total_non_internal'], 'customer install')}, {internal:,} internal).",
-        f"On {fleet['report_date']}, {_plural(active['customers'], 'customer install')} reported in and "
-        f"{_plural(active['new_installs'], 'install')} appeared for the first time.",
+        f"{plural(key['identified_instances'], 'install')} reported telemetry up to {fleet['report_date']} "
+        f"({plural(sticky['total_non_internal'], 'customer install')}, {internal:,} internal).",
+        f"On {fleet['report_date']}, {plural(active['customers'], 'customer install')} reported in and "
+        f"{plural(active['new_installs'], 'install')} appeared for the first time.",
     ]
     before = inputs.day_before.liveness
     if counts["customer_total"]:
@@ -139,13 +140,13 @@ def summary_sentences(inputs: ReportInputs) -> list[str]:
             sentence += f" ({point_change(sticky['one_day_wonder_pct'], previous)} since {inputs.day_before.day})"
         sentences.append(
             f"{sentence}; {sticky['sticky_3plus_days']:,} stayed 3 days or more, and the longest-lived customer "
-            f"({sticky['longest_non_internal_id']}) has reported for {_plural(sticky['longest_non_internal_days'], 'day')}."
+            f"({sticky['longest_non_internal_id']}) has reported for {plural(sticky['longest_non_internal_days'], 'day')}."
         )
     github = inputs.today.github
     if github and github.get("available"):
         sentences.append(
             f"GitHub: {github['stars']:,} stars, {github['forks']:,} forks, "
-            f"{_plural(github['contributors'], 'contributor')}."
+            f"{plural(github['contributors'], 'contributor')}."
         )
     return sentences
 
@@ -353,6 +354,10 @@ def auth_path_section(inputs: ReportInputs) -> dict:
         status = (f"Not collected yet: none of {auth['total_instances']:,} installs sends schema v6 heartbeats "
                   f"(auth paths are collected from release {auth['capture_since_release']}).")
     buckets = sorted(auth["volume_bucket_counts"].items(), key=lambda item: AUTH_VOLUME_BUCKETS.index(item[0]))
+    # Reporting installs whose heartbeat had no recognised bucket still count (reference 6.14).
+    absent = reporting - sum(n for _bucket, n in buckets)
+    if absent > 0:
+        buckets.append(("(bucket absent)", absent))
     return {
         "status": status,
         "collected": auth["state"] == "collected",
@@ -382,7 +387,9 @@ def forecast_section(inputs: ReportInputs) -> dict:
     slope, rate = linear["slope_per_day"], recent["daily_add_rate"]
     # The reference's three pace verdicts: ahead, behind (under 85% of the trend), in line.
     verdict = "run ahead of" if rate > slope else "run behind" if rate < 0.85 * slope else "match"
-    pace = (f"The last {recent['window_days']} days ({rate:,.1f} installs/day) {verdict} the "
+    # The pace is anchored at D-7, or at the first day when the data is younger.
+    pace_days = (inputs.day - date.fromisoformat(recent["anchor_date"])).days
+    pace = (f"The last {pace_days} days ({rate:,.1f} installs/day) {verdict} the "
             f"{linear['fit_window_days']}-day trend ({slope:,.1f}/day).")
     return {
         "available": True,
@@ -428,7 +435,6 @@ def spend_section(inputs: ReportInputs) -> dict:
             for name, entry in [*model["platforms"].items(), ("any other platform", model["other_platforms"])]
         ],
         "bedrock": model["bedrock"],
-        "platform_totals": spend["per_platform_unique_instance_totals"],
         "by_platform": [
             {
                 "platform": platform,
@@ -450,20 +456,24 @@ def detection_section(inputs: ReportInputs) -> dict:
     methods = [name for name in frame.columns if name not in ("version", "total") and frame[name].sum() > 0]
     rows = [{"version": row["version"], "cells": [row[m] for m in methods], "total": row["total"]}
             for row in frame.iter_rows(named=True)]
-    sentences = []
+    sentences, seen = [], set()
     for row in frame.iter_rows(named=True):
-        # The two newest release tags with enough installs to say something (reference 7.2).
+        # The two newest release tags with enough installs to say something (reference 7.2);
+        # "1.34.0" and "v1.34.0" are one release.
         if len(sentences) == 2 or build_kind(row["version"]) != "community" or row["total"] < 5:
             continue
-        failed = row.get("unknown", 0) + row.get("(field absent)", 0)
+        if semver_key(row["version"]) in seen:
+            continue
+        seen.add(semver_key(row["version"]))
+        detected, declared = (sum(row.get(m, 0) for m in group) for group in (DETECTED_METHODS, DECLARED_METHODS))
         sentences.append(
             f"`{escape_markdown(row['version'], 40)}` (n={row['total']:,}): "
-            f"{format_pct(pct(row['total'] - failed, row['total']))} detected their cloud, "
-            f"{format_pct(pct(row.get('unknown', 0), row['total']))} unknown, "
-            f"{format_pct(pct(row.get('(field absent)', 0), row['total']))} without the field."
+            f"{format_pct(pct(detected, row['total']))} detected their cloud, "
+            f"{format_pct(pct(declared, row['total']))} had it declared by the operator, "
+            f"{format_pct(pct(row['total'] - detected - declared, row['total']))} unknown, "
+            f"declined or without the field."
         )
-    return {"methods": methods, "rows": rows, "sentences": sentences,
-            "breakdown": inputs.today.fleet["cloud_detection_breakdown"]}
+    return {"methods": methods, "rows": rows, "sentences": sentences}
 
 
 def github_section(inputs: ReportInputs) -> dict:
@@ -494,8 +504,8 @@ def architecture_section(inputs: ReportInputs) -> list[str]:
         longest = customers.sort(["age_days", "events", "registry_id"], descending=[True, True, False]).row(0, named=True)
         sentences.append(
             f"Longest-lived customer install: {short_id(longest['registry_id'])} "
-            f"({_profile(longest)}), reporting for {_plural(longest['age_days'], 'day')} over "
-            f"{_plural(longest['active_days'], 'active day')}."
+            f"({_profile(longest)}), reporting for {plural(longest['age_days'], 'day')} over "
+            f"{plural(longest['active_days'], 'active day')}."
         )
     if rankings["most_active"]:
         top = rankings["most_active"][0]
@@ -509,15 +519,15 @@ def architecture_section(inputs: ReportInputs) -> list[str]:
     if rankings["most_engaged"]:
         top = rankings["most_engaged"][0]
         sentences.append(
-            f"Deepest upgrade chain: {top['registry_id']} with {_plural(top['version_changes'], 'version change')} "
-            f"over {_plural(top['age_days'], 'day')}."
+            f"Deepest upgrade chain: {top['registry_id']} with {plural(top['version_changes'], 'version change')} "
+            f"over {plural(top['age_days'], 'day')}."
         )
     survivors = customers.filter(~pl.col("cloud").fill_null("unknown").is_in(["aws", "unknown"]))
     if survivors.height:
         survivor = survivors.sort(["age_days", "events", "registry_id"], descending=[True, True, False]).row(0, named=True)
         sentences.append(
             f"Longest-lived customer outside AWS: {short_id(survivor['registry_id'])} ({_profile(survivor)}), "
-            f"{_plural(survivor['age_days'], 'day')}."
+            f"{plural(survivor['age_days'], 'day')}."
         )
     return sentences
 
@@ -571,6 +581,7 @@ def build_report_context(inputs: ReportInputs) -> dict[str, Any]:
         "architecture": architecture_section(inputs),
         "recommendations": inputs.recommendations["recommendations"],
         "recommendations_compared_with": inputs.recommendations["compared_with"],
+        "recommendation_rules": recommendation_rules(),
         "prometheus": prometheus_section(inputs.trends),
         "insights": insights_section(inputs.insights),
         "quality": {

@@ -30,3 +30,8 @@ def printable(value: Any, limit: int | None = None) -> str:
 def format_pct(value: float | None) -> str:
     """A percentage with one decimal and a ``%`` sign; None as an em dash."""
     return "—" if value is None else f"{value:.1f}%"
+
+
+def plural(count: int, noun: str) -> str:
+    """``"1 install"``, ``"2,345 installs"``: a count with thousands separators and its noun."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"

@@ -41,13 +41,17 @@ def build_kind(version: str | None) -> str:
 def semver_key(version: str | None) -> tuple[int, ...]:
     """Sort key of a version string; sort with ``reverse=True`` for newest first.
 
-    A leading ``v`` is stripped and everything after the first ``-`` dropped, so a
-    git-describe build sorts with the release it was cut from (``1.24.1-25-g5b4b2a30-main``
-    -> ``(1, 24, 1)``). Dot-separated parts that are not all digits count as 0 (a bare hash
-    is ``(0,)``). ``None`` and ``""`` give ``(0,)``.
+    A leading ``v`` is stripped; the release's dot-separated parts (padded to three) come
+    first, then the ``N`` of a ``-pN`` patch suffix, so ``1.28.0-p1`` is newer than
+    ``1.28.0``. Any other suffix is dropped, so a git-describe build sorts with the release
+    it was cut from (``1.24.1-25-g5b4b2a30-main`` -> ``(1, 24, 1, 0)``). Parts that are not
+    all digits count as 0 (a bare hash is ``(0, 0, 0, 0)``, as are ``None`` and ``""``).
     """
-    release = (version or "").removeprefix("v").split("-", 1)[0]
-    return tuple(int(part) if part.isdigit() else 0 for part in release.split("."))
+    release, _, suffix = (version or "").removeprefix("v").partition("-")
+    parts = [int(part) if part.isdigit() else 0 for part in release.split(".")]
+    parts += [0] * (3 - len(parts))
+    patch = re.fullmatch(r"p(\d+)", suffix)
+    return (*parts, int(patch.group(1)) if patch else 0)
 
 
 def upgrade_trajectories(instances: pl.DataFrame) -> list[dict]:

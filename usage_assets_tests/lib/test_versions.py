@@ -30,9 +30,11 @@ def test_build_kind_of_release_tags_builds_and_empty_versions():
 
 
 def test_semver_key_orders_numerically_and_ignores_build_suffixes():
-    assert semver_key("v1.24.1") == semver_key("1.24.1-25-g5b4b2a30-main") == (1, 24, 1)
-    assert semver_key("f3d77e3") == semver_key(None) == (0,)
-    assert semver_key("1.31.0rc1") == (1, 31, 0)
+    assert semver_key("v1.24.1") == semver_key("1.24.1-25-g5b4b2a30-main") == (1, 24, 1, 0)
+    assert semver_key("f3d77e3") == semver_key(None) == (0, 0, 0, 0)
+    assert semver_key("1.31.0rc1") == (1, 31, 0, 0)
+    # A -pN patch release is newer than its release and older than the next one.
+    assert semver_key("1.28.0") < semver_key("1.28.0-p1") < semver_key("1.28.0-p2") < semver_key("1.28.1")
     versions = ["1.9.0", "v1.24.1", "f3d77e3", "1.24.1-25-g5b4b2a30-main", "1.10.2"]
     newest_first = sorted(versions, key=semver_key, reverse=True)
     # 1.10 is newer than 1.9 (a string sort would say otherwise); equal keys keep input order.
