@@ -4,7 +4,7 @@ import dagster as dg
 
 from usage_assets.assets.activity import ALL_DAYS_UP_TO_D, history_first_day
 from usage_assets.lib.spend import daily_reporters as count_daily_reporters
-from usage_assets.lib.spend import spend_by_day, spend_summary
+from usage_assets.lib.spend import priced_install_days, spend_by_day, spend_summary
 from usage_assets.partitions import daily_partitions, partition_day
 from usage_assets.resources.storage import DataLake, ReportConfig
 from usage_assets.resources.telemetry import TelemetrySource
@@ -31,8 +31,9 @@ def infra_spend(
     model = report_config.spend_model()
     history = lake.scan_days("instance_days", history_first_day(telemetry, day), day)
     table = lake.read_frame("instances", day)
-    by_day = spend_by_day(history, table, model, day)
-    summary = spend_summary(by_day, table, history, model, day)
+    days = priced_install_days(history, table, model, day)
+    by_day = spend_by_day(days, model, day)
+    summary = spend_summary(by_day, days, model, day)
     lake.write_frame("infra_spend_by_day", day, by_day)
     path = lake.write_json("infra_spend", day, summary)
     return dg.MaterializeResult(

@@ -224,10 +224,21 @@ def _with_bedrock_queries(days: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _priced_days(history: pl.LazyFrame, instances: pl.DataFrame, model: CostModel, day: date) -> pl.DataFrame:
-    """:func:`_aws_customer_days` plus ``bedrock_queries``, ``usd_per_day`` (the install's
-    platform rate, the same on every day) and one Boolean column per counting rule
-    (``all_days``, ``proven``, ``persisted``: whether the rule bills this install-day)."""
+def priced_install_days(
+    history: pl.LazyFrame, instances: pl.DataFrame, model: CostModel, day: date
+) -> pl.DataFrame:
+    """Every AWS customer install-day up to ``day``, priced: the input of
+    :func:`spend_by_day` and :func:`spend_summary`, computed once for both.
+
+    ``history``: lazy ``instance_days`` (reads ``date``, ``registry_id``, ``cloud``,
+    ``events``, ``max_search_queries_total``, ``max_search_queries_24h``); ``instances``:
+    the install table as of ``day`` (reads ``registry_id``, ``is_internal``, ``compute``,
+    ``embeddings_backend_kind``). One row per (registry_id, date): the
+    columns of :func:`_aws_customer_days` plus ``bedrock_queries`` (Int64),
+    ``usd_per_day`` (Float64, the install's platform rate, the same on every day) and one
+    Boolean column per counting rule (``all_days``, ``proven``, ``persisted``: whether
+    the rule bills this install-day). Empty when there is no AWS customer install-day.
+    """
     days = _with_bedrock_queries(_aws_customer_days(history, instances, day))
     platforms = days["platform"].unique().sort()
     rates = pl.DataFrame(
@@ -241,14 +252,12 @@ def _priced_days(history: pl.LazyFrame, instances: pl.DataFrame, model: CostMode
     )
 
 
-def spend_by_day(history: pl.LazyFrame, instances: pl.DataFrame, model: CostModel, day: date) -> pl.DataFrame:
+def spend_by_day(days: pl.DataFrame, model: CostModel, day: date) -> pl.DataFrame:
     """Daily instance counts and hypothetical USD under the three counting rules.
 
-    ``history``: lazy ``instance_days`` (reads ``date``, ``registry_id``, ``cloud``,
-    ``events``, ``max_search_queries_total``, ``max_search_queries_24h``); ``instances``:
-    the install table as of ``day`` (reads ``registry_id``, ``is_internal``, ``compute``,
-    ``embeddings_backend_kind``). One row per UTC day from the first AWS customer
-    install-day to ``day``, zero-filled; an empty frame with the columns when there is none.
+    ``days``: :func:`priced_install_days` up to ``day``. One row per UTC day from the
+    first AWS customer install-day to ``day``, zero-filled; an empty frame with the
+    columns when there is none.
 
     Columns (:data:`BY_DAY_COLUMNS`; suffix ``""`` all_days, ``_persistent`` proven,
     ``_persisted`` persisted): ``date``; Int64 ``aws_instances*``, ``docker_instances*``,
@@ -256,7 +265,6 @@ def spend_by_day(history: pl.LazyFrame, instances: pl.DataFrame, model: CostMode
     ``bedrock_queries*``; Float64 USD/day ``compute_usd*`` (4 dp), ``bedrock_usd*`` (6 dp),
     ``total_usd*`` (4 dp) and the running sum ``cum_total_usd*`` (4 dp, of unrounded totals).
     """
-    days = _priced_days(history, instances, model, day)
     if days.is_empty():
         return pl.DataFrame(schema=BY_DAY_SCHEMA)
     aggregations = []
@@ -299,12 +307,11 @@ def annualized_musd(total_usd: float, days: int) -> float:
     return round(total_usd / days * 365 / 1e6, 6) if days else 0.0
 
 
-def spend_summary(
-    by_day: pl.DataFrame, instances: pl.DataFrame, history: pl.LazyFrame, model: CostModel, day: date
-) -> dict:
+def spend_summary(by_day: pl.DataFrame, days: pl.DataFrame, model: CostModel, day: date) -> dict:
     """The ``ltv-spend-D.json`` payload (reference 6.7 keys) for report day ``day``.
 
-    ``by_day``: :func:`spend_by_day` of the same inputs. Keys: ``cost_model`` (the model,
+    ``days``: :func:`priced_install_days` up to ``day``; ``by_day``: :func:`spend_by_day`
+    of them. Keys: ``cost_model`` (the model,
     with ``bedrock.usd_per_query``), ``counting_rule`` (one sentence per rule),
     ``yesterday`` (``date`` = ``day``, and per rule the install-days by platform,
     ``instances``, ``bedrock_queries``, ``compute_usd``, ``bedrock_usd``, ``total_usd`` of
@@ -319,7 +326,6 @@ def spend_summary(
     ``by_day``, or None). Without any AWS customer install-day every number is 0 and the
     days are None; nothing raises.
     """
-    days = _priced_days(history, instances, model, day)
     cost_model = model.model_dump(mode="json")
     cost_model["bedrock"]["usd_per_query"] = model.bedrock.usd_per_query
     on_day = by_day.filter(pl.col("date") == day)

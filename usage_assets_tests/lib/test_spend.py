@@ -15,6 +15,7 @@ from usage_assets.lib.spend import (
     CostModelError,
     daily_reporters,
     load_cost_model,
+    priced_install_days,
     spend_by_day,
     spend_summary,
 )
@@ -72,7 +73,7 @@ def column(frame: pl.DataFrame, name: str) -> list:
 
 def test_t14_instance_day_identities_and_usd():
     history, instances = t14_fleet()
-    by_day = spend_by_day(history, instances, MODEL, d(3))
+    by_day = spend_by_day(priced_install_days(history, instances, MODEL, d(3)), MODEL, d(3))
     assert by_day.columns == BY_DAY_COLUMNS and column(by_day, "date") == [d(1), d(2), d(3)]
     # all_days: d1 X,Z; d2 X,Y,Z; d3 Z.  proven drops X's d1 and Z's d1 (and Y's only day).
     # persisted drops Y (one AWS day).
@@ -107,14 +108,14 @@ def test_daily_reporters_persisted_2days_is_the_persisted_instance_count():
     assert column(reporters, "all_reporters") == [2, 4, 1]  # d2: X, Y, Z, Q
     assert column(reporters, "persisted_2events") == [2, 3, 1]  # X (2 events), Z (3), Q (2); not Y (1)
     assert column(reporters, "persisted_2days") == [2, 2, 1]  # X and Z
-    by_day = spend_by_day(history, instances, MODEL, d(3))
+    by_day = spend_by_day(priced_install_days(history, instances, MODEL, d(3)), MODEL, d(3))
     assert column(reporters, "persisted_2days") == column(by_day, "aws_instances_persisted")
 
 
 def test_t16_platform_change_bills_the_latest_platform_every_day():
     # docker on d1, kubernetes on d2: billed as kubernetes (11.17) on both days.
     history, instances = fleet(on(1, X, compute="docker"), on(2, X, compute="kubernetes"))
-    by_day = spend_by_day(history, instances, MODEL, d(2))
+    by_day = spend_by_day(priced_install_days(history, instances, MODEL, d(2)), MODEL, d(2))
     assert column(by_day, "docker_instances") == [0, 0]
     assert column(by_day, "kubernetes_instances") == [1, 1]
     assert column(by_day, "compute_usd") == [11.17, 11.17]
@@ -129,7 +130,7 @@ def test_t6_adapted_bedrock_counter_with_a_reset():
         on(n, X, compute="docker", embeddings_backend_kind="bedrock", search_queries_total=str(total))
         for n, total in zip(range(1, 5), (10, 50, 5, 20))
     ])
-    by_day = spend_by_day(history, instances, MODEL, d(4))
+    by_day = spend_by_day(priced_install_days(history, instances, MODEL, d(4)), MODEL, d(4))
     assert column(by_day, "bedrock_queries") == [0, 40, 0, 15]
     # proven skips X's first day, which was charged 0 anyway; persisted keeps every day.
     assert column(by_day, "bedrock_queries_persistent") == [0, 40, 0, 15]
@@ -151,7 +152,7 @@ def test_first_bedrock_observation_is_charged_its_24h_count_capped_by_the_counte
         on(2, Y, embeddings_backend_kind="bedrock", search_queries_total="3", search_queries_24h="9"),
         on(1, Z, embeddings_backend_kind="openai", search_queries_total="900", search_queries_24h="900"),
     )
-    by_day = spend_by_day(history, instances, MODEL, d(2))
+    by_day = spend_by_day(priced_install_days(history, instances, MODEL, d(2)), MODEL, d(2))
     assert column(by_day, "bedrock_queries") == [7, 13]  # d2: X 10 + Y 3
     assert column(by_day, "bedrock_queries_persistent") == [0, 10]  # first AWS days not billed
     assert column(by_day, "bedrock_queries_persisted") == [7, 10]  # Y and Z have one day each
@@ -167,7 +168,7 @@ def test_internal_installs_unidentified_rows_and_non_aws_days_are_not_billed():
         on(2, Y, compute="docker", cloud="azure"),
         internal=(INTERNAL,),
     )
-    by_day = spend_by_day(history, instances, MODEL, d(3))
+    by_day = spend_by_day(priced_install_days(history, instances, MODEL, d(3)), MODEL, d(3))
     # Only X's AWS days d1 and d3; d2 is a zero row.
     assert column(by_day, "aws_instances") == [1, 0, 1]
     assert column(by_day, "aws_instances_persisted") == [1, 0, 1]
@@ -177,8 +178,8 @@ def test_internal_installs_unidentified_rows_and_non_aws_days_are_not_billed():
 
 def test_summary_of_the_t14_fleet_on_its_last_day():
     history, instances = t14_fleet()
-    by_day = spend_by_day(history, instances, MODEL, d(3))
-    summary = spend_summary(by_day, instances, history, MODEL, d(3))
+    by_day = spend_by_day(priced_install_days(history, instances, MODEL, d(3)), MODEL, d(3))
+    summary = spend_summary(by_day, priced_install_days(history, instances, MODEL, d(3)), MODEL, d(3))
     assert summary["yesterday"]["date"] == "2026-05-03"
     assert summary["yesterday"]["all_days"] == {
         "docker": 0, "ecs": 0, "kubernetes": 1, "other": 0, "instances": 1,
@@ -217,9 +218,9 @@ def test_last_seven_days_and_arr_with_a_priced_up_model():
         "platforms": {"docker": {"usd_per_day": 10_000, "grounding": ["test figure"]}},
     })
     history, instances = fleet(on(1, X, compute="docker"), on(2, X, compute="docker"))
-    by_day = spend_by_day(history, instances, model, d(8))
+    by_day = spend_by_day(priced_install_days(history, instances, model, d(8)), model, d(8))
     assert column(by_day, "aws_instances") == [1, 1, 0, 0, 0, 0, 0, 0]
-    summary = spend_summary(by_day, instances, history, model, d(8))
+    summary = spend_summary(by_day, priced_install_days(history, instances, model, d(8)), model, d(8))
     assert summary["last_7_days"]["all_days_total_usd"] == 10_000.0
     assert summary["last_7_days"]["proven_total_usd"] == 10_000.0
     # 10,000 / 7 * 365 / 1e6 = 0.5214... million USD a year.
@@ -231,11 +232,11 @@ def test_last_seven_days_and_arr_with_a_priced_up_model():
 
 def test_no_aws_customer_days_gives_empty_frames_and_a_zero_summary():
     history, instances = fleet(on(1, X, compute="docker", cloud="azure"))
-    by_day = spend_by_day(history, instances, MODEL, d(1))
+    by_day = spend_by_day(priced_install_days(history, instances, MODEL, d(1)), MODEL, d(1))
     assert by_day.is_empty() and by_day.columns == BY_DAY_COLUMNS
     reporters = daily_reporters(history, instances, d(1))
     assert reporters.is_empty() and reporters.schema == pl.Schema(REPORTERS_SCHEMA)
-    summary = spend_summary(by_day, instances, history, MODEL, d(1))
+    summary = spend_summary(by_day, priced_install_days(history, instances, MODEL, d(1)), MODEL, d(1))
     assert summary["first_day"] is None and summary["last_day"] is None
     assert summary["ltv"]["persisted"] == {"compute_usd": 0.0, "bedrock_usd": 0.0, "total_usd": 0.0, "total_instance_days": 0}
     assert summary["yesterday"]["proven"]["total_usd"] == 0.0
