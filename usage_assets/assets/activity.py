@@ -4,8 +4,10 @@
 from datetime import date
 
 import dagster as dg
+import polars as pl
 
 from usage_assets.lib.activity import instance_days_from_events, instances_as_of
+from usage_assets.lib.lake import Lake
 from usage_assets.lib.timeseries import installs_by, installs_by_cloud
 from usage_assets.partitions import PARTITIONS_START, daily_partitions, partition_day
 from usage_assets.resources.storage import DataLake, ReportConfig
@@ -14,6 +16,8 @@ from usage_assets.resources.telemetry import TelemetrySource
 # "Every instance_days partition up to D": a large negative offset is the documented way
 # to express an all-history window (dagster issue #17797); it clips at the first partition.
 ALL_DAYS_UP_TO_D = dg.TimeWindowPartitionMapping(start_offset=-100_000)
+#: The dependency of every history-wide asset of day D: the daily layer of all days up to D.
+HISTORY_UP_TO_D = dg.AssetDep("instance_days", partition_mapping=ALL_DAYS_UP_TO_D)
 
 
 def history_first_day(telemetry: TelemetrySource, day: date) -> date:
@@ -22,6 +26,14 @@ def history_first_day(telemetry: TelemetrySource, day: date) -> date:
     coverage = telemetry.cached_coverage()
     first = max(coverage[0], PARTITIONS_START) if coverage else day
     return min(first, day)
+
+
+def scan_history(lake: Lake, telemetry: TelemetrySource, day: date) -> tuple[date, pl.LazyFrame]:
+    """``(first, history)``: the first day a history-wide asset of ``day`` must see (see
+    :func:`history_first_day`) and a lazy scan of ``instance_days`` from it to ``day``.
+    Raises :class:`usage_assets.lib.lake.MissingPartitionsError` naming any missing day."""
+    first = history_first_day(telemetry, day)
+    return first, lake.scan_days("instance_days", first, day)
 
 
 @dg.asset(
@@ -49,7 +61,7 @@ def instance_days(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.
 
 @dg.asset(
     partitions_def=daily_partitions,
-    deps=[dg.AssetDep("instance_days", partition_mapping=ALL_DAYS_UP_TO_D)],
+    deps=[HISTORY_UP_TO_D],
     group_name="activity",
     kinds={"polars", "parquet"},
 )
@@ -61,7 +73,7 @@ def instances(
     with its reason. Read lazily from all instance_days up to D; fails naming any missing day."""
     day = partition_day(context)
     lake = data_lake.lake()
-    history = lake.scan_days("instance_days", history_first_day(telemetry, day), day)
+    _first, history = scan_history(lake, telemetry, day)
     table = instances_as_of(history, report_config.allowlist())
     path = lake.write_frame("instances", day, table)
     internal = int(table["is_internal"].sum())
@@ -77,7 +89,7 @@ def instances(
 
 @dg.asset(
     partitions_def=daily_partitions,
-    deps=[dg.AssetDep("instance_days", partition_mapping=ALL_DAYS_UP_TO_D)],
+    deps=[HISTORY_UP_TO_D],
     group_name="activity",
     kinds={"polars", "parquet"},
 )
@@ -88,8 +100,8 @@ def install_timeseries(
     (all installs, internal included). Feeds the installs-over-time chart."""
     day = partition_day(context)
     lake = data_lake.lake()
-    first = history_first_day(telemetry, day)
-    frame = installs_by_cloud(lake.scan_days("instance_days", first, day), first, day)
+    first, history = scan_history(lake, telemetry, day)
+    frame = installs_by_cloud(history, first, day)
     path = lake.write_frame("install_timeseries", day, frame)
     return dg.MaterializeResult(
         metadata={"dagster/row_count": frame.height, "path": dg.MetadataValue.path(str(path))}
@@ -98,7 +110,7 @@ def install_timeseries(
 
 @dg.asset(
     partitions_def=daily_partitions,
-    deps=[dg.AssetDep("instance_days", partition_mapping=ALL_DAYS_UP_TO_D)],
+    deps=[HISTORY_UP_TO_D],
     group_name="activity",
     kinds={"polars", "parquet"},
 )
@@ -109,8 +121,8 @@ def compute_timeseries(
     cumulative (all installs). Feeds the compute-platform growth chart and table."""
     day = partition_day(context)
     lake = data_lake.lake()
-    first = history_first_day(telemetry, day)
-    frame = installs_by(lake.scan_days("instance_days", first, day), "compute", first, day)
+    first, history = scan_history(lake, telemetry, day)
+    frame = installs_by(history, "compute", first, day)
     path = lake.write_frame("compute_timeseries", day, frame)
     return dg.MaterializeResult(
         metadata={"dagster/row_count": frame.height, "path": dg.MetadataValue.path(str(path))}

@@ -4,15 +4,13 @@ day up to D, computed from the daily layer (never from earlier report files)."""
 import dagster as dg
 import polars as pl
 
-from usage_assets.assets.activity import ALL_DAYS_UP_TO_D, history_first_day
+from usage_assets.assets.activity import HISTORY_UP_TO_D, scan_history
 from usage_assets.lib.engagement import engagement_series
 from usage_assets.lib.forecast import cumulative_installs, install_forecast as forecast_installs
 from usage_assets.lib.retention import retention_series
 from usage_assets.partitions import daily_partitions, partition_day
 from usage_assets.resources.storage import DataLake, ReportConfig
 from usage_assets.resources.telemetry import TelemetrySource
-
-HISTORY_UP_TO_D = [dg.AssetDep("instance_days", partition_mapping=ALL_DAYS_UP_TO_D)]
 
 
 def customer_ids(instances: pl.DataFrame) -> list[str]:
@@ -22,7 +20,7 @@ def customer_ids(instances: pl.DataFrame) -> list[str]:
 
 @dg.asset(
     partitions_def=daily_partitions,
-    deps=["instances", *HISTORY_UP_TO_D],
+    deps=["instances", HISTORY_UP_TO_D],
     group_name="engagement",
     kinds={"polars", "parquet"},
 )
@@ -32,9 +30,8 @@ def engagement(context: dg.AssetExecutionContext, telemetry: TelemetrySource, da
     share of both. The ``active-instances-D.csv`` sidecar."""
     day = partition_day(context)
     lake = data_lake.lake()
-    first = history_first_day(telemetry, day)
-    customers = customer_ids(lake.read_frame("instances", day))
-    frame = engagement_series(lake.scan_days("instance_days", first, day), customers, first, day)
+    first, history = scan_history(lake, telemetry, day)
+    frame = engagement_series(history, customer_ids(lake.read_frame("instances", day)), first, day)
     path = lake.write_frame("engagement", day, frame)
     latest = frame.row(-1, named=True) if frame.height else {}
     return dg.MaterializeResult(
@@ -49,7 +46,7 @@ def engagement(context: dg.AssetExecutionContext, telemetry: TelemetrySource, da
 
 @dg.asset(
     partitions_def=daily_partitions,
-    deps=["instances", *HISTORY_UP_TO_D],
+    deps=["instances", HISTORY_UP_TO_D],
     group_name="engagement",
     kinds={"polars", "parquet"},
 )
@@ -59,9 +56,8 @@ def retention(context: dg.AssetExecutionContext, telemetry: TelemetrySource, dat
     ``lifetime-buckets-D.csv`` sidecar."""
     day = partition_day(context)
     lake = data_lake.lake()
-    first = history_first_day(telemetry, day)
-    customers = customer_ids(lake.read_frame("instances", day))
-    frame = retention_series(lake.scan_days("instance_days", first, day), customers, first, day)
+    first, history = scan_history(lake, telemetry, day)
+    frame = retention_series(history, customer_ids(lake.read_frame("instances", day)), first, day)
     path = lake.write_frame("retention", day, frame)
     return dg.MaterializeResult(
         metadata={"dagster/row_count": frame.height, "path": dg.MetadataValue.path(str(path))}
@@ -70,7 +66,7 @@ def retention(context: dg.AssetExecutionContext, telemetry: TelemetrySource, dat
 
 @dg.asset(
     partitions_def=daily_partitions,
-    deps=HISTORY_UP_TO_D,
+    deps=[HISTORY_UP_TO_D],
     group_name="engagement",
     kinds={"polars", "json"},
 )
@@ -82,8 +78,8 @@ def install_forecast(
     7 days' pace. The ``install-forecast-D.json`` sidecar."""
     day = partition_day(context)
     lake = data_lake.lake()
-    first = history_first_day(telemetry, day)
-    series = cumulative_installs(lake.scan_days("instance_days", first, day), first, day)
+    first, history = scan_history(lake, telemetry, day)
+    series = cumulative_installs(history, first, day)
     forecast = forecast_installs(series, target=report_config.forecast_target)
     lake.write_frame("cumulative_installs", day, series)
     path = lake.write_json("install_forecast", day, forecast)

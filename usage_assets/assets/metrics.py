@@ -4,7 +4,7 @@
 import dagster as dg
 import polars as pl
 
-from usage_assets.assets.activity import ALL_DAYS_UP_TO_D, history_first_day
+from usage_assets.assets.activity import HISTORY_UP_TO_D, history_first_day, scan_history
 from usage_assets.lib.breakdowns import fleet_breakdowns
 from usage_assets.lib.detection import detection_by_version
 from usage_assets.lib.fleet import fleet_summary as summarize_fleet
@@ -19,7 +19,7 @@ LAST_14_DAYS = dg.TimeWindowPartitionMapping(start_offset=-(STRONGER_WINDOW_DAYS
 
 @dg.asset(
     partitions_def=daily_partitions,
-    deps=["instances", dg.AssetDep("instance_days", partition_mapping=ALL_DAYS_UP_TO_D)],
+    deps=["instances", HISTORY_UP_TO_D],
     group_name="metrics",
     kinds={"json"},
 )
@@ -34,7 +34,7 @@ def fleet_summary(
     day = partition_day(context)
     lake = data_lake.lake()
     table = lake.read_frame("instances", day)
-    history = lake.scan_days("instance_days", history_first_day(telemetry, day), day)
+    _first, history = scan_history(lake, telemetry, day)
     summary = {**summarize_fleet(table, history, day), **fleet_breakdowns(table, history, day)}
     path = lake.write_json("fleet_summary", day, summary)
     key = summary["key_metrics"]
@@ -77,7 +77,7 @@ def liveness(
 
 @dg.asset(
     partitions_def=daily_partitions,
-    deps=["instances", dg.AssetDep("instance_days", partition_mapping=ALL_DAYS_UP_TO_D)],
+    deps=["instances", HISTORY_UP_TO_D],
     group_name="metrics",
     kinds={"json"},
 )
@@ -87,8 +87,8 @@ def build_kinds(context: dg.AssetExecutionContext, telemetry: TelemetrySource, d
     day up to D. The ``prod-internal-D.json`` sidecar."""
     day = partition_day(context)
     lake = data_lake.lake()
-    first = history_first_day(telemetry, day)
-    summary = build_summary(lake.read_frame("instances", day), lake.scan_days("instance_days", first, day), first, day)
+    first, history = scan_history(lake, telemetry, day)
+    summary = build_summary(lake.read_frame("instances", day), history, first, day)
     path = lake.write_json("build_kinds", day, summary)
     return dg.MaterializeResult(
         metadata={**{f"cumulative_{kind}": n for kind, n in summary["cumulative"].items()},

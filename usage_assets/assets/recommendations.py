@@ -43,20 +43,19 @@ def recommendations(
         lake.read_json("fleet_summary", day), lake.read_json("liveness", day), spend_by_day, day,
         lake.read_json("install_forecast", day), lake.read_json("github_stats", day),
     )
-    previous_fleet = lake.read_json_if_present("fleet_summary", before)
-    previous_liveness = lake.read_json_if_present("liveness", before)
-    previous = None
-    if previous_fleet is not None and previous_liveness is not None:
-        previous = recommendation_inputs(
-            previous_fleet, previous_liveness, spend_by_day, before,
-            install_forecast(series.filter(series["date"] <= before), target=target),
-            lake.read_json_if_present("github_stats", before),
-        )
     # The forecasts of D-1, D-2, ... come from the same series cut short: no old files needed.
     pace_history = [
         install_forecast(series.filter(series["date"] <= day - timedelta(days=back)), target=target)
         for back in range(1, PACE_HISTORY_DAYS + 1)
     ]
+    previous_fleet = lake.read_json_if_present("fleet_summary", before)
+    previous_liveness = lake.read_json_if_present("liveness", before)
+    previous = None
+    if previous_fleet is not None and previous_liveness is not None:
+        previous = recommendation_inputs(
+            previous_fleet, previous_liveness, spend_by_day, before, pace_history[0],
+            lake.read_json_if_present("github_stats", before),
+        )
     bullets = evaluate(current, previous, pace_history)
     payload = {"report_date": day.isoformat(), "compared_with": before.isoformat() if previous else None,
                "recommendations": bullets}

@@ -2,19 +2,17 @@
 
 import dagster as dg
 
-from usage_assets.assets.activity import ALL_DAYS_UP_TO_D, history_first_day
+from usage_assets.assets.activity import HISTORY_UP_TO_D, scan_history
 from usage_assets.lib.spend import daily_reporters as count_daily_reporters
 from usage_assets.lib.spend import priced_install_days, spend_by_day, spend_summary
 from usage_assets.partitions import daily_partitions, partition_day
 from usage_assets.resources.storage import DataLake, ReportConfig
 from usage_assets.resources.telemetry import TelemetrySource
 
-HISTORY_UP_TO_D = [dg.AssetDep("instance_days", partition_mapping=ALL_DAYS_UP_TO_D)]
-
 
 @dg.asset(
     partitions_def=daily_partitions,
-    deps=["instances", *HISTORY_UP_TO_D],
+    deps=["instances", HISTORY_UP_TO_D],
     group_name="spend",
     kinds={"polars", "json"},
 )
@@ -29,7 +27,7 @@ def infra_spend(
     day = partition_day(context)
     lake = data_lake.lake()
     model = report_config.spend_model()
-    history = lake.scan_days("instance_days", history_first_day(telemetry, day), day)
+    _first, history = scan_history(lake, telemetry, day)
     table = lake.read_frame("instances", day)
     days = priced_install_days(history, table, model, day)
     by_day = spend_by_day(days, model, day)
@@ -47,7 +45,7 @@ def infra_spend(
 
 @dg.asset(
     partitions_def=daily_partitions,
-    deps=["instances", *HISTORY_UP_TO_D],
+    deps=["instances", HISTORY_UP_TO_D],
     group_name="spend",
     kinds={"polars", "parquet"},
 )
@@ -58,7 +56,7 @@ def daily_reporters(
     2 events and those with at least 2 days. The ``daily-reporters-D.csv`` sidecar."""
     day = partition_day(context)
     lake = data_lake.lake()
-    history = lake.scan_days("instance_days", history_first_day(telemetry, day), day)
+    _first, history = scan_history(lake, telemetry, day)
     frame = count_daily_reporters(history, lake.read_frame("instances", day), day)
     path = lake.write_frame("daily_reporters", day, frame)
     return dg.MaterializeResult(
