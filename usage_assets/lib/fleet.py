@@ -65,6 +65,14 @@ def key_metrics(history: pl.LazyFrame, identified_instances: int) -> dict:
     }
 
 
+def longest_lived(installs: pl.DataFrame) -> dict | None:
+    """The install with the largest ``age_days`` as a row dict (ties: more ``events``, then
+    the smaller ``registry_id``), or None when ``installs`` is empty."""
+    if installs.is_empty():
+        return None
+    return installs.sort(["age_days", "events", "registry_id"], descending=[True, True, False]).row(0, named=True)
+
+
 def stickiness(customers: pl.DataFrame) -> dict:
     """Lifetime stickiness over customer installs (reference 6.1 ``stickiness``).
 
@@ -76,11 +84,7 @@ def stickiness(customers: pl.DataFrame) -> dict:
     ages = customers["age_days"]
     counts = {str(t): int((ages >= t).sum()) for t in LIFETIME_BUCKETS}
     one_day = int((ages == 0).sum())
-    longest = (
-        customers.sort(["age_days", "events", "registry_id"], descending=[True, True, False]).row(0, named=True)
-        if total
-        else None
-    )
+    longest = longest_lived(customers)
     return {
         "total_non_internal": total,
         "sticky_3plus_days": counts["3"],

@@ -25,7 +25,7 @@ from usage_assets.lib.comparisons import (
     point_change,
 )
 from usage_assets.lib.export_format import AUTH_VOLUME_BUCKETS
-from usage_assets.lib.fleet import pct, short_id
+from usage_assets.lib.fleet import longest_lived, pct, short_id
 from usage_assets.lib.github_stats import github_changes
 from usage_assets.lib.recommendations import recommendation_rules
 from usage_assets.lib.report import Chart, escape_markdown
@@ -500,8 +500,8 @@ def architecture_section(inputs: ReportInputs) -> list[str]:
     customers = inputs.instances.filter(~pl.col("is_internal"))
     rankings = inputs.today.fleet["rankings"]
     sentences = []
-    if customers.height:
-        longest = customers.sort(["age_days", "events", "registry_id"], descending=[True, True, False]).row(0, named=True)
+    longest = longest_lived(customers)
+    if longest:
         sentences.append(
             f"Longest-lived customer install: {short_id(longest['registry_id'])} "
             f"({_profile(longest)}), reporting for {plural(longest['age_days'], 'day')} over "
@@ -522,9 +522,8 @@ def architecture_section(inputs: ReportInputs) -> list[str]:
             f"Deepest upgrade chain: {top['registry_id']} with {plural(top['version_changes'], 'version change')} "
             f"over {plural(top['age_days'], 'day')}."
         )
-    survivors = customers.filter(~pl.col("cloud").fill_null("unknown").is_in(["aws", "unknown"]))
-    if survivors.height:
-        survivor = survivors.sort(["age_days", "events", "registry_id"], descending=[True, True, False]).row(0, named=True)
+    survivor = longest_lived(customers.filter(~pl.col("cloud").fill_null("unknown").is_in(["aws", "unknown"])))
+    if survivor:
         sentences.append(
             f"Longest-lived customer outside AWS: {short_id(survivor['registry_id'])} ({_profile(survivor)}), "
             f"{plural(survivor['age_days'], 'day')}."
