@@ -51,13 +51,13 @@ def history_costs(workdir: Path, history_days: int) -> dict[str, float]:
     """Build ``history_days`` days of demo history directly (pure functions), then time day D."""
     import dagster as dg
 
-    from usage_assets.lib.activity import instance_days_from_events, instances_as_of
-    from usage_assets.lib.demo_fleet import DemoFleetParams, demo_events_for_day
-    from usage_assets.lib.internal import InternalAllowlist
-    from usage_assets.lib.lake import Lake
-    from usage_assets.lib.validation import validate_events
-    from usage_assets.runner import PipelineRunner
+    from usage_assets.cli.runner import PipelineRunner
+    from usage_assets.daily.activity import instance_days_from_events, instances_as_of
+    from usage_assets.daily.internal import InternalAllowlist
+    from usage_assets.ingest.validation import validate_events
     from usage_assets.settings import Settings
+    from usage_assets.sources.demo_fleet import DemoFleetParams, demo_events_for_day
+    from usage_assets.storage.lake import Lake
 
     report_day = date.today() - timedelta(days=2)
     start = report_day - timedelta(days=history_days - 1)

@@ -1,40 +1,30 @@
-"""The Dagster definitions: assets, checks, jobs, schedule and resources.
+"""The code location's entry point: everything under ``usage_assets/defs/`` plus resources.
 
-Resources are built from :class:`usage_assets.settings.Settings` (environment variables),
-so the UI, the schedule and the ``usage-report`` CLI read the same source.
+Assets, checks, jobs and the schedule are found in the ``defs`` folder by Dagster's
+``load_from_defs_folder`` (one module per stage); resources are built here from
+:class:`usage_assets.settings.Settings` (environment variables), so the UI, the schedule
+and the ``usage-report`` CLI read the same source.
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import dagster as dg
 
-from usage_assets.assets.activity import compute_timeseries, install_timeseries, instance_days, instances
-from usage_assets.assets.engagement import engagement, install_forecast, retention
-from usage_assets.assets.github import github_stats
-from usage_assets.assets.ingest import daily_events
-from usage_assets.assets.insights import usage_insights
-from usage_assets.assets.metrics import build_kinds, cloud_detection, fleet_summary, liveness
-from usage_assets.assets.recommendations import recommendations
-from usage_assets.assets.reconciliation import raw_events_match_source
-from usage_assets.assets.report import charts, usage_report
-from usage_assets.assets.spend import daily_reporters, infra_spend
-from usage_assets.assets.trends import prometheus_trends
-from usage_assets.jobs import ingest_job, metrics_job, report_job, report_schedule
-from usage_assets.lib.demo_fleet import DEMO_INTERNAL_ALLOWLIST
-from usage_assets.lib.prometheus_trends import DEFAULT_SERIES, SWITCHED_OFF
-from usage_assets.resources.prometheus import PrometheusSource
-from usage_assets.resources.documentdb import documentdb_source_from_settings
-from usage_assets.resources.github import github_repository_from_settings
-from usage_assets.resources.storage import DataLake, ReportConfig
-from usage_assets.resources.telemetry import CsvTelemetrySource, DemoTelemetrySource, TelemetrySource
+from usage_assets.defs.resources.documentdb import documentdb_source_from_settings
+from usage_assets.defs.resources.github import github_repository_from_settings
+from usage_assets.defs.resources.prometheus import PrometheusSource
+from usage_assets.defs.resources.storage import DataLake, ReportConfig
+from usage_assets.defs.resources.telemetry import (
+    CsvTelemetrySource,
+    DemoTelemetrySource,
+    TelemetrySource,
+)
+from usage_assets.enrichment.prometheus_trends import DEFAULT_SERIES, SWITCHED_OFF
 from usage_assets.settings import PROJECT_ROOT, Settings
-
-ASSETS = [daily_events, instance_days, instances, install_timeseries, compute_timeseries, fleet_summary, liveness]
-ASSETS += [build_kinds, cloud_detection, engagement, retention, install_forecast, infra_spend, daily_reporters]
-ASSETS += [github_stats, recommendations, charts, usage_report, prometheus_trends, usage_insights]
-ASSET_CHECKS = [raw_events_match_source]
+from usage_assets.sources.demo_fleet import DEMO_INTERNAL_ALLOWLIST
 
 
 def build_telemetry_source(settings: Settings) -> TelemetrySource:
@@ -82,15 +72,15 @@ def build_prometheus_source(settings: Settings) -> PrometheusSource:
     )
 
 
+@functools.cache
+def pipeline_definitions() -> dg.Definitions:
+    """Every asset, check, job and schedule under ``usage_assets/defs/`` (no resources)."""
+    return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
+
+
 def build_definitions(settings: Settings) -> dg.Definitions:
     """Every asset, check, job and schedule, with the resources for ``settings``."""
-    return dg.Definitions(
-        assets=ASSETS,
-        asset_checks=ASSET_CHECKS,
-        jobs=[ingest_job, metrics_job, report_job],
-        schedules=[report_schedule],
-        resources=build_resources(settings),
-    )
+    return dg.Definitions.merge(pipeline_definitions(), dg.Definitions(resources=build_resources(settings)))
 
 
 @dg.definitions

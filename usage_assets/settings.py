@@ -30,8 +30,8 @@ from pydantic import (
     model_validator,
 )
 
-from usage_assets.lib.prometheus import check_metric_name
-from usage_assets.lib.trends import parse_range, range_label
+from usage_assets.enrichment.prometheus_client import check_metric_name
+from usage_assets.enrichment.trend_arithmetic import parse_range, range_label
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
@@ -61,7 +61,7 @@ class Settings(BaseModel):
     and ``github_api_url``: the repository statistics (token: ``USAGE_GITHUB_TOKEN``,
     read through ``dg.EnvVar``).
     ``docdb_*``/``bastion_*``: the documentdb source's database and SSH bastion (see
-    :class:`usage_assets.resources.documentdb.DocumentDBTelemetrySource`; timeouts and
+    :class:`usage_assets.defs.resources.documentdb.DocumentDBTelemetrySource`; timeouts and
     keepalive in seconds). Its two secrets are not settings: the resource reads
     ``USAGE_DOCDB_PASSWORD`` and ``USAGE_BASTION_KEY_PASSPHRASE`` through ``dg.EnvVar``.
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable  # noqa: E402
 import polars as pl  # noqa: E402
 import pytest  # noqa: E402
 
-from usage_assets.lib.export_format import conform_to_export  # noqa: E402
+from usage_assets.sources.export_format import conform_to_export  # noqa: E402
 
 ID_A = "aaaaaaaa-0000-4000-8000-00000000000a"
 ID_B = "bbbbbbbb-0000-4000-8000-00000000000b"

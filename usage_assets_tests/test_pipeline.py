@@ -10,12 +10,18 @@ from datetime import date, timedelta
 import dagster as dg
 import pytest
 
-from usage_assets.lib.lake import day_range
-from usage_assets.runner import PipelineRunError, PipelineRunner
+from usage_assets.cli.runner import PipelineRunError, PipelineRunner
+from usage_assets.common.days import day_range
 from usage_assets.settings import Settings
 from usage_assets_tests.conftest import ID_A, ID_B
-from usage_assets_tests.lib.test_csv_archive import header_variant, write_export
-from usage_assets_tests.lib.test_github_stats import REPO, REPO_DOCUMENT, TOKEN, github, serve_repository  # noqa: F401
+from usage_assets_tests.enrichment.test_github_stats import (  # noqa: F401
+    REPO,
+    REPO_DOCUMENT,
+    TOKEN,
+    github,
+    serve_repository,
+)
+from usage_assets_tests.sources.test_csv_archive import header_variant, write_export
 
 START = date(2026, 3, 1)
 #: The reference's 15 chart names (reference 7.3).
@@ -230,7 +236,7 @@ def test_a_report_builds_the_metrics_it_compares_with(demo_runner):
     day = START + timedelta(days=8)
     build_reports(demo_runner, day, day)
     earlier = day - timedelta(days=7)
-    assert demo_runner.lake.has_day("fleet_summary", earlier, "data.json")
+    assert demo_runner.lake.has_day("fleet_metrics", earlier, "data.json")
     assert not demo_runner.report_path(earlier).exists()  # metrics only, no report
     insights = demo_runner.lake.read_json("usage_insights", day)
     assert insights["comparison"]["available"] is True
@@ -277,10 +283,10 @@ def test_github_figures_and_their_change_since_the_day_before(pipeline_env, gith
         for earlier in day_range(START, day - timedelta(days=2)):
             runner.ingest(earlier)
         # Built on two days in a row, as the schedule does: D-1's report on 05-20, D's on 05-21.
-        monkeypatch.setattr("usage_assets.assets.github.utc_today", lambda: date(2026, 5, 20))
+        monkeypatch.setattr("usage_assets.defs.enrichment.github.utc_today", lambda: date(2026, 5, 20))
         runner.report(day - timedelta(days=1))
         github.routes[f"/repos/{REPO}"] = [(200, {}, {**REPO_DOCUMENT, "stargazers_count": 415})]
-        monkeypatch.setattr("usage_assets.assets.github.utc_today", lambda: date(2026, 5, 21))
+        monkeypatch.setattr("usage_assets.defs.enrichment.github.utc_today", lambda: date(2026, 5, 21))
         markdown = runner.report(day).with_suffix(".md").read_text()
         # A backfill fetches both days at once: their figures are not compared.
         runner.report(day - timedelta(days=1))

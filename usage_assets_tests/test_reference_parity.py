@@ -26,11 +26,15 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from usage_assets.lib.demo_fleet import DEMO_INTERNAL_ALLOWLIST, DemoFleetParams, demo_events_for_day
-from usage_assets.lib.lake import day_range
-from usage_assets.runner import PipelineRunner
+from usage_assets.cli.runner import PipelineRunner
+from usage_assets.common.days import day_range
 from usage_assets.settings import Settings
-from usage_assets_tests.lib.test_csv_archive import header_variant, write_export
+from usage_assets.sources.demo_fleet import (
+    DEMO_INTERNAL_ALLOWLIST,
+    DemoFleetParams,
+    demo_events_for_day,
+)
+from usage_assets_tests.sources.test_csv_archive import header_variant, write_export
 from usage_assets_tests.test_pipeline import REFERENCE_CHARTS
 
 START = date(2026, 8, 23)
@@ -292,7 +296,7 @@ def run_csv_pipeline(root, exports, allowlist_path, report_day: date) -> Path:
         runner = PipelineRunner(settings, instance)
         runner.prepare_source()
         assert runner.default_report_day() == report_day
-        for day in day_range(runner.first_day(report_day), report_day - timedelta(days=1)):
+        for day in day_range(runner.first_day_to_ingest(report_day), report_day - timedelta(days=1)):
             runner.ingest(day)
         return runner.report(report_day)
 

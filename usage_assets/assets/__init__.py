@@ -1,1 +1,0 @@
-"""Thin Dagster assets over the pure functions in :mod:`usage_assets.lib`."""

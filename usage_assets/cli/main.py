@@ -1,0 +1,241 @@
+"""``usage-report``: build the daily usage report from the command line.
+
+Every option has an environment variable (see ``.env.example``); a ``.env`` file in the
+project root is read first, so the CLI, the Dagster UI and the schedule agree on the
+source. Runs are recorded in the Dagster instance at ``DAGSTER_HOME`` (default: the
+project's ``dagster_home/``), where the UI shows them.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+from datetime import date
+
+import click
+from dotenv import load_dotenv
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from usage_assets.cli.summary import DATE, _day, prometheus_options, summary
+from usage_assets.settings import PROJECT_ROOT, SOURCES, Settings, SettingsError
+
+console = Console(stderr=True)
+
+
+def _prepare_environment() -> None:
+    load_dotenv(PROJECT_ROOT / ".env", override=False)
+    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / "dagster_home"))
+    os.environ["DAGSTER_HOME"] = os.path.abspath(os.environ["DAGSTER_HOME"])
+
+
+
+
+def source_options(command):
+    """The options that choose the source and output folders (shared by run and backfill)."""
+    options = [
+        click.option("--source", type=click.Choice(SOURCES), help="Where events come from [env USAGE_SOURCE; default demo]."),
+        click.option("--csv-path", type=click.Path(exists=True), help="registry_metrics.csv or a folder of dated exports [env USAGE_CSV_PATH]."),
+        click.option("--internal-instances", type=click.Path(exists=True, dir_okay=False), help="Allowlist of internal installs, known-internal-instances.md [env USAGE_INTERNAL_INSTANCES]."),
+        click.option("--reports-dir", type=click.Path(file_okay=False), help="Reports go to DIR/<date>/ [env USAGE_REPORTS_DIR; default ./reports]."),
+        click.option("--data-dir", type=click.Path(file_okay=False), help="The day-partitioned data lake [env USAGE_DATA_DIR; default ./data]."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _runner(**options):
+    from usage_assets.cli.runner import (
+        PipelineRunner,  # imports dagster: keep --help fast
+    )
+
+    try:
+        settings = Settings.from_env(**options)
+    except SettingsError as error:
+        raise click.UsageError(str(error)) from error
+    return PipelineRunner(settings)
+
+
+def _fails_cleanly(command):
+    """Turn the pipeline's expected errors into a one-paragraph message and exit code 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        from usage_assets.sources.csv_archive import CsvArchiveError
+        from usage_assets.sources.errors import SourceError
+
+        try:
+            # Importing the pipeline reads the settings Dagster needs at import time.
+            from usage_assets.cli.runner import PipelineRunError
+        except SettingsError as error:
+            raise click.UsageError(str(error)) from error
+        try:
+            return command(*args, **kwargs)
+        except (PipelineRunError, CsvArchiveError, SourceError, FileNotFoundError) as error:
+            raise click.ClickException(str(error)) from error
+
+    return wrapper
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def _fill_ingest(runner, first: date, last: date) -> None:
+    """Ingest every day in first..last that has not been ingested yet, oldest first."""
+    missing = runner.missing_ingest_days(first, last) if first <= last else []
+    if not missing:
+        return
+    with _progress() as progress:
+        task = progress.add_task(f"Ingesting {len(missing)} earlier day(s)", total=len(missing))
+        for day in missing:
+            progress.update(task, description=f"Ingesting {day}")
+            runner.ingest(day)
+            progress.advance(task)
+        progress.update(task, description=f"Ingested {len(missing)} day(s)")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main():
+    """Daily usage report from product telemetry, as partitioned Dagster assets.
+
+    \b
+    Quick start (built-in demo fleet, no credentials needed):
+      usage-report run              report for yesterday (UTC)
+      usage-report ui               open the Dagster UI (assets, runs, backfills)
+    Real data: usage-report run --source csv --csv-path EXPORTS_DIR
+    Production: usage-report check-source --source documentdb, then run --source documentdb
+    """
+    _prepare_environment()
+
+
+@main.command()
+@click.option("--date", "report_date", type=DATE, callback=_day, help="Report day YYYY-MM-DD (UTC) [default: last complete day of the source].")
+@source_options
+@prometheus_options
+@_fails_cleanly
+def run(report_date: date | None, **options):
+    """Build the report for one day.
+
+    Fills every earlier day that was never ingested (oldest first, with progress), then
+    materializes all assets of the report day and prints the report's paths.
+    """
+    runner = _runner(**options)
+    with console.status("Preparing the source…"):
+        runner.prepare_source(lambda message: console.log(message))
+    day = report_date or runner.default_report_day()
+    runner.check_report_day(day)
+    _fill_ingest(runner, runner.first_day_to_ingest(day), day_before(day))
+    with console.status(f"Building the report for {day}…"):
+        html_path = runner.report(day)
+    click.echo(f"Report for {day} ({runner.telemetry.describe()}):")
+    click.echo(f"  HTML      {html_path}")
+    click.echo(f"  Markdown  {html_path.with_suffix('.md')}")
+    click.echo(f"  Folder    {html_path.parent}")
+
+
+@main.command()
+@click.option("--start", type=DATE, callback=_day, required=True, help="First report day YYYY-MM-DD (UTC).")
+@click.option("--end", type=DATE, callback=_day, required=True, help="Last report day YYYY-MM-DD (UTC), inclusive.")
+@click.option("--force", is_flag=True, help="Rebuild reports that already exist.")
+@source_options
+@prometheus_options
+@_fails_cleanly
+def backfill(start: date, end: date, force: bool, **options):
+    """Build the reports of every day from START to END, oldest first.
+
+    Resumable: days whose report already exists are skipped (use --force to rebuild), so
+    an interrupted backfill continues where it stopped when run again.
+    """
+    if start > end:
+        raise click.UsageError(f"--start {start} is after --end {end}")
+    runner = _runner(**options)
+    with console.status("Preparing the source…"):
+        runner.prepare_source(lambda message: console.log(message))
+    runner.check_report_day(end)
+    _fill_ingest(runner, runner.first_day_to_ingest(start), day_before(start))
+    days = [date.fromordinal(n) for n in range(start.toordinal(), end.toordinal() + 1)]
+    todo = [day for day in days if force or not runner.report_path(day).is_file()]
+    if len(todo) < len(days):
+        console.log(f"{len(days) - len(todo)} report(s) already exist; skipping them (--force rebuilds)")
+    with _progress() as progress:
+        task = progress.add_task("Building reports", total=len(todo))
+        for day in todo:
+            progress.update(task, description=f"Report {day}")
+            runner.report(day)
+            progress.advance(task)
+        progress.update(task, description=f"Built {len(todo)} report(s)")
+    click.echo(f"Reports for {start} to {end} are in {runner.settings.reports_dir}")
+
+
+@main.command("check-source")
+@click.option("--date", "day", type=DATE, callback=_day, help="Day whose events are counted, YYYY-MM-DD (UTC) [default: yesterday for documentdb, else the source's last complete day].")
+@source_options
+def check_source(day: date | None, **options):
+    """Test the telemetry source step by step and explain what fails.
+
+    \b
+    documentdb: the settings, the SSH tunnel (bastion host key, key login),
+    the database connection (TLS, credentials), both collections, and the
+    number of startup and heartbeat events on one day.
+    demo and csv: the days the source covers and one day's counts.
+    Each failed step says what failed and what to check next. Exit code 1
+    when a step fails. No secret is ever printed.
+    """
+    from usage_assets.definitions import (
+        build_telemetry_source,  # imports dagster: keep --help fast
+    )
+    from usage_assets.defs.resources.telemetry import with_secrets_resolved
+
+    try:
+        settings = Settings.from_env(**options)
+    except SettingsError as error:
+        raise click.UsageError(str(error)) from error
+    source = with_secrets_resolved(build_telemetry_source(settings))
+    click.echo(f"Source: {source.describe()}")
+    with console.status("Checking the source…"):
+        steps = source.check(day)
+    for step in steps:
+        click.echo(f"  [{'ok' if step.ok else 'FAILED'}] {step.name}: {step.detail}")
+    if not steps or not all(step.ok for step in steps):
+        raise click.ClickException("the source check failed (see the first FAILED step above)")
+    click.echo("The source works.")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the web UI listens on.")
+@click.option("--port", default=3000, show_default=True, help="Port of the web UI.")
+def ui(host: str, port: int):
+    """Start the Dagster web UI and daemon on this project (schedule, backfills, lineage).
+
+    Uses the same settings as the CLI (environment and .env). Stop with Ctrl-C.
+    """
+    command = [sys.executable, "-m", "dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"),
+               "-h", host, "-p", str(port)]
+    console.log(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})")
+    raise SystemExit(subprocess.call(command, cwd=PROJECT_ROOT))
+
+
+# The report's headline numbers in the terminal (usage_assets/cli/summary.py: reads the lake, no Dagster).
+main.add_command(summary)
+
+
+def day_before(day: date) -> date:
+    """The UTC day before ``day``."""
+    return date.fromordinal(day.toordinal() - 1)

@@ -1,0 +1,144 @@
+"""Run the pipeline's jobs in-process against a Dagster instance, one partition at a time.
+
+Used by the ``usage-report`` CLI (and the tests and benchmark): runs are recorded in the
+instance at ``DAGSTER_HOME``, so the Dagster UI shows their materializations, and a
+failed step becomes a :class:`PipelineRunError` whose message says what went wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+
+from usage_assets.common.days import day_range, last_complete_utc_day
+from usage_assets.daily.history import history_first_day
+from usage_assets.definitions import build_definitions
+from usage_assets.defs.jobs import INGEST_JOB, METRICS_JOB, REPORT_JOB
+from usage_assets.defs.partitions import PARTITIONS_START, comparison_days
+from usage_assets.defs.resources.telemetry import with_secrets_resolved
+from usage_assets.enrichment.trend_arithmetic import parse_range
+from usage_assets.settings import Settings
+from usage_assets.storage.datasets import FLEET_METRICS, INSTANCE_DAYS, LIVENESS
+from usage_assets.storage.lake import Lake
+
+# Dagster's console logger at WARNING: the CLI shows its own progress instead of debug lines.
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+class PipelineRunError(RuntimeError):
+    """A run failed; the message names the day, the step and the underlying error."""
+
+
+class PipelineRunner:
+    """Materializes partitions of the ingest and report jobs for given settings.
+
+    ``instance``: where runs are recorded (default: the instance at ``DAGSTER_HOME``).
+    """
+
+    def __init__(self, settings: Settings, instance: dg.DagsterInstance | None = None):
+        self.settings = settings
+        self.definitions = build_definitions(settings)
+        self.instance = instance or dg.DagsterInstance.get()
+        # Resolved: secrets given as dg.EnvVar are read now, as a run would read them.
+        self.telemetry = with_secrets_resolved(self.definitions.resources["telemetry"])
+        self.lake = Lake(settings.data_dir)
+
+    def prepare_source(self, progress: Callable[[str], None] | None = None) -> None:
+        """Let the source do one-off work up front (the CSV source imports new exports)."""
+        self.telemetry.prepare(progress)
+
+    def default_report_day(self) -> date:
+        """The last complete UTC day the source has (for CSV: in the archive)."""
+        coverage = self.telemetry.cached_coverage()
+        if coverage is None:
+            raise PipelineRunError(f"the source has no events: {self.telemetry.describe()}")
+        return coverage[1]
+
+    def first_day_to_ingest(self, report_day: date) -> date:
+        """First day the report for ``report_day`` needs ingested (the source's first day).
+
+        Raises :class:`PipelineRunError` when the source starts before the partitions do.
+        """
+        coverage = self.telemetry.cached_coverage()
+        first = coverage[0] if coverage else report_day
+        if first < PARTITIONS_START:
+            raise PipelineRunError(
+                f"the source has events from {first}, before the first partition {PARTITIONS_START}; "
+                f"set USAGE_PARTITIONS_START={first} (in .env or the environment) and run again"
+            )
+        return min(first, report_day)
+
+    def check_report_day(self, day: date) -> None:
+        """Raise :class:`PipelineRunError` for a day that has no partition (yet)."""
+        if day > last_complete_utc_day():
+            raise PipelineRunError(f"{day} is not over yet (UTC); the newest complete day is {last_complete_utc_day()}")
+        if day < PARTITIONS_START:
+            raise PipelineRunError(f"{day} is before the first partition {PARTITIONS_START} (USAGE_PARTITIONS_START)")
+        coverage = self.telemetry.cached_coverage()
+        if coverage is not None and day > coverage[1]:
+            raise PipelineRunError(
+                f"{day} is after the last complete day the source has ({coverage[1]}): {self.telemetry.describe()}"
+            )
+
+    def missing_ingest_days(self, first: date, last: date) -> list[date]:
+        """Days in ``first..last`` whose daily activity layer was never materialized."""
+        return self.lake.missing_days(INSTANCE_DAYS, day_range(first, last))
+
+    def report_path(self, day: date) -> Path:
+        """The HTML report of ``day`` (it exists once the report was built)."""
+        return Path(self.settings.reports_dir) / day.isoformat() / f"usage-report-{day}.html"
+
+    def ingest(self, day: date) -> None:
+        """Materialize ``day``'s raw_events, rejected_events and instance_days; raises
+        :class:`PipelineRunError` when the run fails (e.g. its blocking check)."""
+        self._execute(INGEST_JOB, day)
+
+    def report(self, day: date) -> Path:
+        """Materialize every asset of ``day``; returns the HTML report's path.
+
+        First builds the fleet metrics of the days the report compares with (D-1, D-7
+        and D-R, R the trends range: :func:`usage_assets.defs.partitions.comparison_days`)
+        when they were never built and the lake has history that early, so a backfilled
+        report gives the comparisons a daily run would have.
+        """
+        first = history_first_day(self.lake, day)
+        for earlier in comparison_days(day, parse_range(self.settings.prometheus_range)):
+            has_metrics = all(self.lake.has_day(name, earlier, "data.json") for name in (FLEET_METRICS, LIVENESS))
+            if not has_metrics and earlier >= first:
+                self._execute(METRICS_JOB, earlier)
+        self._execute(REPORT_JOB, day)
+        return self.report_path(day)
+
+    def _execute(self, job_name: str, day: date) -> None:
+        job = self.definitions.resolve_job_def(job_name)
+        result = job.execute_in_process(
+            partition_key=day.isoformat(),
+            instance=self.instance,
+            run_config=QUIET_RUN_CONFIG,
+            raise_on_error=False,
+        )
+        if not result.success:
+            raise PipelineRunError(f"{job_name} for {day} failed: {failure_summary(result)}")
+
+
+def failure_summary(result: dg.ExecuteInProcessResult) -> str:
+    """The failed steps' error messages and failed blocking checks of a run, one per line."""
+    problems = []
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data.error:
+            error = event.step_failure_data.error
+            retried = ""
+            if error.cause is not None and error.message.startswith("Exceeded max_retries"):
+                # The retry policy gave up: report the last attempt's own error.
+                retried, error = f" ({error.message.strip().lower()})", error.cause
+            while error.cause is not None and error.cls_name in ("DagsterExecutionStepExecutionError",):
+                error = error.cause
+            problems.append(f"{event.step_key}: {error.message.strip()}{retried}")
+        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.event_specific_data
+            if not evaluation.passed:
+                problems.append(f"check {evaluation.check_name} failed: {evaluation.description}")
+    return "\n".join(problems) or "see the run in the Dagster UI"

@@ -1,0 +1,15 @@
+"""UTC calendar days: ranges of days and the newest day that is over."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+
+def day_range(first: date, last: date) -> list[date]:
+    """Every UTC day from ``first`` to ``last`` inclusive (empty when first > last)."""
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def last_complete_utc_day() -> date:
+    """Yesterday in UTC: the newest day that is over."""
+    return datetime.now(timezone.utc).date() - timedelta(days=1)

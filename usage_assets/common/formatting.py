@@ -1,0 +1,54 @@
+"""Text and numbers shown to people: one sanitiser for untrusted strings (report, charts,
+terminal), the display form of an install id, and the shared percentage formats."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+ELLIPSIS = "\u2026"
+#: How a missing facet value (cloud, compute, ...) is shown and counted.
+UNKNOWN = "unknown"
+# Line and tab-like characters become spaces; every other control is dropped.
+_WHITESPACE_CONTROLS = dict.fromkeys(map(ord, "\t\n\r\v\f\x1c\x1d\x1e\x1f\x85\u2028\u2029"), " ")
+
+
+def printable(value: Any, limit: int | None = None) -> str:
+    """``value`` as text with no control or format characters, at most ``limit`` characters.
+
+    Every character of Unicode category C (controls such as ANSI escapes, format
+    characters such as bidi overrides and zero-width spaces, surrogates, private use,
+    unassigned) is removed, line breaks and tabs become spaces, runs of white space
+    collapse to one and the ends are trimmed. A longer result is cut to ``limit - 1``
+    characters plus ``"…"``. ``None`` gives an empty string.
+    """
+    text = ("" if value is None else str(value)).translate(_WHITESPACE_CONTROLS)
+    text = " ".join("".join(ch for ch in text if not unicodedata.category(ch).startswith("C")).split())
+    if limit is not None and len(text) > limit:
+        return text[: max(limit - 1, 0)].rstrip() + ELLIPSIS
+    return text
+
+
+def format_pct(value: float | None) -> str:
+    """A percentage with one decimal and a ``%`` sign; None as an em dash."""
+    return "—" if value is None else f"{value:.1f}%"
+
+
+def plural(count: int, noun: str) -> str:
+    """``"1 install"``, ``"2,345 installs"``: a count with thousands separators and its noun."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+def short_id(registry_id: str | None) -> str | None:
+    """The reference's display form of an id: first 12 characters and ``...``.
+
+    Ids are untrusted (the collector only caps them at 36 characters), so any character
+    other than a hex digit or ``-`` is shown as ``?``: the result is safe in Markdown,
+    HTML and a terminal without further escaping.
+    """
+    return None if registry_id is None else re.sub(r"[^0-9A-Fa-f-]", "?", registry_id[:12]) + "..."
+
+
+def pct(part: int, whole: int) -> float:
+    """``100 * part / whole`` rounded to one decimal; 0.0 when ``whole`` is 0."""
+    return round(100.0 * part / whole, 1) if whole else 0.0

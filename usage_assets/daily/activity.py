@@ -1,0 +1,159 @@
+"""Per-install activity: the compact daily layer and the cumulative install table.
+
+``instance_days`` (one row per registry_id and UTC day) is the only thing history-wide
+metrics read, so a day's run never re-reads raw events of earlier days. ``instances``
+folds every ``instance_days`` row up to a report date into one row per install.
+
+Attributes are the latest **non-empty** value (the reference takes several of them from
+the latest row only, so a pre-v4 heartbeat wipes them; reference quirk 16).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from usage_assets.daily.internal import InternalAllowlist, classify_internal
+
+#: Install attributes carried forward as "latest non-empty value".
+ATTRIBUTES: tuple[str, ...] = (
+    "v",
+    "py",
+    "os",
+    "arch",
+    "cloud",
+    "compute",
+    "mode",
+    "registry_mode",
+    "storage",
+    "auth",
+    "federation",
+    "search_backend",
+    "embeddings_provider",
+    "embeddings_backend_kind",
+    "cloud_detection_method",
+    "internal_only_deployment",
+    "internal_deployment_type",
+    "schema_version",
+)
+#: Schema-v6 auth-path fields; taken together from the latest row that has a share.
+AUTH_PATH_FIELDS: tuple[str, ...] = (
+    "auth_path_share_24h",
+    "auth_path_volume_bucket_24h",
+    "auth_path_window_hours",
+)
+#: Counters kept as their maximum (column in raw_events -> column in the daily layer).
+COUNTER_MAXIMA: dict[str, str] = {
+    "servers_count": "max_servers",
+    "agents_count": "max_agents",
+    "skills_count": "max_skills",
+    "peers_count": "max_peers",
+    "search_queries_total": "max_search_queries_total",
+    "search_queries_24h": "max_search_queries_24h",
+    "search_queries_1h": "max_search_queries_1h",
+    "uptime_hours": "max_uptime_hours",
+}
+
+VERSION_STRUCT = pl.Struct({"version": pl.String, "events": pl.Int64, "first_ts": pl.Datetime("ms", "UTC")})
+
+
+def instance_days_from_events(events: pl.DataFrame, day: date) -> pl.DataFrame:
+    """Summarize one day of ``raw_events`` into one row per registry_id.
+
+    In: typed events of UTC ``day`` (``validation.RAW_EVENTS_SCHEMA``). Out, sorted by
+    registry_id with the null id first:
+
+    - ``date`` (Date), ``registry_id`` (String; **null** is one row summing the day's
+      unidentified events, so event totals stay exact without re-reading raw events),
+    - ``events``, ``startup_events``, ``heartbeat_events`` (Int64 counts),
+    - ``first_ts``, ``last_ts`` (Datetime ms UTC),
+    - every name in :data:`ATTRIBUTES` and :data:`AUTH_PATH_FIELDS` (latest non-empty
+      value of the day, typed as in raw_events),
+    - the maxima in :data:`COUNTER_MAXIMA` (Int64),
+    - ``versions``: list of {version, events, first_ts}, ordered by first_ts.
+    """
+    # Stable: events of the same millisecond keep raw_events' order, so "latest" is deterministic.
+    ordered = events.sort("ts", maintain_order=True)
+    has_share = pl.col("auth_path_share_24h").is_not_null()
+    summary = ordered.group_by("registry_id").agg(
+        pl.len().cast(pl.Int64).alias("events"),
+        (pl.col("event") == "startup").sum().cast(pl.Int64).alias("startup_events"),
+        (pl.col("event") == "heartbeat").sum().cast(pl.Int64).alias("heartbeat_events"),
+        pl.col("ts").min().alias("first_ts"),
+        pl.col("ts").max().alias("last_ts"),
+        *[pl.col(name).drop_nulls().last().alias(name) for name in ATTRIBUTES],
+        *[pl.col(name).filter(has_share).last().alias(name) for name in AUTH_PATH_FIELDS],
+        *[pl.col(raw).max().alias(kept) for raw, kept in COUNTER_MAXIMA.items()],
+    )
+    versions = (
+        ordered.filter(pl.col("v").is_not_null())
+        .group_by("registry_id", "v")
+        .agg(pl.len().cast(pl.Int64).alias("events"), pl.col("ts").min().alias("first_ts"))
+        .sort("first_ts", "v")
+        .group_by("registry_id", maintain_order=True)
+        .agg(pl.struct(pl.col("v").alias("version"), "events", "first_ts").alias("versions"))
+    )
+    return (
+        summary.join(versions, on="registry_id", how="left", nulls_equal=True)
+        .with_columns(
+            pl.lit(day, dtype=pl.Date).alias("date"),
+            pl.col("versions").cast(pl.List(VERSION_STRUCT)),
+        )
+        .select("date", "registry_id", pl.exclude("date", "registry_id"))
+        .sort("registry_id", nulls_last=False)
+    )
+
+
+def instances_as_of(history: pl.LazyFrame, allowlist: InternalAllowlist) -> pl.DataFrame:
+    """Fold ``instance_days`` rows (all days up to the report date) into one row per install.
+
+    ``history`` is a lazy scan of the daily layer; only the columns used are read. Out,
+    sorted by registry_id:
+
+    - ``registry_id``; ``first_ts``/``last_ts``; ``first_seen``/``last_seen`` (UTC Dates);
+    - ``age_days`` = days between first_seen and last_seen (0 = every event on one UTC
+      day; 23:59Z then 00:01Z is 1), the reference's lifetime definition;
+    - ``active_days`` (days with any event), ``events``, ``startup_events``, ``heartbeat_events``;
+    - latest non-empty :data:`ATTRIBUTES` and :data:`AUTH_PATH_FIELDS`; counter maxima;
+    - ``version_trajectory``: distinct versions in the order first seen; ``version_changes``
+      = its length - 1;
+    - ``is_internal`` (Boolean) and ``internal_reason`` (String or null), see
+      :func:`usage_assets.daily.internal.classify_internal`.
+    """
+    identified = history.filter(pl.col("registry_id").is_not_null()).sort("date", "registry_id")
+    has_share = pl.col("auth_path_share_24h").is_not_null()
+    folded = identified.group_by("registry_id").agg(
+        pl.col("first_ts").min(),
+        pl.col("last_ts").max(),
+        pl.col("date").min().alias("first_seen"),
+        pl.col("date").max().alias("last_seen"),
+        pl.len().cast(pl.Int64).alias("active_days"),
+        pl.col("events").sum(),
+        pl.col("startup_events").sum(),
+        pl.col("heartbeat_events").sum(),
+        *[pl.col(name).drop_nulls().last() for name in ATTRIBUTES],
+        *[pl.col(name).filter(has_share).last() for name in AUTH_PATH_FIELDS],
+        *[pl.col(kept).max() for kept in COUNTER_MAXIMA.values()],
+    )
+    trajectories = (
+        identified.select("registry_id", "versions")
+        .explode("versions")
+        .unnest("versions")
+        .filter(pl.col("version").is_not_null())
+        .group_by("registry_id", "version")
+        .agg(pl.col("first_ts").min())
+        .sort("registry_id", "first_ts", "version")
+        .group_by("registry_id", maintain_order=True)
+        .agg(pl.col("version").alias("version_trajectory"))
+    )
+    instances = (
+        folded.join(trajectories, on="registry_id", how="left")
+        .with_columns(
+            (pl.col("last_seen") - pl.col("first_seen")).dt.total_days().cast(pl.Int64).alias("age_days"),
+            (pl.col("version_trajectory").list.len().cast(pl.Int64) - 1).clip(lower_bound=0).alias("version_changes"),
+        )
+        .sort("registry_id")
+        .collect()
+    )
+    return classify_internal(instances, allowlist)

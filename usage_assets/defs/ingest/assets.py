@@ -1,0 +1,138 @@
+"""Ingest: one UTC day of events from the telemetry source, typed, validated, de-duplicated."""
+
+from datetime import date, timedelta
+
+import dagster as dg
+import polars as pl
+
+from usage_assets.defs.materialize import frame_result, json_result
+from usage_assets.defs.partitions import daily_partitions, partition_day
+from usage_assets.defs.resources.storage import DataLake
+from usage_assets.defs.resources.telemetry import TelemetrySource
+from usage_assets.ingest.completeness import check_heartbeats
+from usage_assets.ingest.validation import ingest_stats, validate_events
+from usage_assets.settings import definition_setting
+from usage_assets.sources.errors import SourceError
+from usage_assets.storage.datasets import INGEST_STATS, RAW_EVENTS, REJECTED_EVENTS
+from usage_assets.storage.lake import MissingPartitionsError
+
+HEARTBEATS_PRESENT = "heartbeats_present"
+
+# A flaky network (timeouts, a connection or SSH tunnel dropped mid-stream) is retried:
+# 3 more attempts after USAGE_INGEST_RETRY_DELAY_S (default 30 s), then twice and four
+# times that, with jitter. Nothing is written before the whole day is fetched, so a
+# failed attempt leaves the previous good partition, and a later success writes the
+# whole day. Errors a retry cannot fix fail at once (see fetch_for_ingest).
+INGEST_RETRY_POLICY = dg.RetryPolicy(
+    max_retries=3,
+    delay=definition_setting("USAGE_INGEST_RETRY_DELAY_S", "30", float, "a number of seconds"),
+    backoff=dg.Backoff.EXPONENTIAL,
+    jitter=dg.Jitter.PLUS_MINUS,
+)
+
+
+def fetch_for_ingest(telemetry: TelemetrySource, day: date) -> pl.DataFrame:
+    """``telemetry.fetch_day(day)``, with errors sorted for the retry policy.
+
+    A transient :class:`SourceError` propagates (Dagster retries it with backoff);
+    any other error becomes a ``dg.Failure`` that skips the retries, since a rejected
+    host key, wrong credentials or a missing export fail the same way every time.
+    """
+    try:
+        return telemetry.fetch_day(day)
+    except SourceError as error:
+        if error.transient:
+            raise
+        # SourceError text is already scrubbed of secrets; do not chain library errors.
+        raise dg.Failure(description=str(error), allow_retries=False) from None
+    except Exception as error:
+        raise dg.Failure(description=f"{type(error).__name__}: {error}", allow_retries=False) from error
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            RAW_EVENTS,
+            description="Day D's telemetry events (startup and heartbeat), typed, validated "
+            "against the collector's rules and de-duplicated. Parquet, one file per UTC day.",
+            group_name="ingest",
+            kinds={"polars", "parquet"},
+            skippable=True,
+        ),
+        dg.AssetSpec(
+            REJECTED_EVENTS,
+            description="Rows of day D that broke a validation rule, unchanged, with the reason. "
+            "Kept so that nothing the source sent is dropped silently.",
+            group_name="ingest",
+            kinds={"polars", "parquet"},
+            skippable=True,
+        ),
+        dg.AssetSpec(
+            INGEST_STATS,
+            description="What day D's ingest fetched from the source (rows, per event type) and what "
+            "became of them: kept, duplicates, rejected by reason. Read by the report's data-quality "
+            "section and recounted against the source by the reconciliation check. JSON.",
+            group_name="ingest",
+            kinds={"json"},
+            skippable=True,
+        ),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            HEARTBEATS_PRESENT,
+            asset=RAW_EVENTS,
+            blocking=True,
+            description="Fails when day D has startups but zero heartbeats although day D-1 had "
+            "heartbeats (the reference's silent heartbeat drop). Evaluated before anything is "
+            "written: a failing day keeps its previous partition and no report is built on it.",
+        )
+    ],
+    partitions_def=daily_partitions,
+    pool="telemetry_source",
+    retry_policy=INGEST_RETRY_POLICY,
+)
+def daily_events(context: dg.AssetExecutionContext, telemetry: TelemetrySource, data_lake: DataLake):
+    """Fetch day D from the source, check it, validate it and write raw_events,
+    rejected_events and ingest_stats."""
+    # The source is asked for this day only, so a day's ingest costs the same with a
+    # week or a year of history.
+    day = partition_day(context)
+    fetched = fetch_for_ingest(telemetry, day)
+    validated = validate_events(fetched, day)
+    lake = data_lake.lake()
+    try:
+        previous = lake.read_frame(RAW_EVENTS, day - timedelta(days=1)).select("event")
+    except MissingPartitionsError:
+        previous = None
+    check = check_heartbeats(validated.events, previous)
+    yield dg.AssetCheckResult(
+        check_name=HEARTBEATS_PRESENT,
+        asset_key=RAW_EVENTS,
+        passed=check.problem is None,
+        description=check.problem,
+        metadata={
+            "startup_events": check.today["startup"],
+            "heartbeat_events": check.today["heartbeat"],
+            "previous_day_heartbeats": check.yesterday["heartbeat"] if check.yesterday else "not ingested",
+        },
+    )
+    if check.problem:
+        # Nothing is written: the previous good partition stays, and the failed blocking
+        # check stops everything downstream.
+        return
+    stats = ingest_stats(fetched, validated)
+    yield frame_result(
+        lake, RAW_EVENTS, day, validated.events,
+        rows_fetched=fetched.height,
+        startup_events=check.today["startup"],
+        heartbeat_events=check.today["heartbeat"],
+        distinct_installs=validated.events["registry_id"].drop_nulls().n_unique(),
+        duplicates_dropped=validated.duplicates,
+        rejected_rows=validated.rejects.height,
+        source=telemetry.describe(),
+    )
+    rejected = frame_result(lake, REJECTED_EVENTS, day, validated.rejects, reasons=dg.MetadataValue.json(stats["rejects_by_reason"]))
+    if validated.rejects.height:
+        context.log.warning(f"{validated.rejects.height} row(s) of {day} rejected; see {rejected.metadata['path'].path}")
+    yield rejected
+    yield json_result(lake, INGEST_STATS, day, stats, rows_fetched=stats["fetched"], rows_kept=stats["valid"])

@@ -1,0 +1,85 @@
+"""Engagement, lifetime buckets and the install forecast for report day D: series over
+every day up to D, computed from the daily layer (never from earlier report files)."""
+
+import dagster as dg
+
+from usage_assets.daily.history import scan_history
+from usage_assets.daily.internal import customer_ids
+from usage_assets.defs.daily.assets import HISTORY_UP_TO_D
+from usage_assets.defs.materialize import frame_result, json_result
+from usage_assets.defs.partitions import daily_partitions, partition_day
+from usage_assets.defs.resources.storage import DataLake, ReportConfig
+from usage_assets.metrics.engagement import engagement_series
+from usage_assets.metrics.forecast import cumulative_installs
+from usage_assets.metrics.forecast import install_forecast as forecast_installs
+from usage_assets.metrics.retention import retention_series
+from usage_assets.storage.datasets import (
+    CUMULATIVE_INSTALLS,
+    ENGAGEMENT,
+    INSTALL_FORECAST,
+    INSTANCES,
+    LIFETIME_BUCKETS,
+)
+
+
+@dg.asset(name=ENGAGEMENT, partitions_def=daily_partitions, deps=[INSTANCES, HISTORY_UP_TO_D], group_name="metrics", kinds={"polars", "parquet"})
+def engagement(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.MaterializeResult:
+    """Customer engagement for every day up to D: daily active installs (DAI), its 7-day
+    mean (MA7), the 7-day streak, cumulative installs, Likely Alive (7 days) and DAI as a
+    share of both. The ``active-instances-D.csv`` sidecar."""
+    day = partition_day(context)
+    lake = data_lake.lake()
+    first, history = scan_history(lake, day)
+    frame = engagement_series(history, customer_ids(lake.read_frame(INSTANCES, day)), first, day)
+    latest = frame.row(-1, named=True) if frame.height else {}
+    return frame_result(lake, ENGAGEMENT, day, frame, daily_active=latest.get("daily_active"), streak7=latest.get("streak7"))
+
+
+@dg.asset(name=LIFETIME_BUCKETS, partitions_def=daily_partitions, deps=[INSTANCES, HISTORY_UP_TO_D], group_name="metrics", kinds={"polars", "parquet"})
+def lifetime_buckets(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.MaterializeResult:
+    """Customer lifetime buckets for every UTC day up to D, each day's ages as of that day:
+    customers seen so far, one-day wonders and customers reporting over 3+/7+/14+/30+ days,
+    as counts and as shares (retention over time). The ``lifetime-buckets-D.csv`` sidecar."""
+    day = partition_day(context)
+    lake = data_lake.lake()
+    first, history = scan_history(lake, day)
+    frame = retention_series(history, customer_ids(lake.read_frame(INSTANCES, day)), first, day)
+    return frame_result(lake, LIFETIME_BUCKETS, day, frame)
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            CUMULATIVE_INSTALLS,
+            description="Cumulative identified installs (internal included) for every UTC day up to D: "
+            "the series the forecast fits.",
+            deps=[HISTORY_UP_TO_D],
+            group_name="metrics",
+            kinds={"polars", "parquet"},
+        ),
+        dg.AssetSpec(
+            INSTALL_FORECAST,
+            description="When cumulative installs reach the target: least squares over the last 14 "
+            "days with a 95% band, and the last 7 days' pace. The ``install-forecast-D.json`` sidecar.",
+            deps=[HISTORY_UP_TO_D],
+            group_name="metrics",
+            kinds={"json"},
+        ),
+    ],
+    partitions_def=daily_partitions,
+)
+def install_forecast(context: dg.AssetExecutionContext, data_lake: DataLake, report_config: ReportConfig):
+    """Cumulative installs up to D and the forecast of when they reach the target."""
+    day = partition_day(context)
+    lake = data_lake.lake()
+    first, history = scan_history(lake, day)
+    series = cumulative_installs(history, first, day)
+    forecast = forecast_installs(series, target=report_config.forecast_target)
+    yield frame_result(lake, CUMULATIVE_INSTALLS, day, series)
+    yield json_result(
+        lake, INSTALL_FORECAST, day, forecast,
+        available=forecast["available"],
+        target=forecast["target"],
+        linear_eta=forecast["linear"]["eta"],
+        recent_pace_eta=forecast["recent_pace"]["eta"],
+    )

@@ -1,0 +1,106 @@
+"""Fleet metrics of report day D: the metrics document, liveness, builds and cloud detection."""
+
+import dagster as dg
+
+from usage_assets.daily.history import history_first_day, scan_history
+from usage_assets.daily.internal import customers
+from usage_assets.defs.daily.assets import HISTORY_UP_TO_D
+from usage_assets.defs.materialize import frame_result, json_result
+from usage_assets.defs.partitions import daily_partitions, days_up_to_d, partition_day
+from usage_assets.defs.resources.storage import DataLake
+from usage_assets.metrics.breakdowns import fleet_breakdowns
+from usage_assets.metrics.detection import detection_by_version
+from usage_assets.metrics.fleet import fleet_metrics as summarize_fleet
+from usage_assets.metrics.liveness import (
+    STRONGER_WINDOW_DAYS,
+    liveness_summary,
+    liveness_table,
+    window_start,
+)
+from usage_assets.metrics.versions import build_summary
+from usage_assets.storage.datasets import (
+    BUILD_KINDS,
+    CLOUD_DETECTION,
+    FLEET_METRICS,
+    INSTANCE_DAYS,
+    INSTANCES,
+    LIVENESS,
+    LIVENESS_BY_INSTALL,
+)
+
+
+@dg.asset(name=FLEET_METRICS, partitions_def=daily_partitions, deps=[INSTANCES, HISTORY_UP_TO_D], group_name="metrics", kinds={"json"})
+def fleet_metrics(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.MaterializeResult:
+    """Key metrics, stickiness (one-day wonders, lifetime buckets 3/7/14/30 over customers),
+    unique-install distributions (all and active on D), per-cloud installs, version adoption,
+    the internal installs with their reasons, and the customer breakdowns (upgrade
+    trajectories, features, embeddings, search, detection, auth paths, sticky profiles,
+    rankings) as of the end of day D. The ``metrics-D.json`` sidecar."""
+    day = partition_day(context)
+    lake = data_lake.lake()
+    table = lake.read_frame(INSTANCES, day)
+    _first, history = scan_history(lake, day)
+    summary = {**summarize_fleet(table, history, day), **fleet_breakdowns(table, history, day)}
+    return json_result(
+        lake, FLEET_METRICS, day, summary,
+        identified_instances=summary["key_metrics"]["identified_instances"],
+        total_events=summary["key_metrics"]["total_events"],
+        customers=summary["stickiness"]["total_non_internal"],
+        one_day_wonder_pct=summary["stickiness"]["one_day_wonder_pct"],
+    )
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            LIVENESS,
+            description="Liveness tiers of customer installs (Confirmed, Stronger, Likely, "
+            "Silent-but-recent, Dormant) over calendar-day windows ending at D: counts and shares. "
+            "The ``liveness-D.json`` sidecar.",
+            deps=[INSTANCES, dg.AssetDep(INSTANCE_DAYS, partition_mapping=days_up_to_d(STRONGER_WINDOW_DAYS - 1))],
+            group_name="metrics",
+            kinds={"json"},
+        ),
+        dg.AssetSpec(
+            LIVENESS_BY_INSTALL,
+            description="Each customer install's liveness on day D: heartbeats in the 7- and 14-day "
+            "windows ending at D, events in the 7-day window, days since its last event, and its tier "
+            "flags. Parquet.",
+            deps=[INSTANCES, dg.AssetDep(INSTANCE_DAYS, partition_mapping=days_up_to_d(STRONGER_WINDOW_DAYS - 1))],
+            group_name="metrics",
+            kinds={"polars", "parquet"},
+        ),
+    ],
+    partitions_def=daily_partitions,
+)
+def liveness(context: dg.AssetExecutionContext, data_lake: DataLake):
+    """Per-install liveness of day D and its tier counts."""
+    day = partition_day(context)
+    lake = data_lake.lake()
+    first = max(window_start(day, STRONGER_WINDOW_DAYS), history_first_day(lake, day))
+    table = liveness_table(customers(lake.read_frame(INSTANCES, day)), lake.scan_days(INSTANCE_DAYS, first, day), day)
+    summary = liveness_summary(table, day)
+    yield frame_result(lake, LIVENESS_BY_INSTALL, day, table)
+    yield json_result(lake, LIVENESS, day, summary, **summary["counts"])
+
+
+@dg.asset(name=BUILD_KINDS, partitions_def=daily_partitions, deps=[INSTANCES, HISTORY_UP_TO_D], group_name="metrics", kinds={"json"})
+def build_kinds(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.MaterializeResult:
+    """Community builds (release tags) against internal builds (git-describe, bare sha,
+    dev) by each install's latest version: active on D, cumulative, per version and per
+    day up to D. The ``prod-internal-D.json`` sidecar."""
+    day = partition_day(context)
+    lake = data_lake.lake()
+    first, history = scan_history(lake, day)
+    summary = build_summary(lake.read_frame(INSTANCES, day), history, first, day)
+    return json_result(lake, BUILD_KINDS, day, summary, **{f"cumulative_{kind}": n for kind, n in summary["cumulative"].items()})
+
+
+@dg.asset(name=CLOUD_DETECTION, partitions_def=daily_partitions, deps=[INSTANCES], group_name="metrics", kinds={"polars", "parquet"})
+def cloud_detection(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.MaterializeResult:
+    """How each customer install's cloud was detected, by its latest version: one column per
+    detection method the collector allows (none dropped). The ``detection-by-version-D.csv``
+    sidecar."""
+    day = partition_day(context)
+    lake = data_lake.lake()
+    return frame_result(lake, CLOUD_DETECTION, day, detection_by_version(lake.read_frame(INSTANCES, day)))

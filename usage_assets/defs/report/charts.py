@@ -1,0 +1,43 @@
+"""The report's charts for day D: one asset per chart, drawn in one step."""
+
+import base64
+
+import dagster as dg
+
+from usage_assets.charts.catalog import CHARTS, HEADLINE_CHART, ChartSpec
+from usage_assets.charts.style import thumbnail_png
+from usage_assets.defs.partitions import daily_partitions, partition_day
+from usage_assets.defs.resources.storage import DataLake
+from usage_assets.storage.datasets import CHARTS as CHARTS_DATASET
+from usage_assets.storage.lake import atomic_write_bytes
+
+
+def chart_key(spec: ChartSpec) -> dg.AssetKey:
+    """The asset key of a chart: ``charts/<name>``."""
+    return dg.AssetKey([CHARTS_DATASET, spec.name])
+
+
+@dg.multi_asset(
+    specs=[
+        # Each chart declares only the datasets it is drawn from, so lineage shows each
+        # chart with its own inputs.
+        dg.AssetSpec(chart_key(spec), description=spec.caption, deps=list(spec.inputs), group_name="report", kinds={"matplotlib", "png"})
+        for spec in CHARTS
+    ],
+    partitions_def=daily_partitions,
+)
+def charts(context: dg.AssetExecutionContext, data_lake: DataLake):
+    """Draw every chart of day D from the metric assets into the lake (PNG per chart)."""
+    # One step draws every chart: matplotlib's import and figure setup are paid once,
+    # not once per chart in its own process.
+    day = partition_day(context)
+    lake = data_lake.lake()
+    for spec in CHARTS:
+        path = lake.path(CHARTS_DATASET, day, spec.filename)
+        png = spec.draw(lake, day)
+        atomic_write_bytes(path, png)
+        metadata = {"path": dg.MetadataValue.path(str(path))}
+        if spec is HEADLINE_CHART:
+            preview = base64.b64encode(thumbnail_png(png)).decode("ascii")
+            metadata["preview"] = dg.MetadataValue.md(f"![{spec.stem}](data:image/png;base64,{preview})")
+        yield dg.MaterializeResult(asset_key=chart_key(spec), metadata=metadata)

@@ -1,0 +1,72 @@
+"""The usage report of day D: Markdown, self-contained HTML, charts and sidecars."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import dagster as dg
+
+from usage_assets.charts.catalog import CHARTS
+from usage_assets.defs.partitions import (
+    DAY_OVER_DAY,
+    WEEK_BEFORE,
+    WEEK_OVER_WEEK,
+    daily_partitions,
+    partition_day,
+)
+from usage_assets.defs.report.charts import chart_key
+from usage_assets.defs.resources.storage import DataLake, ReportConfig
+from usage_assets.defs.resources.telemetry import TelemetrySource
+from usage_assets.report.commentary import COMMENTARY_FILE, load_commentary
+from usage_assets.report.inputs import (
+    COMPARED_DATASETS,
+    REPORT_INPUTS,
+    read_report_inputs,
+    report_sidecars,
+)
+from usage_assets.report.render import Chart, render_report, write_report_folder
+from usage_assets.report.sections import build_report_context
+from usage_assets.storage.datasets import CHARTS as CHARTS_DATASET
+from usage_assets.storage.datasets import USAGE_REPORT
+
+
+@dg.asset(
+    name=USAGE_REPORT,
+    partitions_def=daily_partitions,
+    # D-1 and D-7 metrics are read when they exist, for the comparisons.
+    deps=[chart_key(spec) for spec in CHARTS]
+    + [dg.AssetDep(name, partition_mapping=WEEK_BEFORE) for name in COMPARED_DATASETS]
+    + list(REPORT_INPUTS),
+    group_name="report",
+    kinds={"jinja", "html", "markdown"},
+)
+def usage_report(
+    context: dg.AssetExecutionContext, telemetry: TelemetrySource, data_lake: DataLake, report_config: ReportConfig
+) -> dg.MaterializeResult:
+    """The report for day D in ``reports/<D>/``: ``usage-report-<D>.md`` and a
+    self-contained ``.html`` (charts embedded), the 15 chart PNGs and the sidecars under
+    the reference's file names (``metrics``, ``liveness``, ``ltv-spend`` JSON and CSV,
+    ``install-forecast``, ``prod-internal``, ``active-instances``, ``lifetime-buckets``,
+    ``daily-reporters``, ``detection-by-version``, ``github_stats.json``). A
+    ``commentary.json`` already in the folder (section id -> paragraph) is merged at its
+    sections and kept. Written as a whole or not at all."""
+    day = partition_day(context)
+    lake = data_lake.lake()
+    reports_dir = Path(report_config.reports_dir)
+    commentary_path = reports_dir / day.isoformat() / COMMENTARY_FILE
+    commentary = load_commentary(commentary_path)
+    drawn = [Chart(spec.stem, spec.caption, lake.path(CHARTS_DATASET, day, spec.filename).read_bytes()) for spec in CHARTS]
+    inputs = read_report_inputs(
+        lake, day, telemetry.describe(), drawn, commentary,
+        day_before=day - timedelta(days=DAY_OVER_DAY), week_before=day - timedelta(days=WEEK_OVER_WEEK),
+    )
+    markdown, page = render_report(Path(report_config.templates_dir), build_report_context(inputs))
+    folder = write_report_folder(reports_dir, day, markdown, page, drawn, report_sidecars(inputs, commentary_path))
+    return dg.MaterializeResult(
+        metadata={
+            "report_html": dg.MetadataValue.path(str(folder / f"usage-report-{day}.html")),
+            "report_markdown": dg.MetadataValue.path(str(folder / f"usage-report-{day}.md")),
+            "identified_instances": inputs.today.fleet["key_metrics"]["identified_instances"],
+            "confirmed_alive": inputs.today.liveness["counts"]["confirmed"],
+            "commentary_sections": len(commentary),
+        }
+    )

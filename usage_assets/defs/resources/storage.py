@@ -1,0 +1,48 @@
+"""Resources naming where the pipeline keeps its data and writes its reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from usage_assets.daily.internal import InternalAllowlist
+from usage_assets.metrics.spend import CostModel, load_cost_model
+from usage_assets.storage.lake import Lake
+
+
+class DataLake(dg.ConfigurableResource):
+    """The day-partitioned data lake under ``data_dir`` (see :mod:`usage_assets.storage.lake`)."""
+
+    data_dir: str
+
+    def lake(self) -> Lake:
+        """The :class:`usage_assets.storage.lake.Lake` rooted at ``data_dir``."""
+        return Lake(self.data_dir)
+
+
+class ReportConfig(dg.ConfigurableResource):
+    """Report output folder, jinja2 templates, the internal-installs allowlist and the
+    report's configured figures.
+
+    ``reports_dir``: reports are written to ``<reports_dir>/<YYYY-MM-DD>/``.
+    ``templates_dir``: folder holding ``report.md.j2`` and ``report.html.j2``.
+    ``internal_instances``: path of ``known-internal-instances.md``, or None.
+    ``cost_model``: path of the infra-spend cost model JSON (``cost_model.json``).
+    ``forecast_target``: installs the forecast gives an ETA for.
+    """
+
+    reports_dir: str
+    templates_dir: str
+    internal_instances: str | None = None
+    cost_model: str
+    forecast_target: int = 1000
+
+    def allowlist(self) -> InternalAllowlist:
+        """The parsed allowlist; raises ``FileNotFoundError`` for a path that does not exist."""
+        return InternalAllowlist.from_file(self.internal_instances)
+
+    def spend_model(self) -> CostModel:
+        """The parsed cost model; raises ``ValueError`` naming the file and the bad field."""
+        return load_cost_model(Path(self.cost_model))
+

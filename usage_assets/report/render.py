@@ -1,0 +1,209 @@
+"""Render the usage report (Markdown and self-contained HTML) from computed values only.
+
+The report is written once, as Markdown, by the jinja2 template ``report.md.j2`` from one
+context dict; the HTML page is that Markdown rendered by markdown-it (CommonMark plus
+tables, raw HTML disabled) inside the ``report.html.j2`` shell, with every chart embedded
+as a ``data:`` URI. So the two formats cannot say different things. No number is typed
+into a template: every figure is a value of the context, built from the metric assets.
+Every string that came from telemetry goes through :func:`escape_markdown` (pipes,
+emphasis, brackets and HTML made inert), which also keeps it inert in the HTML.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import markupsafe
+from markdown_it import MarkdownIt
+from mdit_py_plugins.anchors import anchors_plugin
+
+from usage_assets.common.formatting import format_pct, plural, printable
+
+# Characters that can start Markdown syntax inside a line. "(" and "!" only act after
+# "]" or before "[", which are escaped; "#" and "+" only at a line start, and escaped
+# text never starts a line.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+#: Telemetry strings longer than this are cut in tables (junk can be 200 characters long).
+MAX_CELL_CHARS = 60
+
+
+def clean_text(value: Any, limit: int | None = MAX_CELL_CHARS) -> str:
+    """:func:`usage_assets.common.formatting.printable` with the report's cell length as default."""
+    return printable(value, limit)
+
+
+def escape_markdown(value: Any, limit: int | None = MAX_CELL_CHARS) -> str:
+    """Make an untrusted string inert in Markdown, table cells included.
+
+    HTML special characters become entities (so ``<script>`` shows as text in any
+    renderer), Markdown punctuation is backslash-escaped (``|`` cannot split a table
+    cell), control characters and newlines become spaces.
+    """
+    text = html.escape(clean_text(value, limit), quote=False)
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def format_number(value: Any) -> str:
+    """Integers with thousands separators; floats with one decimal; None as an em dash."""
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    return f"{value:,}"
+
+
+def format_decimals(value: float | None, places: int = 2) -> str:
+    """A number with ``places`` decimals and thousands separators; None as an em dash."""
+    return "—" if value is None else f"{value:,.{places}f}"
+
+
+def format_usd(value: float | None, places: int = 2) -> str:
+    """US dollars: ``$1,234.56`` (``places`` decimals); None as an em dash."""
+    return "—" if value is None else f"${value:,.{places}f}"
+
+
+def format_musd(value: float | None) -> str:
+    """Millions of US dollars: ``$1.23M``; under $10,000 in whole dollars (``$833``), where
+    two decimals of millions would print ``$0.00M``; None as an em dash."""
+    if value is None:
+        return "—"
+    return f"${value:,.2f}M" if value >= 0.01 else f"${value * 1e6:,.0f}"
+
+
+def _environment(templates_dir: Path) -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir),
+        undefined=jinja2.StrictUndefined,
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters.update(
+        md=escape_markdown,
+        text=clean_text,
+        num=format_number,
+        pct=format_pct,
+        num2=format_decimals,
+        usd0=lambda value: format_usd(value, 0),
+        usd2=format_usd,
+        usd6=lambda value: format_usd(value, 6),
+        musd=format_musd,
+        plural=plural,
+    )
+    return environment
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One chart of the report: reference file stem, caption, PNG bytes."""
+
+    stem: str
+    caption: str
+    png: bytes
+
+    def filename(self, day: date) -> str:
+        return f"{self.stem}-{day.isoformat()}.png"
+
+    def data_uri(self) -> str:
+        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
+
+
+def markdown_to_html(markdown: str, images: Mapping[str, str]) -> str:
+    """HTML body of the report's Markdown.
+
+    ``images`` maps each image file name the Markdown refers to (``chart.png``) to the
+    ``src`` the page uses instead (a ``data:`` URI), so the page needs no other file and
+    makes no request. Raw HTML in the Markdown is shown as text, never interpreted.
+    Level-2 and level-3 headings get ``id`` anchors (slugs of their text).
+    Raises ``KeyError`` naming an image the mapping lacks.
+    """
+    renderer = MarkdownIt("commonmark", {"html": False}).enable("table")
+    anchors_plugin(renderer, min_level=2, max_level=3)
+
+    def embedded_image(self, tokens, index, options, env):
+        token = tokens[index]
+        name = str(token.attrGet("src"))
+        if name not in images:
+            raise KeyError(f"the report refers to image {name!r}, which was not drawn")
+        token.attrSet("src", images[name])
+        return self.image(tokens, index, options, env)
+
+    renderer.add_render_rule("image", embedded_image)
+    return renderer.render(markdown)
+
+
+def render_report(templates_dir: Path, context: Mapping[str, Any]) -> tuple[str, str]:
+    """(Markdown, HTML) of the report.
+
+    ``context["charts"]`` maps chart stems to ``{"file", "caption", "uri"}``; the HTML
+    embeds each ``file`` as its ``uri``. Raises ``jinja2.UndefinedError`` when the
+    context lacks a value a template uses, instead of printing a placeholder.
+    """
+    environment = _environment(templates_dir)
+    markdown = environment.get_template("report.md.j2").render(context)
+    images = {chart["file"]: chart["uri"] for chart in context["charts"].values()}
+    body = markdown_to_html(markdown, images)
+    page = environment.get_template("report.html.j2").render({**context, "body": markupsafe.Markup(body)})
+    return markdown, page
+
+
+def write_report_folder(
+    reports_dir: Path,
+    day: date,
+    markdown: str,
+    page: str,
+    charts: list[Chart],
+    sidecars: Mapping[str, bytes],
+) -> Path:
+    """Write ``<reports_dir>/<day>/`` as a whole, replacing any previous folder.
+
+    Files: ``usage-report-D.md``, ``usage-report-D.html``, every chart PNG under its
+    reference name, and each ``sidecars`` entry (file name -> bytes).
+    The folder is assembled beside the target and renamed into place, so a failure
+    leaves the previous report untouched and never a partial one.
+    """
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    target = reports_dir / day.isoformat()
+    staging = Path(tempfile.mkdtemp(prefix=f".{day.isoformat()}.", dir=reports_dir))
+    try:
+        stamp = day.isoformat()
+        (staging / f"usage-report-{stamp}.md").write_text(markdown, encoding="utf-8")
+        (staging / f"usage-report-{stamp}.html").write_text(page, encoding="utf-8")
+        for chart in charts:
+            (staging / chart.filename(day)).write_bytes(chart.png)
+        for name, content in sidecars.items():
+            (staging / name).write_bytes(content)
+        staging.chmod(0o755)
+        _swap_in(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    """Rename ``staging`` to ``target``; an existing target is moved aside first and put
+    back if the rename fails, so there is always either the old or the new folder."""
+    if not target.exists():
+        staging.rename(target)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+    target.rename(retired / "report")
+    try:
+        staging.rename(target)
+    except BaseException:
+        (retired / "report").rename(target)
+        shutil.rmtree(retired, ignore_errors=True)
+        raise
+    shutil.rmtree(retired)

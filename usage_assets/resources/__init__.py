@@ -1,1 +1,0 @@
-"""Dagster resources: where telemetry comes from and where outputs go."""

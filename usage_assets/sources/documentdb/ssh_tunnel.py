@@ -1,0 +1,397 @@
+"""An SSH tunnel to the telemetry database through a bastion host, with paramiko.
+
+:class:`SshTunnel` logs in to the bastion with a private key (optionally protected by a
+passphrase), verifies the bastion's host key, and forwards a local port on 127.0.0.1 to
+the database's host and port as seen from the bastion (``direct-tcpip`` channels, one
+per database connection). It is a context manager: leaving the ``with`` block, normally
+or through any exception, closes the listening socket, every channel and the SSH
+connection, and joins the forwarding threads.
+
+Host keys (a deliberate difference from ``dagster-ssh``, whose default auto-adds
+unknown keys): the bastion's key must be in a known_hosts file, or match a pinned
+SHA-256 fingerprint; an unknown or changed key stops the connection before any
+credential is sent. Keepalives are sent every ``keepalive_s`` seconds so idle NAT and
+firewall state does not silently drop a long query.
+
+Every failure is a :class:`usage_assets.sources.errors.SourceError` saying what failed
+and what to check next; the key passphrase never appears in it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import select
+import socket
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import paramiko
+
+from usage_assets.sources.errors import SourceError, library_detail
+
+#: Seconds a forwarding thread waits in ``select`` before looking at the stop flag again.
+_POLL_S = 0.25
+#: Seconds ``close()`` waits for each thread; threads are daemons, so nothing hangs.
+_JOIN_S = 2.0
+
+
+@dataclass(frozen=True)
+class BastionConfig:
+    """How to reach and trust the bastion.
+
+    ``host``/``port``: the bastion's SSH address. ``user``: login name. ``key_file``:
+    private key (OpenSSH or PEM; ed25519, ECDSA or RSA). ``key_passphrase``: its
+    passphrase, or None for an unencrypted key (never printed: ``repr=False``).
+    ``known_hosts``: OpenSSH known_hosts file holding the bastion's key (hashed entries
+    and ``[host]:port`` entries work). ``host_key_fingerprint``: instead of known_hosts,
+    the bastion key's ``SHA256:...`` fingerprint as ``ssh-keygen -lf`` prints it.
+    ``connect_timeout_s``: TCP connect, banner and authentication timeout, seconds.
+    ``keepalive_s``: SSH keepalive interval, seconds (0 disables).
+    """
+
+    host: str
+    user: str
+    key_file: str
+    port: int = 22
+    key_passphrase: str | None = field(default=None, repr=False)
+    known_hosts: str | None = "~/.ssh/known_hosts"
+    host_key_fingerprint: str | None = None
+    connect_timeout_s: float = 15.0
+    keepalive_s: int = 30
+
+    @property
+    def address(self) -> str:
+        return f"{self.user}@{self.host}:{self.port}"
+
+
+def fingerprint(key: paramiko.PKey) -> str:
+    """``SHA256:<base64, unpadded>`` of a public key, as ``ssh-keygen -lf`` prints it."""
+    digest = hashlib.sha256(key.asbytes()).digest()
+    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+def _normal_fingerprint(text: str) -> str:
+    text = text.strip()
+    return text if text.startswith("SHA256:") else f"SHA256:{text}"
+
+
+class _UnknownHostKey(paramiko.SSHException):
+    def __init__(self, key: paramiko.PKey):
+        super().__init__("unknown host key")
+        self.key = key
+
+
+class _RejectUnknownHostKey(paramiko.MissingHostKeyPolicy):
+    """Reject a host key that is not in known_hosts, remembering it for the message."""
+
+    def missing_host_key(self, client, hostname, key):
+        raise _UnknownHostKey(key)
+
+
+class _PinnedHostKey(paramiko.MissingHostKeyPolicy):
+    """Accept exactly one host key, given by its SHA-256 fingerprint."""
+
+    def __init__(self, expected: str):
+        self.expected = _normal_fingerprint(expected)
+
+    def missing_host_key(self, client, hostname, key):
+        if fingerprint(key) != self.expected:
+            raise _UnknownHostKey(key)
+
+
+class SshTunnel:
+    """Forward ``127.0.0.1:<local_port>`` to ``remote_host:remote_port`` via the bastion.
+
+    Use as ``with SshTunnel(config, host, port) as tunnel: connect to
+    ("127.0.0.1", tunnel.local_port)``. ``open()`` raises :class:`SourceError`
+    (stage ``tunnel``, or ``config`` for a missing file) when the bastion cannot be
+    reached (transient), rejects the key, presents an unknown or changed host key, or
+    the private key cannot be read (not transient). ``forward_error`` holds the last
+    reason the bastion refused to open a channel to the database (e.g. the database
+    host does not answer from the bastion), for explaining a database connection error.
+    """
+
+    def __init__(self, config: BastionConfig, remote_host: str, remote_port: int):
+        self.config = config
+        self.remote_host = remote_host
+        self.remote_port = int(remote_port)
+        self.forward_error: str | None = None
+        self.host_key_fingerprint: str | None = None
+        self._client: paramiko.SSHClient | None = None
+        self._listener: socket.socket | None = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._pairs: list[tuple[socket.socket, paramiko.Channel]] = []
+        self._lock = threading.Lock()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def __enter__(self) -> "SshTunnel":
+        self.open()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    @property
+    def local_port(self) -> int:
+        if self._listener is None:
+            raise RuntimeError("the tunnel is not open")
+        return self._listener.getsockname()[1]
+
+    def is_active(self) -> bool:
+        """True while the SSH connection to the bastion is up."""
+        transport = self._client.get_transport() if self._client else None
+        return bool(transport and transport.is_active())
+
+    def open(self) -> int:
+        """Connect to the bastion and start forwarding; returns the local port."""
+        try:
+            self._client = self._connect()
+            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(16)
+            listener.settimeout(_POLL_S)
+            self._listener = listener
+            self._start(self._accept_loop, "ssh-tunnel-accept")
+            return self.local_port
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Stop forwarding and disconnect; safe to call more than once."""
+        self._stop.set()
+        if self._listener is not None:
+            # shutdown() wakes a thread blocked in accept()/select() at once.
+            _quietly(lambda: self._listener.shutdown(socket.SHUT_RDWR))
+            _quietly(self._listener.close)
+        with self._lock:
+            pairs, self._pairs = self._pairs, []
+        for local, channel in pairs:
+            _quietly(lambda: local.shutdown(socket.SHUT_RDWR))
+            _quietly(channel.close)
+            _quietly(local.close)
+        if self._client is not None:
+            _quietly(self._client.close)
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(_JOIN_S)
+        self._threads = []
+
+    # -- connecting ------------------------------------------------------------------------
+
+    def _load_key(self) -> paramiko.PKey:
+        config = self.config
+        path = Path(config.key_file).expanduser()
+        if not path.is_file():
+            raise SourceError(
+                f"the SSH key file {path} does not exist",
+                "Set USAGE_BASTION_KEY_FILE to the private key whose public half is in the bastion's "
+                "authorized_keys.",
+                stage="config",
+            )
+        try:
+            passphrase = config.key_passphrase.encode() if config.key_passphrase else None
+            try:
+                return paramiko.PKey.from_path(path, password=passphrase)
+            except TypeError:
+                if passphrase is None:  # cryptography's way of saying "encrypted key, no passphrase"
+                    raise paramiko.PasswordRequiredException("private key file is encrypted") from None
+                # A passphrase set for a key that has none: the key alone is enough.
+                return paramiko.PKey.from_path(path, password=None)
+        except paramiko.PasswordRequiredException:
+            raise SourceError(
+                f"the SSH key {path} is protected by a passphrase and none was given",
+                "Set USAGE_BASTION_KEY_PASSPHRASE (in .env or the environment).",
+                stage="config",
+            ) from None
+        except (paramiko.SSHException, ValueError, TypeError, OSError) as error:
+            raise SourceError(
+                f"the SSH key {path} could not be read ({library_detail(error, [config.key_passphrase])})",
+                "Check that it is a private key (not the .pub file) and that USAGE_BASTION_KEY_PASSPHRASE "
+                "is its passphrase.",
+                stage="config",
+            ) from None
+
+    def _connect(self) -> paramiko.SSHClient:
+        config = self.config
+        key = self._load_key()
+        client = paramiko.SSHClient()
+        if config.host_key_fingerprint:
+            client.set_missing_host_key_policy(_PinnedHostKey(config.host_key_fingerprint))
+        else:
+            known_hosts = Path(config.known_hosts or "~/.ssh/known_hosts").expanduser()
+            if not known_hosts.is_file():
+                raise SourceError(
+                    f"the known_hosts file {known_hosts} does not exist, so the bastion's host key "
+                    "cannot be verified",
+                    "Set USAGE_BASTION_KNOWN_HOSTS to a file holding the bastion's key (get it from its "
+                    "administrator, or check `ssh-keyscan` output against a trusted fingerprint), or pin "
+                    "the key with USAGE_BASTION_HOST_KEY_FINGERPRINT=SHA256:...",
+                    stage="config",
+                )
+            # HostKeys.load, not SSHClient.load_host_keys: nothing is ever written back.
+            client.get_host_keys().load(str(known_hosts))
+            client.set_missing_host_key_policy(_RejectUnknownHostKey())
+        try:
+            client.connect(
+                config.host,
+                port=int(config.port),
+                username=config.user,
+                pkey=key,
+                timeout=config.connect_timeout_s,
+                banner_timeout=config.connect_timeout_s,
+                auth_timeout=config.connect_timeout_s,
+                channel_timeout=config.connect_timeout_s,
+                allow_agent=False,
+                look_for_keys=False,
+            )
+        except BaseException as error:
+            _quietly(client.close)
+            raise self._explain(error) from None
+        transport = client.get_transport()
+        self.host_key_fingerprint = fingerprint(transport.get_remote_server_key())
+        if config.keepalive_s:
+            transport.set_keepalive(int(config.keepalive_s))
+        return client
+
+    def _explain(self, error: BaseException) -> BaseException:
+        config = self.config
+        where = f"the bastion {config.host}:{config.port}"
+        secrets = [config.key_passphrase]
+        if isinstance(error, _UnknownHostKey):
+            presented = f"{error.key.get_name()} {fingerprint(error.key)}"
+            if config.host_key_fingerprint:
+                return SourceError(
+                    f"{where} presented host key {presented}, not the pinned "
+                    f"{_normal_fingerprint(config.host_key_fingerprint)}; nothing was sent to it",
+                    "If the bastion was rebuilt, confirm the new fingerprint with its administrator and "
+                    "update USAGE_BASTION_HOST_KEY_FINGERPRINT; otherwise treat it as a possible attack.",
+                    stage="tunnel",
+                )
+            return SourceError(
+                f"{where} presented host key {presented}, which is not in {config.known_hosts}; "
+                "unknown host keys are rejected, nothing was sent to it",
+                "Confirm that fingerprint with the bastion's administrator, then add the key to "
+                "USAGE_BASTION_KNOWN_HOSTS or set USAGE_BASTION_HOST_KEY_FINGERPRINT to it.",
+                stage="tunnel",
+            )
+        if isinstance(error, paramiko.BadHostKeyException):
+            return SourceError(
+                f"{where} presented host key {fingerprint(error.key)}, but known_hosts has "
+                f"{fingerprint(error.expected_key)} for it; nothing was sent to it",
+                "A changed host key means a rebuilt bastion or a machine in the middle. Confirm the new "
+                "key with the bastion's administrator before replacing the line in known_hosts.",
+                stage="tunnel",
+            )
+        if isinstance(error, paramiko.AuthenticationException):
+            return SourceError(
+                f"{where} rejected the SSH key for user {config.user!r}",
+                "Check USAGE_BASTION_USER and that the public half of USAGE_BASTION_KEY_FILE is in that "
+                "user's ~/.ssh/authorized_keys on the bastion.",
+                stage="tunnel",
+            )
+        if isinstance(error, socket.gaierror):
+            return SourceError(
+                f"the bastion's host name {config.host!r} does not resolve",
+                "Check USAGE_BASTION_HOST (and your DNS or VPN).",
+                stage="tunnel",
+            )
+        if isinstance(error, (TimeoutError, socket.timeout)):
+            return SourceError(
+                f"{where} did not answer within {config.connect_timeout_s:g} s",
+                "Check that the bastion is running, that your address may reach it (security group, "
+                "VPN, firewall) and USAGE_BASTION_HOST/USAGE_BASTION_PORT.",
+                stage="tunnel",
+                transient=True,
+            )
+        refused = isinstance(error, paramiko.ssh_exception.NoValidConnectionsError) and all(
+            isinstance(cause, ConnectionRefusedError) for cause in error.errors.values())
+        if refused or isinstance(error, ConnectionRefusedError):
+            return SourceError(
+                f"{where} refused the connection",
+                "Check USAGE_BASTION_PORT and that sshd runs on the bastion (it may be restarting).",
+                stage="tunnel",
+                transient=True,
+            )
+        if isinstance(error, (paramiko.SSHException, OSError, EOFError)):
+            return SourceError(
+                f"the SSH connection to {where} failed ({library_detail(error, secrets)})",
+                "Check that USAGE_BASTION_HOST/USAGE_BASTION_PORT name an SSH server; try again later if "
+                "the bastion was restarting.",
+                stage="tunnel",
+                transient=True,
+            )
+        return error
+
+    # -- forwarding ------------------------------------------------------------------------
+
+    def _start(self, target, name: str, *args) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _accept_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                local, peer = self._listener.accept()
+            except (TimeoutError, socket.timeout):
+                continue
+            except OSError:
+                return
+            try:
+                transport = self._client.get_transport()
+                if transport is None or not transport.is_active():
+                    raise paramiko.SSHException("the SSH connection to the bastion is closed")
+                channel = transport.open_channel(
+                    "direct-tcpip",
+                    (self.remote_host, self.remote_port),
+                    peer,
+                    timeout=self.config.connect_timeout_s,
+                )
+            except Exception as error:  # noqa: BLE001 - reported through forward_error
+                self.forward_error = library_detail(error, [self.config.key_passphrase])
+                _quietly(local.close)
+                continue
+            local.setblocking(True)
+            with self._lock:
+                if self._stop.is_set():
+                    _quietly(channel.close)
+                    _quietly(local.close)
+                    return
+                self._pairs.append((local, channel))
+            self._start(self._pump, "ssh-tunnel-forward", local, channel)
+
+    def _pump(self, local: socket.socket, channel: paramiko.Channel) -> None:
+        """Copy bytes both ways until either side closes or the tunnel stops."""
+        try:
+            while not self._stop.is_set():
+                readable, _, _ = select.select([local, channel], [], [], _POLL_S)
+                if local in readable:
+                    data = local.recv(65536)
+                    if not data:
+                        break
+                    channel.sendall(data)
+                if channel in readable:
+                    data = channel.recv(65536)
+                    if not data:
+                        break
+                    local.sendall(data)
+        except (OSError, EOFError, paramiko.SSHException, ValueError):
+            pass
+        finally:
+            _quietly(channel.close)
+            _quietly(local.close)
+            with self._lock:
+                if (local, channel) in self._pairs:
+                    self._pairs.remove((local, channel))
+
+
+def _quietly(close) -> None:
+    try:
+        close()
+    except Exception:  # noqa: BLE001 - closing must never raise
+        pass

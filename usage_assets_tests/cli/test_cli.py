@@ -1,0 +1,64 @@
+"""The usage-report command line: help texts, clear errors, and a run on CSV exports."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from usage_assets.cli.main import main
+from usage_assets_tests.conftest import ID_A, ID_B
+from usage_assets_tests.sources.test_csv_archive import header_variant, write_export
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["backfill"], ["ui"]])
+def test_every_command_explains_itself(command):
+    result = CliRunner().invoke(main, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage:" in result.output and len(result.output.splitlines()) > 5
+
+
+def test_csv_source_without_a_path_says_what_to_set(pipeline_env, monkeypatch):
+    monkeypatch.delenv("USAGE_CSV_PATH", raising=False)
+    result = CliRunner().invoke(main, ["run", "--source", "csv", "--data-dir", str(pipeline_env / "data")])
+    assert result.exit_code == 2
+    assert "USAGE_CSV_PATH" in result.output and "--csv-path" in result.output
+
+
+def test_a_folder_without_exports_is_a_clear_error(pipeline_env):
+    (pipeline_env / "empty").mkdir()
+    result = CliRunner().invoke(main, ["run", "--source", "csv", "--csv-path", str(pipeline_env / "empty"),
+                                       "--data-dir", str(pipeline_env / "data")])
+    assert result.exit_code == 1
+    assert "no registry_metrics export found" in result.output
+
+
+def test_run_on_a_folder_of_exports_builds_the_last_complete_day(pipeline_env):
+    def row(kind, registry_id, ts):
+        return {"event": kind, "registry_id": registry_id, "ts": ts, "v": "1.31.0", "cloud": "aws"}
+
+    first = [row("startup", ID_A, "2026-05-01T08:00:00.000Z"), row("heartbeat", ID_A, "2026-05-01T08:00:05.000Z")]
+    write_export(pipeline_env / "exports" / "2026-05-02" / "registry_metrics.csv", header_variant(30), first)
+    second = first + [row("heartbeat", ID_A, "2026-05-02T08:00:05.000Z"), row("startup", ID_B, "2026-05-03T01:00:00.000Z")]
+    write_export(pipeline_env / "exports" / "2026-05-03" / "registry_metrics.csv", header_variant(34), second)
+    result = CliRunner().invoke(main, [
+        "run", "--source", "csv", "--csv-path", str(pipeline_env / "exports"),
+        "--data-dir", str(pipeline_env / "data"), "--reports-dir", str(pipeline_env / "reports"),
+    ])
+    assert result.exit_code == 0, result.output
+    folder = pipeline_env / "reports" / "2026-05-02"
+    assert str(folder / "usage-report-2026-05-02.html") in result.output
+    metrics = json.loads((folder / "metrics-2026-05-02.json").read_text())
+    assert metrics["key_metrics"]["identified_instances"] == 1  # B arrived on the incomplete day
+    assert metrics["key_metrics"]["total_events"] == 3  # the repeated snapshot rows count once
+
+
+def test_a_day_after_the_archive_is_refused_not_reported_empty(pipeline_env):
+    row = {"event": "startup", "registry_id": ID_A, "ts": "2026-05-01T08:00:00.000Z", "v": "1.31.0"}
+    write_export(pipeline_env / "exports" / "2026-05-02" / "registry_metrics.csv", header_variant(34), [row])
+    result = CliRunner().invoke(main, [
+        "run", "--source", "csv", "--csv-path", str(pipeline_env / "exports"), "--date", "2026-05-05",
+        "--data-dir", str(pipeline_env / "data"), "--reports-dir", str(pipeline_env / "reports"),
+    ])
+    assert result.exit_code == 1
+    assert "2026-05-05 is after the last complete day the source has (2026-05-01)" in result.output
+    assert not (pipeline_env / "data" / "raw_events").exists()

@@ -1,0 +1,91 @@
+"""The daily activity layer and the cumulative install table, on hand-made events."""
+
+from datetime import date
+
+import polars as pl
+
+from usage_assets.daily.activity import instance_days_from_events, instances_as_of
+from usage_assets.daily.internal import InternalAllowlist
+from usage_assets.ingest.validation import validate_events
+from usage_assets_tests.conftest import ID_A, ID_B, event, export_rows
+
+
+def days_of(rows_by_day: dict[date, list[dict]]) -> pl.LazyFrame:
+    """instance_days rows for each day, as the cumulative assets scan them."""
+    frames = [
+        instance_days_from_events(validate_events(export_rows(rows), day).events, day)
+        for day, rows in rows_by_day.items()
+    ]
+    return pl.concat(frames).lazy()
+
+
+def install(rows_by_day, registry_id=ID_A, allowlist=InternalAllowlist()) -> dict:
+    table = instances_as_of(days_of(rows_by_day), allowlist)
+    return table.filter(pl.col("registry_id") == registry_id).row(0, named=True)
+
+
+def test_lifetime_counts_utc_day_boundaries_not_hours():
+    # Two minutes apart across midnight: lifetime 1 day (reference T4).
+    across = install({
+        date(2026, 5, 1): [event("startup", ID_A, "2026-05-01T23:59:00.000Z")],
+        date(2026, 5, 2): [event("heartbeat", ID_A, "2026-05-02T00:01:00.000Z")],
+    })
+    assert across["age_days"] == 1 and across["active_days"] == 2
+    # Almost 24 hours apart on one day: lifetime 0, a one-day wonder.
+    same_day = install({date(2026, 5, 1): [
+        event("startup", ID_A, "2026-05-01T00:00:00.000Z"),
+        event("heartbeat", ID_A, "2026-05-01T23:59:00.000Z"),
+    ]})
+    assert same_day["age_days"] == 0 and same_day["first_seen"] == same_day["last_seen"] == date(2026, 5, 1)
+
+
+def test_attributes_are_latest_non_empty_across_a_pre_v4_heartbeat():
+    # The latest row is a pre-v4 heartbeat with empty shape columns (reference T5): the
+    # reference would report storage "unknown"; we keep the startup's values.
+    row = install({
+        date(2026, 5, 1): [event("startup", ID_A, "2026-05-01T08:00:00.000Z", auth="keycloak", storage="documentdb", cloud="aws", compute="ecs")],
+        date(2026, 5, 3): [event("heartbeat", ID_A, "2026-05-03T08:00:00.000Z", cloud="aws", compute="ecs")],
+    })
+    assert (row["auth"], row["storage"], row["compute"]) == ("keycloak", "documentdb", "ecs")
+
+
+def test_version_trajectory_lists_distinct_versions_in_first_seen_order():
+    # A(05-01), B(05-03), A(05-05): trajectory [A, B], one change (reference T10).
+    row = install({
+        date(2026, 5, 1): [event("startup", ID_A, "2026-05-01T08:00:00.000Z", v="1.30.0")],
+        date(2026, 5, 3): [event("startup", ID_A, "2026-05-03T08:00:00.000Z", v="1.31.0")],
+        date(2026, 5, 5): [event("startup", ID_A, "2026-05-05T08:00:00.000Z", v="1.30.0")],
+    })
+    assert row["version_trajectory"] == ["1.30.0", "1.31.0"] and row["version_changes"] == 1
+    assert row["v"] == "1.30.0"
+
+
+def test_daily_layer_counts_events_and_keeps_unidentified_rows_apart():
+    day = date(2026, 5, 1)
+    rows = [
+        event("startup", ID_A, "2026-05-01T08:00:00.000Z", search_queries_total="10"),
+        event("heartbeat", ID_A, "2026-05-01T09:00:00.000Z", search_queries_total="50", servers_count="4"),
+        event("heartbeat", ID_A, "2026-05-01T10:00:00.000Z", search_queries_total="5"),
+        event("startup", None, "2026-05-01T11:00:00.000Z", v="1.0.21"),
+        event("startup", None, "2026-05-01T12:00:00.000Z", v="1.0.21"),
+    ]
+    layer = instance_days_from_events(validate_events(export_rows(rows), day).events, day)
+    assert layer["registry_id"].to_list() == [None, ID_A]
+    unidentified, a = layer.row(0, named=True), layer.row(1, named=True)
+    assert (unidentified["events"], unidentified["startup_events"]) == (2, 2)
+    assert (a["events"], a["startup_events"], a["heartbeat_events"]) == (3, 1, 2)
+    assert a["max_search_queries_total"] == 50 and a["max_servers"] == 4
+    assert [v["version"] for v in a["versions"]] == ["1.31.0"]
+
+
+def test_internal_classification_by_flag_and_allowlist():
+    rows = {date(2026, 5, 1): [
+        event("startup", ID_A, "2026-05-01T08:00:00.000Z", internal_only_deployment="True"),
+        event("startup", ID_B, "2026-05-01T09:00:00.000Z"),
+    ]}
+    allowlist = InternalAllowlist.from_text(f"| `{ID_B}` | laptop |")
+    table = instances_as_of(days_of(rows), allowlist)
+    assert table.select("registry_id", "is_internal", "internal_reason").rows() == [
+        (ID_A, True, "internal_only_deployment flag"),
+        (ID_B, True, "allowlist"),
+    ]
