@@ -28,6 +28,9 @@ from usage_assets.storage.datasets import (
     LIVENESS_BY_INSTALL,
 )
 
+#: Liveness reads the install table and the daily layer of the longest window (D-13..D).
+LIVENESS_INPUTS = [INSTANCES, dg.AssetDep(INSTANCE_DAYS, partition_mapping=days_up_to_d(STRONGER_WINDOW_DAYS - 1))]
+
 
 @dg.asset(name=FLEET_METRICS, partitions_def=daily_partitions, deps=[INSTANCES, HISTORY_UP_TO_D], group_name="metrics", kinds={"json"})
 def fleet_metrics(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.MaterializeResult:
@@ -57,7 +60,7 @@ def fleet_metrics(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.
             description="Liveness tiers of customer installs (Confirmed, Stronger, Likely, "
             "Silent-but-recent, Dormant) over calendar-day windows ending at D: counts and shares. "
             "The ``liveness-D.json`` sidecar.",
-            deps=[INSTANCES, dg.AssetDep(INSTANCE_DAYS, partition_mapping=days_up_to_d(STRONGER_WINDOW_DAYS - 1))],
+            deps=LIVENESS_INPUTS,
             group_name="metrics",
             kinds={"json"},
         ),
@@ -66,7 +69,7 @@ def fleet_metrics(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.
             description="Each customer install's liveness on day D: heartbeats in the 7- and 14-day "
             "windows ending at D, events in the 7-day window, days since its last event, and its tier "
             "flags. Parquet.",
-            deps=[INSTANCES, dg.AssetDep(INSTANCE_DAYS, partition_mapping=days_up_to_d(STRONGER_WINDOW_DAYS - 1))],
+            deps=LIVENESS_INPUTS,
             group_name="metrics",
             kinds={"polars", "parquet"},
         ),
