@@ -1,7 +1,6 @@
 """Terminal views of a usage summary (:mod:`usage_assets.terminal.summary`): table and dashboard.
 
-Both return rich renderables; :func:`render_text` turns one into plain text of a given
-width (tests, pipes). Every value that can come from outside - Prometheus label values
+Both return rich renderables (the CLI prints them with its console). Every value that can come from outside - Prometheus label values
 (tool and server names), telemetry strings, reasons - is put in a ``rich.text.Text``
 after :func:`usage_assets.report.render.clean_text`, so rich markup in it (``[red]``) is
 shown literally and control characters cannot reach the terminal. Only fixed strings of
@@ -10,12 +9,11 @@ this module are ever parsed as markup.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from typing import Any
 
 from rich import box
-from rich.console import Console, Group, RenderableType
+from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -60,13 +58,6 @@ def bar(fraction: float, width: int = BAR_WIDTH) -> Text:
     filled = round(fraction * width)
     return Text("█" * filled, style="cyan") + Text("░" * (width - filled), style="dim")
 
-
-def render_text(renderable: RenderableType, width: int) -> str:
-    """Plain text (no colours) of ``renderable`` laid out ``width`` columns wide."""
-    buffer = io.StringIO()
-    Console(file=buffer, width=width, color_system=None, force_terminal=False, legacy_windows=False,
-            emoji=False, highlight=False).print(renderable)
-    return buffer.getvalue()
 
 
 def _title(summary: Mapping[str, Any]) -> Text:

@@ -1,4 +1,4 @@
-"""``usage-report check-source`` on the demo and csv sources (documentdb: test_documentdb_source.py)."""
+"""``usage-report check-source`` on the demo and csv sources (documentdb: sources/documentdb/test_source.py)."""
 
 from click.testing import CliRunner
 
