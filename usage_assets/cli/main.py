@@ -8,11 +8,15 @@ project's ``dagster_home/``), where the UI shows them.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import signal
 import subprocess
 import sys
+import time
 from datetime import date
+from pathlib import Path
 
 import click
 from dotenv import load_dotenv
@@ -224,12 +228,52 @@ def check_source(day: date | None, **options):
 def ui(host: str, port: int):
     """Start the Dagster web UI and daemon on this project (schedule, backfills, lineage).
 
-    Uses the same settings as the CLI (environment and .env). Stop with Ctrl-C.
+    Uses the same settings as the CLI (environment and .env). For local use: it runs
+    `dg dev` (webserver, daemon and code server on SQLite under DAGSTER_HOME); a
+    production deployment runs them as services (README, "Deploying"). Stop with Ctrl-C
+    or SIGTERM: both stop every process it started.
     """
-    command = [sys.executable, "-m", "dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"),
-               "-h", host, "-p", str(port)]
+    command = [str(Path(sys.executable).with_name("dg")), "dev", "--target-path", str(PROJECT_ROOT),
+               "--use-active-venv", "-h", host, "-p", str(port)]
     console.log(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})")
-    raise SystemExit(subprocess.call(command, cwd=PROJECT_ROOT))
+    raise SystemExit(run_until_signalled(command, cwd=PROJECT_ROOT))
+
+
+def run_until_signalled(command: list[str], cwd: Path, grace_s: float = 20.0) -> int:
+    """Run ``command`` in its own process group until it exits or this process receives
+    SIGINT or SIGTERM; then stop the whole group (SIGTERM, then SIGKILL after ``grace_s``
+    seconds), so no webserver, daemon or code server outlives the command. Returns the
+    child's exit code (128 + signal number when it was stopped by a signal)."""
+    child = subprocess.Popen(command, cwd=cwd, start_new_session=True, env={**os.environ, "VIRTUAL_ENV": sys.prefix})
+    received: list[int] = []
+
+    def forward(signum, _frame):
+        received.append(signum)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGTERM)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        code = child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGTERM)
+            _wait_for_group(child.pid, grace_s)
+            os.killpg(child.pid, signal.SIGKILL)
+    return 128 + received[0] if received else code
+
+
+def _wait_for_group(pgid: int, timeout_s: float) -> None:
+    """Wait until no process of group ``pgid`` is left (or ``timeout_s`` passes)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
 
 
 # The report's headline numbers in the terminal (usage_assets/cli/summary.py: reads the lake, no Dagster).

@@ -1,0 +1,69 @@
+"""The deployment files under deploy/: systemd units, the container image, the Helm values.
+
+The unit files are checked with the real ``systemd-analyze verify`` (Debian's systemd),
+with the install path pointed at this checkout so the ExecStart programs exist. No
+container engine runs on this machine, so the image is not built here: the test checks
+that the Helm values start the code location the image installs, with the keys the
+official chart's schema requires of a user deployment.
+"""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from usage_assets.settings import PROJECT_ROOT
+
+DEPLOY = PROJECT_ROOT / "deploy"
+UNITS = sorted((DEPLOY / "systemd").glob("*.service"))
+INSTALL_PATH = "/opt/usage-assets"
+
+
+def test_there_is_a_unit_for_the_webserver_and_one_for_the_daemon():
+    assert [unit.name for unit in UNITS] == ["usage-assets-daemon.service", "usage-assets-webserver.service"]
+    for unit in UNITS:
+        text = unit.read_text()
+        assert "Restart=on-failure" in text and f"EnvironmentFile=-{INSTALL_PATH}/.env" in text
+
+
+@pytest.mark.skipif(
+    shutil.which("systemd-analyze") is None and not os.environ.get("CI"),
+    reason="systemd-analyze is needed (Debian: apt-get install systemd)",
+)
+def test_systemd_units_verify(tmp_path):
+    checkout = PROJECT_ROOT.resolve()
+    assert (checkout / ".venv/bin/dagster-webserver").exists(), "run from the Quickstart's virtualenv"
+    for unit in UNITS:
+        (tmp_path / unit.name).write_text(unit.read_text().replace(INSTALL_PATH, str(checkout)))
+    result = subprocess.run(
+        ["systemd-analyze", "verify", *sorted(str(path) for path in tmp_path.iterdir())],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    # The check is real: a unit whose program does not exist fails it.
+    broken = tmp_path / "broken.service"
+    broken.write_text(UNITS[0].read_text().replace(f"{INSTALL_PATH}/.venv", "/nonexistent"))
+    assert subprocess.run(["systemd-analyze", "verify", str(broken)], capture_output=True, timeout=60).returncode != 0
+
+
+def test_helm_values_start_the_code_location_the_image_installs():
+    values = yaml.safe_load((DEPLOY / "helm/values.yaml").read_text())
+    (deployment,) = values["dagster-user-deployments"]["deployments"]
+    # Required by the chart's dagster-user-deployments schema: name, image (repository,
+    # pullPolicy) and port.
+    assert deployment["name"] and deployment["image"]["repository"] and deployment["port"] == 3030
+    assert deployment["image"]["pullPolicy"] in ("Always", "IfNotPresent", "Never")
+    args = deployment["dagsterApiGrpcArgs"]
+    module = args[args.index("--module-name") + 1]
+    containerfile = (DEPLOY / "Containerfile").read_text()
+    assert f'"--module-name", "{module}"' in containerfile and '"--port", "3030"' in containerfile
+    assert args[args.index("--working-directory") + 1] == INSTALL_PATH and f"WORKDIR {INSTALL_PATH}" in containerfile
+    # Runs launched as Kubernetes jobs see the same lake and reports as the code location.
+    mount = deployment["volumeMounts"][0]["mountPath"]
+    assert values["runLauncher"]["config"]["k8sRunLauncher"]["volumeMounts"][0]["mountPath"] == mount
+    assert "USAGE_DATA_DIR=/var/lib/usage-assets/data" in containerfile and mount == "/var/lib/usage-assets"
+    # The module the image serves is this project's code location.
+    assert module == "usage_assets.definitions" and (PROJECT_ROOT / "usage_assets/definitions.py").is_file()
