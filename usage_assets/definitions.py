@@ -22,7 +22,7 @@ from usage_assets.defs.resources.telemetry import (
     DemoTelemetrySource,
     TelemetrySource,
 )
-from usage_assets.enrichment.prometheus_trends import DEFAULT_SERIES, SWITCHED_OFF
+from usage_assets.enrichment.prometheus_trends import SWITCHED_OFF
 from usage_assets.settings import PROJECT_ROOT, Settings
 from usage_assets.sources.demo_fleet import DEMO_INTERNAL_ALLOWLIST
 
@@ -63,12 +63,13 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
 
 def build_prometheus_source(settings: Settings) -> PrometheusSource:
     """The optional Prometheus resource; without an endpoint (the default) it is "not used"."""
+    prometheus = settings.prometheus
     return PrometheusSource(
-        endpoint=settings.prometheus_endpoint,
-        disabled_reason=SWITCHED_OFF if settings.prometheus_disabled else None,
-        range=settings.prometheus_range,
-        series=settings.prometheus_series.split(",") if settings.prometheus_series else list(DEFAULT_SERIES),
-        timeout_seconds=settings.prometheus_timeout,
+        endpoint=prometheus.endpoint,
+        disabled_reason=SWITCHED_OFF if settings.no_prometheus else None,
+        range=prometheus.range,
+        series=prometheus.series_names,
+        timeout_seconds=prometheus.timeout,
     )
 
 

@@ -33,7 +33,7 @@ def github_repository_from_settings(settings, environ=None) -> GitHubRepository:
     """The resource for ``settings``; the token is a ``dg.EnvVar`` when its variable is set."""
     environ = os.environ if environ is None else environ
     return GitHubRepository(
-        repo=settings.github_repo,
-        api_url=settings.github_api_url,
+        repo=settings.github.repo,
+        api_url=settings.github.api_url,
         token=dg.EnvVar(GITHUB_TOKEN_VARIABLE) if environ.get(GITHUB_TOKEN_VARIABLE) else None,
     )
