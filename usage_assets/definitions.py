@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Any, TypeVar
 
 import dagster as dg
+from pydantic import SecretStr
 
-from usage_assets.defs.resources.documentdb import documentdb_source_from_settings
+from usage_assets.defs.resources.documentdb import (
+    BastionConfig,
+    DatabaseConfig,
+    DocumentDBTelemetrySource,
+)
 from usage_assets.defs.resources.github import github_repository_from_settings
 from usage_assets.defs.resources.prometheus import PrometheusSource
 from usage_assets.defs.resources.storage import DataLake, ReportConfig
@@ -23,14 +29,35 @@ from usage_assets.defs.resources.telemetry import (
     TelemetrySource,
 )
 from usage_assets.enrichment.prometheus_trends import SWITCHED_OFF
-from usage_assets.settings import PROJECT_ROOT, Settings
+from usage_assets.settings import PROJECT_ROOT, Settings, variable
 from usage_assets.sources.demo_fleet import DEMO_INTERNAL_ALLOWLIST
+
+C = TypeVar("C", bound=dg.Config)
+
+
+def config_from_settings(config_type: type[C], settings: Settings, group: str, **fields: Any) -> C:
+    """The settings group ``group`` (``"docdb"``: ``settings.docdb``) as ``config_type``, a
+    Dagster config or resource class built on that group's model, plus ``fields``.
+
+    Each secret that is set is passed as ``dg.EnvVar`` of its variable: Dagster reads the
+    value when a run starts, and the definitions, the UI and the logs hold only the name.
+    So a secret always comes from its environment variable (``usage-report`` and ``dagster
+    dev`` load ``.env`` into the environment).
+    """
+    values = {
+        name: dg.EnvVar(variable(group, name)) if isinstance(value, SecretStr) else value
+        for name, value in getattr(settings, group)
+    }
+    return config_type(**values, **fields)
 
 
 def build_telemetry_source(settings: Settings) -> TelemetrySource:
     """The source resource named by ``settings.source``."""
     if settings.source == "documentdb":
-        return documentdb_source_from_settings(settings)
+        return DocumentDBTelemetrySource(
+            database=config_from_settings(DatabaseConfig, settings, "docdb"),
+            bastion=config_from_settings(BastionConfig, settings, "bastion"),
+        )
     if settings.source == "csv":
         return CsvTelemetrySource(
             csv_path=str(Path(settings.csv_path).expanduser().resolve()),

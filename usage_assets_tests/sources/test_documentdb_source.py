@@ -31,7 +31,6 @@ from dagster._serdes import serialize_value
 from usage_assets.cli.main import main
 from usage_assets.cli.runner import PipelineRunError, PipelineRunner
 from usage_assets.definitions import build_telemetry_source
-from usage_assets.defs.resources.documentdb import KEY_PASSPHRASE_ENV, PASSWORD_ENV
 from usage_assets.defs.resources.telemetry import with_secrets_resolved
 from usage_assets.settings import Settings, variable
 from usage_assets.sources.errors import SourceError
@@ -47,6 +46,8 @@ from usage_assets_tests.loopback_sshd import (
 )
 
 DAY1, DAY2 = date(2026, 5, 1), date(2026, 5, 2)
+#: The variables of the two secrets, as documented (read by dg.EnvVar when a run starts).
+PASSWORD_ENV, KEY_PASSPHRASE_ENV = "USAGE_DOCDB_PASSWORD", "USAGE_BASTION_KEY_PASSPHRASE"
 
 
 def _require_sshd() -> None:
@@ -446,9 +447,10 @@ def test_no_secret_reaches_logs_errors_the_event_log_or_any_file(
     def record(error: BaseException) -> None:
         texts.append("".join(traceback.format_exception(error)))
 
+    # Settings are read with the secrets in place, as the CLI and the UI read them.
+    monkeypatch.setenv(PASSWORD_ENV, DB_PASSWORD)
     settings = documentdb_settings(tmp_path, bastion, database)
     with dg.instance_for_test(temp_dir=str(pipeline_env / "dagster_home")) as instance:
-        monkeypatch.setenv(PASSWORD_ENV, DB_PASSWORD)
         runner = PipelineRunner(settings, instance)
         runner.ingest(DAY1)  # the secrets work: a real login through the tunnel
         runner.report(DAY2)
