@@ -20,7 +20,7 @@ from usage_assets.defs.resources.documentdb import (
     DatabaseConfig,
     DocumentDBTelemetrySource,
 )
-from usage_assets.defs.resources.github import github_repository_from_settings
+from usage_assets.defs.resources.github import GitHubRepository
 from usage_assets.defs.resources.prometheus import PrometheusSource
 from usage_assets.defs.resources.storage import DataLake, ReportConfig
 from usage_assets.defs.resources.telemetry import (
@@ -84,19 +84,14 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             forecast_target=settings.forecast_target,
         ),
         "prometheus": build_prometheus_source(settings),
-        "github": github_repository_from_settings(settings),
+        "github": config_from_settings(GitHubRepository, settings, "github"),
     }
 
 
 def build_prometheus_source(settings: Settings) -> PrometheusSource:
     """The optional Prometheus resource; without an endpoint (the default) it is "not used"."""
-    prometheus = settings.prometheus
-    return PrometheusSource(
-        endpoint=prometheus.endpoint,
-        disabled_reason=SWITCHED_OFF if settings.no_prometheus else None,
-        range=prometheus.range,
-        series=prometheus.series_names,
-        timeout_seconds=prometheus.timeout,
+    return config_from_settings(
+        PrometheusSource, settings, "prometheus", disabled_reason=SWITCHED_OFF if settings.no_prometheus else None
     )
 
 

@@ -2,8 +2,8 @@
 
 Every setting is declared once, here: :class:`Settings` holds the top-level ones and one
 model per group - :class:`DatabaseSettings`, :class:`BastionSettings`,
-:class:`PrometheusSettings`, :class:`GitHubSettings`. The DocumentDB client and its
-resource take the database and bastion models themselves. A setting's environment variable is ``USAGE_`` and its
+:class:`PrometheusSettings`, :class:`GitHubSettings` - which the resources (as Dagster
+config, secrets as ``dg.EnvVar``) and the DocumentDB client take as they are. A setting's environment variable is ``USAGE_`` and its
 path, upper-case, joined by ``_`` (:func:`variable`): ``source`` is ``USAGE_SOURCE``,
 ``docdb.server_selection_timeout_s`` is ``USAGE_DOCDB_SERVER_SELECTION_TIMEOUT_S``; all of
 them are listed in ``.env.example``. Values come from the environment, then from the
