@@ -16,11 +16,9 @@ to fix and never repeat a URL or a secret.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar, get_args
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -28,6 +26,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    NonNegativeFloat,
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
@@ -44,7 +43,6 @@ from usage_assets.enrichment.prometheus_trends import DEFAULT_SERIES
 from usage_assets.enrichment.trend_arithmetic import DEFAULT_RANGE, parse_range, range_label
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-T = TypeVar("T")
 SourceName = Literal["demo", "csv", "documentdb"]
 SOURCES: tuple[str, ...] = get_args(SourceName)
 
@@ -198,13 +196,17 @@ class Settings(BaseSettings):
     ``csv_path``) or ``documentdb`` (``docdb``, through ``bastion``).
     ``internal_instances``: optional allowlist file of internal installs (for ``demo``, the
     simulator's own list is used when unset). ``data_dir``: the day-partitioned data lake;
-    ``reports_dir``: ``<reports_dir>/<D>/`` report folders. ``demo_*``: the simulator's seed, first day (YYYY-MM-DD) and
+    ``reports_dir``: ``<reports_dir>/<D>/`` report folders. ``partitions_start``: the first
+    daily partition (UTC). ``demo_*``: the simulator's seed, first day (YYYY-MM-DD) and
     initial new installs per day. ``no_prometheus``: leave Prometheus out even when
     ``prometheus.endpoint`` is set. ``cost_model``: the JSON file of daily platform rates
     behind the infra-spend section; ``forecast_target``: the install count the forecast
-    gives an ETA for. The report's settings stay top-level
-    because their variables (``USAGE_COST_MODEL``, ``USAGE_FORECAST_TARGET``,
-    ``USAGE_INTERNAL_INSTANCES``) share no group prefix.
+    gives an ETA for. ``ingest_retry_delay_s``: seconds before the ingest's first retry of
+    a flaky source, then twice and four times that. ``partitions_start`` and
+    ``ingest_retry_delay_s`` are read when the definitions are imported (they are part of
+    them). The report's settings stay top-level because their variables
+    (``USAGE_COST_MODEL``, ``USAGE_FORECAST_TARGET``, ``USAGE_INTERNAL_INSTANCES``) share no
+    group prefix.
 
     Constructing one reads the environment and ``.env`` for every value not given, and
     validates; pydantic's ``ValidationError`` is raised for direct construction,
@@ -230,12 +232,14 @@ class Settings(BaseSettings):
     internal_instances: str | None = None
     data_dir: str = str(PROJECT_ROOT / "data")
     reports_dir: str = str(PROJECT_ROOT / "reports")
+    partitions_start: date = date(2025, 1, 1)
     demo_seed: int = 7
     demo_start: str = "2026-08-23"
     demo_daily_new_installs: PositiveFloat = 2.0
     no_prometheus: bool = False
     cost_model: str = str(PROJECT_ROOT / "cost_model.json")
     forecast_target: PositiveInt = 1000
+    ingest_retry_delay_s: NonNegativeFloat = 30.0
     docdb: DatabaseSettings = DatabaseSettings()
     bastion: BastionSettings = BastionSettings()
     prometheus: PrometheusSettings = PrometheusSettings()
@@ -304,17 +308,6 @@ def variable(*path: str) -> str:
     ``USAGE_CSV_PATH``, ``variable("docdb", "host")`` is ``USAGE_DOCDB_HOST``."""
     config = Settings.model_config
     return (config["env_prefix"] + config["env_nested_delimiter"].join(path)).upper()
-
-
-def definition_setting(variable: str, default: str, parse: Callable[[str], T], expected: str) -> T:
-    """A setting Dagster needs while the definitions are imported, so not a :class:`Settings`
-    field: ``USAGE_PARTITIONS_START`` (the partitions) and ``USAGE_INGEST_RETRY_DELAY_S``
-    (the ingest's retry policy). Raises :class:`SettingsError` naming the variable."""
-    raw = os.environ.get(variable) or default
-    try:
-        return parse(raw)
-    except ValueError:
-        raise SettingsError(f"{variable} must be {expected}, got {raw!r}") from None
 
 
 def _field(path: tuple[str, ...]) -> FieldInfo | None:
