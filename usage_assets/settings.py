@@ -281,9 +281,10 @@ class Settings(BaseSettings):
         """
         values: dict[str, Any] = {}
         for name, value in overrides.items():
-            group, _, field = name.partition("_")
             if value is None:
                 continue
+            # Split as the variables are: the group's name, then the field's.
+            group, _, field = name.partition("_")
             if group in GROUPS:
                 values.setdefault(group, {})[field] = value
             else:
@@ -326,6 +327,8 @@ def describe_errors(error: ValidationError) -> str:
     lines = []
     for problem in error.errors():
         message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "extra_forbidden":
+            message = "is not a setting (.env.example lists them all)"
         path = tuple(str(part) for part in problem["loc"])
         if not path:
             lines.append(message)
