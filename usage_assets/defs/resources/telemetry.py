@@ -118,12 +118,14 @@ class DemoTelemetrySource(TelemetrySource):
     """The built-in, deterministic simulated fleet (see :mod:`usage_assets.sources.demo_fleet`).
 
     Serves every day from ``start`` to yesterday (UTC); a day's events never depend on
-    which other days were asked, so any backfill reproduces the same partition.
+    which other days were asked, so any backfill reproduces the same partition. The fields
+    are the ``demo_*`` settings (:class:`usage_assets.settings.Settings`, where their
+    defaults are).
     """
 
-    seed: int = 7
-    start: str = "2026-08-23"
-    daily_new_installs: float = 2.0
+    seed: int
+    start: str
+    daily_new_installs: float
 
     def _params(self) -> DemoFleetParams:
         return DemoFleetParams(
