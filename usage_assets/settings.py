@@ -3,15 +3,16 @@
 Every setting is declared once, here: :class:`Settings` holds the top-level ones and one
 model per group - :class:`DatabaseSettings`, :class:`BastionSettings`,
 :class:`PrometheusSettings`, :class:`GitHubSettings` - which the resources (as Dagster
-config, secrets as ``dg.EnvVar``) and the DocumentDB client take as they are. A setting's environment variable is ``USAGE_`` and its
-path, upper-case, joined by ``_`` (:func:`variable`): ``source`` is ``USAGE_SOURCE``,
-``docdb.server_selection_timeout_s`` is ``USAGE_DOCDB_SERVER_SELECTION_TIMEOUT_S``; all of
-them are listed in ``.env.example``. Values come from the environment, then from the
-project's ``.env`` (``dagster dev`` and ``usage-report`` load it too, so the UI, the
-schedule and the CLI see one source); the CLI's options override them for one command.
-Parsing and validation are pydantic's (strings become ints, floats, days and booleans:
-``true``/``false``, ``1``/``0``, ``yes``/``no``, ``on``/``off``); errors name the variable
-to fix and never repeat a URL or a secret.
+config, secrets as ``dg.EnvVar``) and the DocumentDB client take as they are. A setting's
+environment variable is ``USAGE_`` and its path, upper-case, joined by ``_``
+(:func:`variable`): ``source`` is ``USAGE_SOURCE``, ``docdb.server_selection_timeout_s`` is
+``USAGE_DOCDB_SERVER_SELECTION_TIMEOUT_S``; all of them are listed in ``.env.example``.
+Values come from the environment, then from the project's ``.env`` (``dagster dev`` and
+``usage-report`` load it too, so the UI, the schedule and the CLI see one source); the
+CLI's options override them for one command. Parsing and validation are pydantic's
+(strings become ints, floats, days and booleans: ``true``/``false``, ``1``/``0``,
+``yes``/``no``, ``on``/``off``); errors name the variable to fix and never repeat a URL or
+a secret.
 """
 
 from __future__ import annotations

@@ -390,7 +390,8 @@ def test_the_reconciliation_check_names_days_that_fell_behind_and_a_rematerializ
 
 def _cli_env(settings: Settings) -> dict[str, str]:
     """The documentdb settings as environment variables (the secrets are in the environment already)."""
-    return {variable(group, name): str(value) for group in ("docdb", "bastion") for name, value in getattr(settings, group)
+    return {variable(group, name): str(value)
+            for group in ("docdb", "bastion") for name, value in getattr(settings, group)
             if value is not None and not isinstance(value, SecretStr)}
 
 
