@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Any, TypeVar
 
 import dagster as dg
+from pydantic import SecretStr
 
-from usage_assets.defs.resources.documentdb import documentdb_source_from_settings
-from usage_assets.defs.resources.github import github_repository_from_settings
+from usage_assets.defs.resources.documentdb import (
+    BastionConfig,
+    DatabaseConfig,
+    DocumentDBTelemetrySource,
+)
+from usage_assets.defs.resources.github import GitHubRepository
 from usage_assets.defs.resources.prometheus import PrometheusSource
 from usage_assets.defs.resources.storage import DataLake, ReportConfig
 from usage_assets.defs.resources.telemetry import (
@@ -22,15 +28,36 @@ from usage_assets.defs.resources.telemetry import (
     DemoTelemetrySource,
     TelemetrySource,
 )
-from usage_assets.enrichment.prometheus_trends import DEFAULT_SERIES, SWITCHED_OFF
-from usage_assets.settings import PROJECT_ROOT, Settings
+from usage_assets.enrichment.prometheus_trends import SWITCHED_OFF
+from usage_assets.settings import PROJECT_ROOT, Settings, variable
 from usage_assets.sources.demo_fleet import DEMO_INTERNAL_ALLOWLIST
+
+C = TypeVar("C", bound=dg.Config)
+
+
+def config_from_settings(config_type: type[C], settings: Settings, group: str, **fields: Any) -> C:
+    """The settings group ``group`` (``"docdb"``: ``settings.docdb``) as ``config_type``, a
+    Dagster config or resource class built on that group's model, plus ``fields``.
+
+    Each secret that is set is passed as ``dg.EnvVar`` of its variable: Dagster reads the
+    value when a run starts, and the definitions, the UI and the logs hold only the name.
+    So a secret always comes from its environment variable (``usage-report`` and ``dagster
+    dev`` load ``.env`` into the environment).
+    """
+    values = {
+        name: dg.EnvVar(variable(group, name)) if isinstance(value, SecretStr) else value
+        for name, value in getattr(settings, group)
+    }
+    return config_type(**values, **fields)
 
 
 def build_telemetry_source(settings: Settings) -> TelemetrySource:
     """The source resource named by ``settings.source``."""
     if settings.source == "documentdb":
-        return documentdb_source_from_settings(settings)
+        return DocumentDBTelemetrySource(
+            database=config_from_settings(DatabaseConfig, settings, "docdb"),
+            bastion=config_from_settings(BastionConfig, settings, "bastion"),
+        )
     if settings.source == "csv":
         return CsvTelemetrySource(
             csv_path=str(Path(settings.csv_path).expanduser().resolve()),
@@ -57,18 +84,14 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             forecast_target=settings.forecast_target,
         ),
         "prometheus": build_prometheus_source(settings),
-        "github": github_repository_from_settings(settings),
+        "github": config_from_settings(GitHubRepository, settings, "github"),
     }
 
 
 def build_prometheus_source(settings: Settings) -> PrometheusSource:
     """The optional Prometheus resource; without an endpoint (the default) it is "not used"."""
-    return PrometheusSource(
-        endpoint=settings.prometheus_endpoint,
-        disabled_reason=SWITCHED_OFF if settings.prometheus_disabled else None,
-        range=settings.prometheus_range,
-        series=settings.prometheus_series.split(",") if settings.prometheus_series else list(DEFAULT_SERIES),
-        timeout_seconds=settings.prometheus_timeout,
+    return config_from_settings(
+        PrometheusSource, settings, "prometheus", disabled_reason=SWITCHED_OFF if settings.no_prometheus else None
     )
 
 

@@ -1,116 +1,250 @@
 """Settings shared by the CLI, the Dagster UI and the schedule, read from the environment.
 
-Every setting has an environment variable (:data:`ENV_VARS`, documented in
-``.env.example``); the CLI's options override them for one command. ``dagster dev`` and
-``usage-report`` both load a ``.env`` file from the project root, so the UI, the schedule
-and the CLI see one source. Parsing and validation are pydantic's (strings from the
-environment become ints, floats and booleans: ``true``/``false``, ``1``/``0``,
-``yes``/``no``, ``on``/``off``); errors name the environment variable to fix.
+Every setting is declared once, here: :class:`Settings` holds the top-level ones and one
+model per group - :class:`DatabaseSettings`, :class:`BastionSettings`,
+:class:`PrometheusSettings`, :class:`GitHubSettings` - which the resources (as Dagster
+config, secrets as ``dg.EnvVar``) and the DocumentDB client take as they are. A setting's
+environment variable is ``USAGE_`` and its path, upper-case, joined by ``_``
+(:func:`variable`): ``source`` is ``USAGE_SOURCE``, ``docdb.server_selection_timeout_s`` is
+``USAGE_DOCDB_SERVER_SELECTION_TIMEOUT_S``; all of them are listed in ``.env.example``.
+Values come from the environment, then from the project's ``.env`` (``dagster dev`` and
+``usage-report`` load it too, so the UI, the schedule and the CLI see one source); the
+CLI's options override them for one command. Parsing and validation are pydantic's
+(strings become ints, floats, days and booleans: ``true``/``false``, ``1``/``0``,
+``yes``/``no``, ``on``/``off``); errors name the variable to fix and never repeat a URL or
+a secret.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
-from typing import Literal, TypeVar, get_args
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    NonNegativeFloat,
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
+    SecretStr,
     ValidationError,
-    ValidationInfo,
     field_validator,
-    model_validator,
 )
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from usage_assets.enrichment.prometheus_client import check_metric_name
-from usage_assets.enrichment.trend_arithmetic import parse_range, range_label
+from usage_assets.enrichment.github_stats import GITHUB_API_URL
+from usage_assets.enrichment.prometheus_client import DEFAULT_TIMEOUT_SECONDS, check_metric_name
+from usage_assets.enrichment.prometheus_trends import DEFAULT_SERIES
+from usage_assets.enrichment.trend_arithmetic import DEFAULT_RANGE, parse_range, range_label
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-T = TypeVar("T")
 SourceName = Literal["demo", "csv", "documentdb"]
 SOURCES: tuple[str, ...] = get_args(SourceName)
+
+#: A secret: pydantic masks it, :func:`describe_errors` never repeats it (``repr=False``
+#: marks the settings whose values are never shown: secrets and URLs, which may carry
+#: credentials), and Dagster gets only the name of its variable, as ``dg.EnvVar``.
+Secret = Annotated[SecretStr | None, Field(repr=False)]
 
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message says which variable to fix."""
 
 
-class Settings(BaseModel):
-    """Where events come from and where outputs go.
+def _http_url(value: str | None) -> str | None:
+    value = (value or "").strip() or None
+    if value and not value.lower().startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL such as http://127.0.0.1:9090")
+    if value and (urlsplit(value).password or urlsplit(value).query):
+        # Settings end up in Dagster's resource config, which the UI shows.
+        raise ValueError("must not carry credentials or a query string (they would be shown in the Dagster UI)")
+    return value
 
-    ``source``: ``demo`` (built-in simulated fleet), ``csv`` (reference exports at
-    ``csv_path``) or ``documentdb``. ``internal_instances``: optional allowlist file of
-    internal installs (for ``demo``, the simulator's own list is used when unset).
-    ``data_dir``: the day-partitioned data lake; ``reports_dir``: ``<reports_dir>/<D>/``
-    report folders. ``demo_*``: the simulator's seed, first day (YYYY-MM-DD) and initial
-    new installs per day. ``prometheus_*``: the optional Prometheus enrichment - endpoint
-    URL (None: not configured), ``prometheus_disabled`` (switch it off even when an
-    endpoint is set), range (``7d``/``14d``/``30d``), comma-separated counter names
-    (None: the registry's default counters) and the per-request timeout in seconds.
-    ``cost_model``: the JSON file of daily platform rates behind the infra-spend section;
-    ``forecast_target``: the install count the forecast gives an ETA for;
-    ``github_repo`` (``owner/name``, None: the GitHub section says it is not configured)
-    and ``github_api_url``: the repository statistics (token: ``USAGE_GITHUB_TOKEN``,
-    read through ``dg.EnvVar``).
-    ``docdb_*``/``bastion_*``: the documentdb source's database and SSH bastion (see
-    :class:`usage_assets.defs.resources.documentdb.DocumentDBTelemetrySource`; timeouts and
-    keepalive in seconds). Its two secrets are not settings: the resource reads
-    ``USAGE_DOCDB_PASSWORD`` and ``USAGE_BASTION_KEY_PASSPHRASE`` through ``dg.EnvVar``.
 
-    Constructing one validates it; pydantic's ``ValidationError`` is raised for direct
-    construction, :class:`SettingsError` by :meth:`from_env`.
+class _Group(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DatabaseSettings(_Group):
+    """The documentdb source's database and how to log in (variables ``USAGE_DOCDB_*``).
+
+    ``uri``: ``mongodb://host[:port][/database][?options]`` without credentials, instead of
+    ``host``/``port``/``database`` (what the URI gives wins; its options too). ``host``/
+    ``port``: the endpoint as seen from the bastion (or from here without one).
+    ``database``: holds ``startup_events`` and ``heartbeat_events``. ``user``/``password``:
+    SCRAM credentials, checked against ``auth_source`` with ``auth_mechanism``. ``tls``,
+    ``ca_file``: TLS and the CA bundle (e.g. AWS's ``global-bundle.pem``).
+    ``direct_connection``: talk to this one node (DocumentDB's cluster endpoint). Seconds:
+    ``server_selection_timeout_s`` finding and connecting to the server,
+    ``socket_timeout_s`` each reply outside a query (ping, listing), ``query_timeout_s``
+    one whole query, first to last batch. ``batch_size``: documents per batch.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    uri: str | None = Field(default=None, repr=False)
+    host: str | None = None
+    port: PositiveInt = 27017
+    database: str = "telemetry"
+    user: str | None = None
+    password: Secret = None
+    auth_source: str = "admin"
+    auth_mechanism: str = "SCRAM-SHA-1"
+    tls: bool = True
+    ca_file: str | None = None
+    direct_connection: bool = True
+    server_selection_timeout_s: PositiveFloat = 20.0
+    socket_timeout_s: PositiveFloat = 120.0
+    query_timeout_s: PositiveFloat = 900.0
+    batch_size: PositiveInt = 5000
+
+    @field_validator("uri")
+    @classmethod
+    def _no_password_in_uri(cls, value: str | None) -> str | None:
+        if value and urlsplit(value).password:
+            raise ValueError(f"must not contain a password: put it in {variable('docdb', 'password')} instead")
+        return value
+
+    @property
+    def address(self) -> str:
+        """``host:port/database``, for messages."""
+        return f"{self.host}:{self.port}/{self.database}"
+
+
+class BastionSettings(_Group):
+    """The SSH bastion in front of the database (variables ``USAGE_BASTION_*``).
+
+    ``host`` unset: no tunnel, the database is reached directly. ``port``: the bastion's SSH
+    port. ``user``: login name. ``key_file``: private key (OpenSSH or PEM; ed25519, ECDSA
+    or RSA); ``key_passphrase``: its passphrase, or None for an unencrypted key.
+    ``known_hosts``: OpenSSH known_hosts file holding the bastion's key (hashed entries and
+    ``[host]:port`` entries work); ``host_key_fingerprint``: instead, the bastion key's
+    ``SHA256:...`` fingerprint as ``ssh-keygen -lf`` prints it. ``keepalive_s``: SSH
+    keepalive interval, seconds (0: off). ``timeout_s``: seconds for the TCP connect, the
+    banner, the login and opening each forwarded channel.
+    """
+
+    host: str | None = None
+    port: PositiveInt = 22
+    user: str | None = None
+    key_file: str | None = None
+    key_passphrase: Secret = None
+    known_hosts: str = "~/.ssh/known_hosts"
+    host_key_fingerprint: str | None = None
+    keepalive_s: NonNegativeInt = 30
+    timeout_s: PositiveFloat = 15.0
+
+    @property
+    def address(self) -> str:
+        """``user@host:port``, for messages."""
+        return f"{self.user}@{self.host}:{self.port}"
+
+
+class PrometheusSettings(_Group):
+    """The optional Prometheus enrichment (variables ``USAGE_PROMETHEUS_*``).
+
+    ``endpoint``: base URL such as ``http://prometheus:9090``, or None (not configured).
+    ``range``: ``7d``, ``14d`` or ``30d``, the length of the current and of the previous
+    window. ``series``: comma-separated counter names with their ``_total`` suffix (None:
+    the registry's own, :data:`DEFAULT_SERIES`). ``timeout``: seconds for connecting and
+    for each answer. (Switching it off is the top-level ``no_prometheus``: its variable is
+    ``USAGE_NO_PROMETHEUS``.)
+    """
+
+    endpoint: Annotated[str | None, AfterValidator(_http_url)] = Field(default=None, repr=False)
+    range: str = DEFAULT_RANGE
+    series: str | None = None
+    timeout: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0, le=300)
+
+    @field_validator("range", mode="before")
+    @classmethod
+    def _range_label(cls, value: str | int) -> str:
+        return range_label(parse_range(value))
+
+    @field_validator("series")
+    @classmethod
+    def _metric_names(cls, value: str | None) -> str | None:
+        names = [name.strip() for name in (value or "").split(",") if name.strip()]
+        return ",".join(check_metric_name(name) for name in names) or None
+
+    @property
+    def series_names(self) -> list[str]:
+        """The counters to query: ``series`` split, or :data:`DEFAULT_SERIES`."""
+        return self.series.split(",") if self.series else list(DEFAULT_SERIES)
+
+
+class GitHubSettings(_Group):
+    """The repository whose statistics the report shows (variables ``USAGE_GITHUB_*``).
+
+    ``repo``: ``owner/name``, or None (the section says it is not configured). ``api_url``:
+    the REST API root. ``token``: optional; raises the rate limit from 60 to 5,000
+    requests an hour.
+    """
+
+    repo: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+    api_url: Annotated[str, AfterValidator(_http_url)] = Field(default=GITHUB_API_URL, repr=False)
+    token: Secret = None
+
+
+class Settings(BaseSettings):
+    """Where events come from, where outputs go, and the optional enrichments.
+
+    ``source``: ``demo`` (built-in simulated fleet), ``csv`` (reference exports at
+    ``csv_path``) or ``documentdb`` (``docdb``, through ``bastion``).
+    ``internal_instances``: optional allowlist file of internal installs (for ``demo``, the
+    simulator's own list is used when unset). ``data_dir``: the day-partitioned data lake;
+    ``reports_dir``: ``<reports_dir>/<D>/`` report folders. ``partitions_start``: the first
+    daily partition (UTC). ``demo_*``: the simulator's seed, first day (YYYY-MM-DD) and
+    initial new installs per day. ``no_prometheus``: leave Prometheus out even when
+    ``prometheus.endpoint`` is set. ``cost_model``: the JSON file of daily platform rates
+    behind the infra-spend section; ``forecast_target``: the install count the forecast
+    gives an ETA for. ``ingest_retry_delay_s``: seconds before the ingest's first retry of
+    a flaky source, then twice and four times that. ``partitions_start`` and
+    ``ingest_retry_delay_s`` are read when the definitions are imported (they are part of
+    them). The report's settings stay top-level because their variables
+    (``USAGE_COST_MODEL``, ``USAGE_FORECAST_TARGET``, ``USAGE_INTERNAL_INSTANCES``) share no
+    group prefix.
+
+    Constructing one reads the environment and ``.env`` for every value not given, and
+    validates; pydantic's ``ValidationError`` is raised for direct construction,
+    :class:`SettingsError` by :meth:`from_env`.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="USAGE_",
+        # USAGE_DOCDB_SERVER_SELECTION_TIMEOUT_S is docdb.server_selection_timeout_s: one split
+        # after the group's name, so field names keep their underscores.
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        env_ignore_empty=True,
+        env_file=PROJECT_ROOT / ".env",
+        # .env also holds other variables (DAGSTER_HOME); like the environment's, they are ignored.
+        dotenv_filtering="only_existing",
+        frozen=True,
+        extra="forbid",
+    )
 
     source: SourceName = "demo"
     csv_path: str | None = None
     internal_instances: str | None = None
     data_dir: str = str(PROJECT_ROOT / "data")
     reports_dir: str = str(PROJECT_ROOT / "reports")
+    partitions_start: date = date(2025, 1, 1)
     demo_seed: int = 7
     demo_start: str = "2026-08-23"
     demo_daily_new_installs: PositiveFloat = 2.0
-    prometheus_endpoint: str | None = None
-    prometheus_disabled: bool = False
-    prometheus_range: str = "7d"
-    prometheus_series: str | None = None
-    prometheus_timeout: float = Field(default=10.0, gt=0, le=300)
+    no_prometheus: bool = False
     cost_model: str = str(PROJECT_ROOT / "cost_model.json")
     forecast_target: PositiveInt = 1000
-    github_repo: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-    github_api_url: str = "https://api.github.com"
-    # documentdb source (secrets are not settings: USAGE_DOCDB_PASSWORD and
-    # USAGE_BASTION_KEY_PASSPHRASE reach the resource only through dg.EnvVar).
-    docdb_uri: str | None = None
-    docdb_host: str | None = None
-    docdb_port: PositiveInt = 27017
-    docdb_database: str = "telemetry"
-    docdb_user: str | None = None
-    docdb_auth_source: str = "admin"
-    docdb_auth_mechanism: str = "SCRAM-SHA-1"
-    docdb_tls: bool = True
-    docdb_ca_file: str | None = None
-    docdb_direct_connection: bool = True
-    docdb_server_selection_timeout: PositiveFloat = 20.0
-    docdb_socket_timeout: PositiveFloat = 120.0
-    docdb_query_timeout: PositiveFloat = 900.0
-    docdb_batch_size: PositiveInt = 5000
-    bastion_host: str | None = None
-    bastion_port: PositiveInt = 22
-    bastion_user: str | None = None
-    bastion_key_file: str | None = None
-    bastion_known_hosts: str = "~/.ssh/known_hosts"
-    bastion_host_key_fingerprint: str | None = None
-    bastion_keepalive: NonNegativeInt = 30
+    ingest_retry_delay_s: NonNegativeFloat = 30.0
+    docdb: DatabaseSettings = DatabaseSettings()
+    bastion: BastionSettings = BastionSettings()
+    prometheus: PrometheusSettings = PrometheusSettings()
+    github: GitHubSettings = GitHubSettings()
 
     @field_validator("demo_start")
     @classmethod
@@ -121,138 +255,86 @@ class Settings(BaseModel):
             raise ValueError(f"must be YYYY-MM-DD, got {value!r}") from error
         return value
 
-    @field_validator("prometheus_endpoint", "github_api_url")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        value = (value or "").strip() or None
-        if value and not value.lower().startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL such as http://127.0.0.1:9090")
-        if value and (urlsplit(value).password or urlsplit(value).query):
-            # Settings end up in Dagster's resource config, which the UI shows.
-            raise ValueError("must not carry credentials or a query string (they would be shown in the Dagster UI)")
-        return value
-
-    @field_validator("docdb_uri")
-    @classmethod
-    def _no_password_in_uri(cls, value: str | None) -> str | None:
-        if value and urlsplit(value).password:
-            raise ValueError("must not contain a password: put it in USAGE_DOCDB_PASSWORD instead")
-        return value
-
-    @field_validator("prometheus_range", mode="before")
-    @classmethod
-    def _range_label(cls, value: str | int) -> str:
-        return range_label(parse_range(value))
-
-    @field_validator("prometheus_series")
-    @classmethod
-    def _metric_names(cls, value: str | None) -> str | None:
-        names = [name.strip() for name in (value or "").split(",") if name.strip()]
-        return ",".join(check_metric_name(name) for name in names) or None
-
-    @model_validator(mode="after")
-    def _source_needs(self, info: ValidationInfo) -> "Settings":
-        if info.context and not info.context.get("need_source", True):
-            return self
+    def check_source(self) -> None:
+        """Raise :class:`SettingsError` when the chosen source lacks what it needs: the csv
+        source a path, the documentdb source the database's address."""
         if self.source == "csv" and not self.csv_path:
-            raise ValueError(
-                "the csv source needs a path: set USAGE_CSV_PATH (or pass --csv-path) to a "
+            raise SettingsError(
+                f"the csv source needs a path: set {variable('csv_path')} (or pass --csv-path) to a "
                 "registry_metrics.csv or a folder of dated exports"
             )
-        if self.source == "documentdb" and not (self.docdb_host or self.docdb_uri):
-            raise ValueError(
-                "the documentdb source needs the database address: set USAGE_DOCDB_HOST (the endpoint as "
-                "seen from the bastion) or USAGE_DOCDB_URI; see the README's DocumentDB section"
+        if self.source == "documentdb" and not (self.docdb.host or self.docdb.uri):
+            raise SettingsError(
+                f"the documentdb source needs the database address: set {variable('docdb', 'host')} (the "
+                f"endpoint as seen from the bastion) or {variable('docdb', 'uri')}; see the README's "
+                "DocumentDB section"
             )
-        return self
 
     @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] | None = None, *, need_source: bool = True, **overrides
-    ) -> "Settings":
-        """Settings from ``environ`` (default ``os.environ``), then non-None ``overrides``.
+    def from_env(cls, *, need_source: bool = True, **overrides: Any) -> "Settings":
+        """Settings from the environment and ``.env``, then the non-None ``overrides``.
 
-        Empty variables count as unset. ``need_source=False`` skips the checks that the
-        chosen source is fully configured (for commands that only read the data lake).
-        Raises :class:`SettingsError` naming the variable of every invalid value.
+        ``overrides`` are named like the variables, without ``USAGE_`` and in lower case, as
+        the CLI's options are: ``csv_path``, ``no_prometheus``, ``prometheus_endpoint``
+        (``prometheus.endpoint``). Empty variables count as unset. ``need_source=False``
+        skips :meth:`check_source` (for commands that only read the data lake). Raises
+        :class:`SettingsError` naming the variable of every invalid value.
         """
-        environ = os.environ if environ is None else environ
-        values = {name: environ[var] for name, var in ENV_VARS.items() if environ.get(var, "") != ""}
-        values.update({name: value for name, value in overrides.items() if value is not None})
+        values: dict[str, Any] = {}
+        for name, value in overrides.items():
+            if value is None:
+                continue
+            # Split as the variables are: the group's name, then the field's.
+            group, _, field = name.partition("_")
+            if group in GROUPS:
+                values.setdefault(group, {})[field] = value
+            else:
+                values[name] = value
         try:
-            return cls.model_validate(values, context={"need_source": need_source})
+            settings = cls(**values)
         except ValidationError as error:
             raise SettingsError(describe_errors(error)) from None
+        if need_source:
+            settings.check_source()
+        return settings
 
 
-#: The environment variable of every setting.
-ENV_VARS: dict[str, str] = {
-    "source": "USAGE_SOURCE",
-    "csv_path": "USAGE_CSV_PATH",
-    "internal_instances": "USAGE_INTERNAL_INSTANCES",
-    "data_dir": "USAGE_DATA_DIR",
-    "reports_dir": "USAGE_REPORTS_DIR",
-    "demo_seed": "USAGE_DEMO_SEED",
-    "demo_start": "USAGE_DEMO_START",
-    "demo_daily_new_installs": "USAGE_DEMO_DAILY_NEW_INSTALLS",
-    "prometheus_endpoint": "USAGE_PROMETHEUS_ENDPOINT",
-    "prometheus_disabled": "USAGE_NO_PROMETHEUS",
-    "prometheus_range": "USAGE_PROMETHEUS_RANGE",
-    "prometheus_series": "USAGE_PROMETHEUS_SERIES",
-    "prometheus_timeout": "USAGE_PROMETHEUS_TIMEOUT",
-    "cost_model": "USAGE_COST_MODEL",
-    "forecast_target": "USAGE_FORECAST_TARGET",
-    "github_repo": "USAGE_GITHUB_REPO",
-    "github_api_url": "USAGE_GITHUB_API_URL",
-    "docdb_uri": "USAGE_DOCDB_URI",
-    "docdb_host": "USAGE_DOCDB_HOST",
-    "docdb_port": "USAGE_DOCDB_PORT",
-    "docdb_database": "USAGE_DOCDB_DATABASE",
-    "docdb_user": "USAGE_DOCDB_USER",
-    "docdb_auth_source": "USAGE_DOCDB_AUTH_SOURCE",
-    "docdb_auth_mechanism": "USAGE_DOCDB_AUTH_MECHANISM",
-    "docdb_tls": "USAGE_DOCDB_TLS",
-    "docdb_ca_file": "USAGE_DOCDB_CA_FILE",
-    "docdb_direct_connection": "USAGE_DOCDB_DIRECT_CONNECTION",
-    "docdb_server_selection_timeout": "USAGE_DOCDB_SERVER_SELECTION_TIMEOUT_S",
-    "docdb_socket_timeout": "USAGE_DOCDB_SOCKET_TIMEOUT_S",
-    "docdb_query_timeout": "USAGE_DOCDB_QUERY_TIMEOUT_S",
-    "docdb_batch_size": "USAGE_DOCDB_BATCH_SIZE",
-    "bastion_host": "USAGE_BASTION_HOST",
-    "bastion_port": "USAGE_BASTION_PORT",
-    "bastion_user": "USAGE_BASTION_USER",
-    "bastion_key_file": "USAGE_BASTION_KEY_FILE",
-    "bastion_known_hosts": "USAGE_BASTION_KNOWN_HOSTS",
-    "bastion_host_key_fingerprint": "USAGE_BASTION_HOST_KEY_FINGERPRINT",
-    "bastion_keepalive": "USAGE_BASTION_KEEPALIVE_S",
+#: The settings groups: top-level fields holding a model, read from ``USAGE_<GROUP>_*``.
+GROUPS: dict[str, type[BaseModel]] = {
+    name: field.annotation for name, field in Settings.model_fields.items() if isinstance(field.default, BaseModel)
 }
 
 
-def definition_setting(variable: str, default: str, parse: Callable[[str], T], expected: str) -> T:
-    """A setting Dagster needs while the definitions are imported, so not a :class:`Settings`
-    field: ``USAGE_PARTITIONS_START`` (the partitions) and ``USAGE_INGEST_RETRY_DELAY_S``
-    (the ingest's retry policy). Raises :class:`SettingsError` naming the variable."""
-    raw = os.environ.get(variable) or default
-    try:
-        return parse(raw)
-    except ValueError:
-        raise SettingsError(f"{variable} must be {expected}, got {raw!r}") from None
+def variable(*path: str) -> str:
+    """The environment variable of the setting at ``path``: ``variable("csv_path")`` is
+    ``USAGE_CSV_PATH``, ``variable("docdb", "host")`` is ``USAGE_DOCDB_HOST``."""
+    config = Settings.model_config
+    return (config["env_prefix"] + config["env_nested_delimiter"].join(path)).upper()
 
 
-#: Settings whose values are URLs (possibly with credentials): never echoed in errors.
-URL_FIELDS = frozenset({"prometheus_endpoint", "docdb_uri"})
+def _field(path: tuple[str, ...]) -> FieldInfo | None:
+    """The declaration of the setting at ``path``, or None for a name that is no setting."""
+    if len(path) == 2 and path[0] in GROUPS:
+        return GROUPS[path[0]].model_fields.get(path[1])
+    return Settings.model_fields.get(path[0]) if len(path) == 1 else None
 
 
 def describe_errors(error: ValidationError) -> str:
-    """One line per invalid setting, naming its environment variable."""
+    """One line per invalid setting, naming its environment variable.
+
+    The value given is repeated only for declared settings that are not URLs or secrets
+    (``repr=False``); an unknown name under a group's prefix (a typo) is named without it.
+    """
     lines = []
     for problem in error.errors():
         message = problem["msg"].removeprefix("Value error, ")
-        field = problem["loc"][0] if problem["loc"] else None
-        if field in ENV_VARS:
-            # URLs can hold credentials: never repeat them.
-            given = "<hidden>" if field in URL_FIELDS else repr(problem["input"])
-            lines.append(f"{ENV_VARS[field]}: {message}" + ("" if given in message else f" (got {given})"))
-        else:
+        if problem["type"] == "extra_forbidden":
+            message = "is not a setting (.env.example lists them all)"
+        path = tuple(str(part) for part in problem["loc"])
+        if not path:
             lines.append(message)
+            continue
+        field = _field(path)
+        given = repr(problem["input"]) if field is not None and field.repr else "<hidden>"
+        lines.append(f"{variable(*path)}: {message}" + ("" if given in message else f" (got {given})"))
     return "\n".join(lines)

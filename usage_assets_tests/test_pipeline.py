@@ -273,7 +273,7 @@ def test_github_figures_and_their_change_since_the_day_before(pipeline_env, gith
     GitHub-shaped JSON) stands in for it, so the resource, asset and report are real."""
     serve_repository(github, [3])
     monkeypatch.setenv("USAGE_GITHUB_TOKEN", TOKEN)
-    settings = Settings(
+    settings = Settings.from_env(
         data_dir=str(pipeline_env / "data"), reports_dir=str(pipeline_env / "reports"), demo_start=START.isoformat(),
         demo_daily_new_installs=1.0, github_repo=REPO, github_api_url=github.url,
     )

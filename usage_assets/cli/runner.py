@@ -105,7 +105,7 @@ class PipelineRunner:
         report gives the comparisons a daily run would have.
         """
         first = history_first_day(self.lake, day)
-        for earlier in comparison_days(day, parse_range(self.settings.prometheus_range)):
+        for earlier in comparison_days(day, parse_range(self.settings.prometheus.range)):
             has_metrics = all(self.lake.has_day(name, earlier, "data.json") for name in (FLEET_METRICS, LIVENESS))
             if not has_metrics and earlier >= first:
                 self._execute(METRICS_JOB, earlier)

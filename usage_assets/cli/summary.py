@@ -25,7 +25,7 @@ def prometheus_options(command):
     options = [
         click.option("--prometheus-endpoint", help="Prometheus base URL for the report's trends, e.g. "
                      "http://prometheus:9090 [env USAGE_PROMETHEUS_ENDPOINT; default: Prometheus not used]."),
-        click.option("--no-prometheus", "prometheus_disabled", is_flag=True, default=None,
+        click.option("--no-prometheus", "no_prometheus", is_flag=True, default=None,
                      help="Leave Prometheus out even when an endpoint is set; the report says so "
                      "[env USAGE_NO_PROMETHEUS]."),
         click.option("--prometheus-range", type=click.Choice(RANGE_CHOICES),
@@ -77,11 +77,7 @@ def summary(report_date, output_format, range_label, no_prometheus, prometheus_e
     Prometheus now (shown only, the lake is not changed); --no-prometheus
     leaves it out. Every figure names its source (telemetry, prometheus).
     """
-    from usage_assets.enrichment.prometheus_trends import (
-        DEFAULT_SERIES,
-        SWITCHED_OFF,
-        trends_or_reason,
-    )
+    from usage_assets.enrichment.prometheus_trends import SWITCHED_OFF, trends_or_reason
     from usage_assets.enrichment.trend_arithmetic import parse_range
     from usage_assets.storage.lake import Lake
     from usage_assets.terminal.summary import (
@@ -98,7 +94,7 @@ def summary(report_date, output_format, range_label, no_prometheus, prometheus_e
     except SettingsError as error:
         raise click.UsageError(str(error)) from error
     lake = Lake(settings.data_dir)
-    series = settings.prometheus_series.split(",") if settings.prometheus_series else list(DEFAULT_SERIES)
+    prometheus = settings.prometheus
     try:
         day = report_date or default_day(lake)
         mode = "off" if no_prometheus else "fresh" if prometheus_endpoint else "stored"
@@ -109,8 +105,8 @@ def summary(report_date, output_format, range_label, no_prometheus, prometheus_e
             if verbose:
                 errors.log(f"Querying Prometheus for the {range_days}-day windows ending {day}", markup=False)
             return trends_or_reason(
-                settings.prometheus_endpoint, day, range_days, series, settings.prometheus_timeout,
-                SWITCHED_OFF if settings.prometheus_disabled else None,
+                prometheus.endpoint, day, range_days, prometheus.series_names, prometheus.timeout,
+                SWITCHED_OFF if settings.no_prometheus else None,
             )
 
         document = load_summary(

@@ -14,13 +14,11 @@ from datetime import date, timedelta
 import dagster as dg
 
 from usage_assets.enrichment.trend_arithmetic import RANGES, comparison_day
-from usage_assets.settings import definition_setting
+from usage_assets.settings import Settings
 
-DEFAULT_PARTITIONS_START = "2025-01-01"
-
-PARTITIONS_START = definition_setting(
-    "USAGE_PARTITIONS_START", DEFAULT_PARTITIONS_START, date.fromisoformat, "a day YYYY-MM-DD"
-)
+# Read while the definitions are imported: the partitions are part of them. A bad value of
+# any setting raises SettingsError naming its variable.
+PARTITIONS_START: date = Settings.from_env(need_source=False).partitions_start
 
 daily_partitions = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START.isoformat(), timezone="UTC")
 

@@ -97,7 +97,7 @@ def test_error_answers_become_the_reason(answering, reason):
     assert trends["reason"] == f"{reason}, at {answering}"
 
 
-def test_queries_keep_the_total_suffix_and_refuse_injection():
+def test_queries_keep_the_total_suffix_and_refuse_injection(monkeypatch):
     assert increase_query("mcpgw_registry_tool_execution_total", 7) == \
         "sum (increase(mcpgw_registry_tool_execution_total[7d]))"
     assert increase_query("telemetry_sends_total", 14, 14, ("status",)) == \
@@ -105,12 +105,15 @@ def test_queries_keep_the_total_suffix_and_refuse_injection():
     for bad in ("up) or vector(1", 'x{a="b"}', ""):
         with pytest.raises(ValueError):
             increase_query(bad, 7)
-    with pytest.raises(SettingsError, match="USAGE_PROMETHEUS_SERIES"):
-        Settings.from_env({"USAGE_PROMETHEUS_SERIES": "ok_total,up) or vector(1"})
-    with pytest.raises(SettingsError, match="USAGE_PROMETHEUS_RANGE"):
-        Settings.from_env({"USAGE_PROMETHEUS_RANGE": "5d"})
-    with pytest.raises(SettingsError, match="http"):
-        Settings.from_env({"USAGE_PROMETHEUS_ENDPOINT": "prometheus:9090"})
+    for variable, value, expected in (
+        ("USAGE_PROMETHEUS_SERIES", "ok_total,up) or vector(1", "USAGE_PROMETHEUS_SERIES"),
+        ("USAGE_PROMETHEUS_RANGE", "5d", "USAGE_PROMETHEUS_RANGE"),
+        ("USAGE_PROMETHEUS_ENDPOINT", "prometheus:9090", "http"),
+    ):
+        with monkeypatch.context() as environment:
+            environment.setenv(variable, value)
+            with pytest.raises(SettingsError, match=expected):
+                Settings.from_env()
 
 
 def test_endpoints_are_shown_without_credentials_or_query():
@@ -146,7 +149,8 @@ def test_many_slow_answers_hit_the_total_budget():
     assert trends["reason"].startswith("answers too slow: gave up after 3 s in total")
 
 
-def test_an_endpoint_with_credentials_is_refused_without_repeating_them():
+def test_an_endpoint_with_credentials_is_refused_without_repeating_them(monkeypatch):
+    monkeypatch.setenv("USAGE_PROMETHEUS_ENDPOINT", "http://admin:hunter2@127.0.0.1:9090")
     with pytest.raises(SettingsError) as refused:
-        Settings.from_env({"USAGE_PROMETHEUS_ENDPOINT": "http://admin:hunter2@127.0.0.1:9090"})
+        Settings.from_env()
     assert "USAGE_PROMETHEUS_ENDPOINT" in str(refused.value) and "hunter2" not in str(refused.value)

@@ -35,9 +35,9 @@ def built(prometheus_server, tmp_path_factory):
     """Reports for EARLIER and REPORT_DAY built with Prometheus; every earlier day ingested."""
     folder = tmp_path_factory.mktemp("with-prometheus")
     (folder / "dagster_home").mkdir()
-    settings = Settings(data_dir=str(folder / "data"), reports_dir=str(folder / "reports"),
-                        demo_start=START.isoformat(), demo_daily_new_installs=1.0,
-                        prometheus_endpoint=prometheus_server.url, prometheus_series=SERIES)
+    settings = Settings.from_env(data_dir=str(folder / "data"), reports_dir=str(folder / "reports"),
+                                 demo_start=START.isoformat(), demo_daily_new_installs=1.0,
+                                 prometheus_endpoint=prometheus_server.url, prometheus_series=SERIES)
     with dg.instance_for_test(temp_dir=str(folder / "dagster_home")) as instance:
         runner = PipelineRunner(settings, instance)
         for day in day_range(START, REPORT_DAY - timedelta(days=1)):
@@ -138,8 +138,9 @@ def test_summary_and_run_document_their_prometheus_options():
     assert "--prometheus-endpoint" in run_help and "--no-prometheus" in run_help and "--prometheus-range" in run_help
 
 
-def test_no_prometheus_wins_over_a_configured_endpoint_without_any_request(prometheus_server):
-    settings = Settings.from_env({"USAGE_PROMETHEUS_ENDPOINT": prometheus_server.url}, prometheus_disabled=True)
+def test_no_prometheus_wins_over_a_configured_endpoint_without_any_request(prometheus_server, monkeypatch):
+    monkeypatch.setenv("USAGE_PROMETHEUS_ENDPOINT", prometheus_server.url)
+    settings = Settings.from_env(no_prometheus=True)
     trends = build_prometheus_source(settings).trends(REPORT_DAY)
     assert trends["status"] == "not_used" and trends["reason"] == SWITCHED_OFF
 
@@ -208,8 +209,8 @@ def test_summary_of_a_day_never_built_names_the_command(built):
 )
 def test_without_prometheus_the_report_is_complete_and_says_why(pipeline_env, endpoint, reason):
     url = closed_port_url() if endpoint == "refused" else None
-    settings = Settings(data_dir=str(pipeline_env / "data"), reports_dir=str(pipeline_env / "reports"),
-                        demo_start=START.isoformat(), demo_daily_new_installs=1.0, prometheus_endpoint=url)
+    settings = Settings.from_env(data_dir=str(pipeline_env / "data"), reports_dir=str(pipeline_env / "reports"),
+                                 demo_start=START.isoformat(), demo_daily_new_installs=1.0, prometheus_endpoint=url)
     day = START + timedelta(days=2)
     with dg.instance_for_test(temp_dir=str(pipeline_env / "dagster_home")) as instance:
         runner = PipelineRunner(settings, instance)

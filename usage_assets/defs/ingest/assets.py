@@ -11,7 +11,7 @@ from usage_assets.defs.resources.storage import DataLake
 from usage_assets.defs.resources.telemetry import TelemetrySource
 from usage_assets.ingest.completeness import check_heartbeats
 from usage_assets.ingest.validation import ingest_stats, validate_events
-from usage_assets.settings import definition_setting
+from usage_assets.settings import Settings
 from usage_assets.sources.errors import SourceError
 from usage_assets.storage.datasets import INGEST_STATS, RAW_EVENTS, REJECTED_EVENTS
 from usage_assets.storage.lake import MissingPartitionsError
@@ -25,7 +25,7 @@ HEARTBEATS_PRESENT = "heartbeats_present"
 # whole day. Errors a retry cannot fix fail at once (see fetch_for_ingest).
 INGEST_RETRY_POLICY = dg.RetryPolicy(
     max_retries=3,
-    delay=definition_setting("USAGE_INGEST_RETRY_DELAY_S", "30", float, "a number of seconds"),
+    delay=Settings.from_env(need_source=False).ingest_retry_delay_s,
     backoff=dg.Backoff.EXPONENTIAL,
     jitter=dg.Jitter.PLUS_MINUS,
 )

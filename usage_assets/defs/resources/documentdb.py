@@ -2,9 +2,10 @@
 
 :class:`DocumentDBTelemetrySource` is the ``documentdb`` source of ``usage-report`` and of
 the Dagster UI (both build it with :func:`usage_assets.definitions.build_telemetry_source`).
-Its fields are plain settings except the two secrets, ``password`` and
-``bastion_key_passphrase``, which are given as ``dg.EnvVar(...)``: Dagster reads them when
-a run starts and shows only the variable's name in the UI. The work is done by
+Its two fields are the settings models :class:`usage_assets.settings.DatabaseSettings`
+and :class:`usage_assets.settings.BastionSettings` as Dagster config, whose secrets,
+``password`` and ``key_passphrase``, are given as ``dg.EnvVar(...)``: Dagster reads them
+when a run starts and shows only the variable's name in the UI. The work is done by
 :mod:`usage_assets.sources.documentdb.client` (queries, error explanations) and
 :mod:`usage_assets.sources.documentdb.ssh_tunnel` (the tunnel); this module only wires configuration.
 
@@ -14,130 +15,58 @@ Each call (``fetch_day``, ``count_day``, ``coverage``, ``check``) opens its own 
 
 from __future__ import annotations
 
-import os
 from datetime import date
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
+from pydantic import Field
 
 from usage_assets.common.days import last_complete_utc_day
 from usage_assets.defs.resources.telemetry import TelemetrySource
-from usage_assets.sources.documentdb.client import (
-    DatabaseConfig,
-    TelemetryDatabase,
-    parse_database_uri,
-)
-from usage_assets.sources.documentdb.ssh_tunnel import BastionConfig
+from usage_assets.settings import BastionSettings, DatabaseSettings
+from usage_assets.sources.documentdb.client import TelemetryDatabase
 from usage_assets.sources.errors import SourceCheckStep, SourceError
 
-#: Environment variables of the two secret fields (read by dg.EnvVar, never by Settings).
-PASSWORD_ENV = "USAGE_DOCDB_PASSWORD"
-KEY_PASSPHRASE_ENV = "USAGE_BASTION_KEY_PASSPHRASE"
+
+class DatabaseConfig(DatabaseSettings, dg.Config):
+    """:class:`DatabaseSettings` as Dagster config: ``password`` is ``dg.EnvVar(...)`` (or None)."""
+
+    password: str | None = Field(default=None, repr=False)
+
+
+class BastionConfig(BastionSettings, dg.Config):
+    """:class:`BastionSettings` as Dagster config: ``key_passphrase`` is ``dg.EnvVar(...)`` (or None)."""
+
+    key_passphrase: str | None = Field(default=None, repr=False)
 
 
 class DocumentDBTelemetrySource(TelemetrySource):
     """Telemetry events read from the collector's database, one UTC day per query.
 
-    Database: ``uri`` (``mongodb://host:port/db?options``, no credentials) or
-    ``host``/``port``/``database``; ``user`` and ``password`` (secret) checked against
-    ``auth_source`` with ``auth_mechanism``; ``tls`` with ``ca_file``;
-    ``direct_connection``; timeouts in seconds (``server_selection_timeout_s``,
-    ``socket_timeout_s``, ``query_timeout_s`` = budget of one whole query);
-    ``batch_size`` documents per batch (reference 3.2).
-
-    Bastion (optional; no tunnel when ``bastion_host`` is empty): ``bastion_host``,
-    ``bastion_port``, ``bastion_user``, ``bastion_key_file``, ``bastion_key_passphrase``
-    (secret), ``bastion_known_hosts`` or ``bastion_host_key_fingerprint`` (``SHA256:...``),
-    ``bastion_keepalive_s``, ``bastion_timeout_s``.
+    ``database``: where the database is and how to log in; ``bastion``: the SSH bastion
+    in front of it (no tunnel when its ``host`` is unset). See
+    :class:`usage_assets.settings.DatabaseSettings` and
+    :class:`usage_assets.settings.BastionSettings` for the fields, units and defaults.
 
     Every method raises :class:`usage_assets.sources.errors.SourceError` when the
     source cannot be read; its ``transient`` flag tells the ingest asset whether to retry.
     """
 
-    uri: str | None = None
-    host: str | None = None
-    port: int = 27017
-    database: str = "telemetry"
-    user: str | None = None
-    password: str | None = None
-    auth_source: str = "admin"
-    auth_mechanism: str = "SCRAM-SHA-1"
-    tls: bool = True
-    ca_file: str | None = None
-    direct_connection: bool = True
-    server_selection_timeout_s: float = 20.0
-    socket_timeout_s: float = 120.0
-    query_timeout_s: float = 900.0
-    batch_size: int = 5000
-
-    bastion_host: str | None = None
-    bastion_port: int = 22
-    bastion_user: str | None = None
-    bastion_key_file: str | None = None
-    bastion_key_passphrase: str | None = None
-    bastion_known_hosts: str = "~/.ssh/known_hosts"
-    bastion_host_key_fingerprint: str | None = None
-    bastion_keepalive_s: int = 30
-    bastion_timeout_s: float = 15.0
+    database: DatabaseConfig
+    bastion: BastionConfig
 
     # -- configuration -------------------------------------------------------------------
 
-    def database_config(self) -> DatabaseConfig:
-        """The database settings; raises :class:`SourceError` (stage ``config``) when incomplete."""
-        fields = parse_database_uri(self.uri) if self.uri else {}
-        host = fields.pop("host", None) or self.host
-        if not host:
-            raise SourceError(
-                "the documentdb source has no database address",
-                "Set USAGE_DOCDB_HOST (the endpoint as seen from the bastion) or USAGE_DOCDB_URI.",
-                stage="config",
-            )
-        return DatabaseConfig(
-            host=host,
-            port=int(fields.pop("port", None) or self.port),
-            database=fields.pop("database", None) or self.database,
-            user=fields.pop("user", None) or self.user,
-            password=self.password,
-            auth_source=self.auth_source,
-            auth_mechanism=self.auth_mechanism,
-            tls=self.tls,
-            tls_ca_file=self.ca_file,
-            direct_connection=self.direct_connection,
-            server_selection_timeout_s=self.server_selection_timeout_s,
-            socket_timeout_s=self.socket_timeout_s,
-            query_timeout_s=self.query_timeout_s,
-            batch_size=self.batch_size,
-            options=fields.pop("options", {}),
-        )
-
-    def bastion_config(self) -> BastionConfig | None:
-        """The bastion settings, or None without a bastion; raises :class:`SourceError` when incomplete."""
-        if not self.bastion_host:
-            return None
-        missing = [name for name, value in (("USAGE_BASTION_USER", self.bastion_user),
-                                            ("USAGE_BASTION_KEY_FILE", self.bastion_key_file)) if not value]
-        if missing:
-            raise SourceError(
-                f"USAGE_BASTION_HOST is set but {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not",
-                "Set the bastion's login user and the private key file (see the README's DocumentDB section).",
-                stage="config",
-            )
-        return BastionConfig(
-            host=self.bastion_host,
-            port=self.bastion_port,
-            user=self.bastion_user,
-            key_file=self.bastion_key_file,
-            key_passphrase=self.bastion_key_passphrase,
-            known_hosts=self.bastion_known_hosts,
-            host_key_fingerprint=self.bastion_host_key_fingerprint,
-            connect_timeout_s=self.bastion_timeout_s,
-            keepalive_s=self.bastion_keepalive_s,
-        )
+    def settings(self) -> tuple[DatabaseSettings, BastionSettings]:
+        """The database and bastion settings as the client takes them: the secrets, read
+        by Dagster when the run started, become ``SecretStr`` again."""
+        return (DatabaseSettings.model_validate(self.database.model_dump()),
+                BastionSettings.model_validate(self.bastion.model_dump()))
 
     def session(self) -> TelemetryDatabase:
-        """A new, unopened session; use it as a context manager."""
-        return TelemetryDatabase(self.database_config(), self.bastion_config())
+        """A new, unopened session; use it as a context manager. Raises
+        :class:`SourceError` (stage ``config``) when the settings are incomplete."""
+        return TelemetryDatabase(*self.settings())
 
     # -- TelemetrySource -----------------------------------------------------------------
 
@@ -159,12 +88,12 @@ class DocumentDBTelemetrySource(TelemetrySource):
 
     def describe(self) -> str:
         try:
-            config = self.database_config()
-            where = f"DocumentDB {config.address}"
+            database, _ = self.settings()
+            where = f"DocumentDB {TelemetryDatabase(database).config.address}"
         except SourceError:
             where = "DocumentDB (address not configured)"
-        if self.bastion_host:
-            where += f" via bastion {self.bastion_user}@{self.bastion_host}:{self.bastion_port}"
+        if self.bastion.host:
+            where += f" via bastion {self.bastion.address}"
         return where
 
     def check(self, day: date | None = None) -> list[SourceCheckStep]:
@@ -195,43 +124,3 @@ class DocumentDBTelemetrySource(TelemetrySource):
             name = "SSH tunnel" if error.stage == "tunnel" else "settings" if error.stage == "config" else error.stage
             steps.append(SourceCheckStep(name, False, str(error)))
         return steps
-
-
-def documentdb_source_from_settings(settings, environ=None) -> DocumentDBTelemetrySource:
-    """The resource for ``settings`` (a :class:`usage_assets.settings.Settings`).
-
-    Non-secret fields come from the settings; each secret is passed as
-    ``dg.EnvVar(name)`` when its variable is set in ``environ`` (default ``os.environ``;
-    only its presence is looked at here), so its value is read when a run starts and
-    is never part of the definitions, the UI or a log.
-    """
-    environ = os.environ if environ is None else environ
-
-    def secret(name: str):
-        return dg.EnvVar(name) if environ.get(name) else None
-
-    return DocumentDBTelemetrySource(
-        uri=settings.docdb_uri,
-        host=settings.docdb_host,
-        port=settings.docdb_port,
-        database=settings.docdb_database,
-        user=settings.docdb_user,
-        password=secret(PASSWORD_ENV),
-        auth_source=settings.docdb_auth_source,
-        auth_mechanism=settings.docdb_auth_mechanism,
-        tls=settings.docdb_tls,
-        ca_file=str(Path(settings.docdb_ca_file).expanduser()) if settings.docdb_ca_file else None,
-        direct_connection=settings.docdb_direct_connection,
-        server_selection_timeout_s=settings.docdb_server_selection_timeout,
-        socket_timeout_s=settings.docdb_socket_timeout,
-        query_timeout_s=settings.docdb_query_timeout,
-        batch_size=settings.docdb_batch_size,
-        bastion_host=settings.bastion_host,
-        bastion_port=settings.bastion_port,
-        bastion_user=settings.bastion_user,
-        bastion_key_file=str(Path(settings.bastion_key_file).expanduser()) if settings.bastion_key_file else None,
-        bastion_key_passphrase=secret(KEY_PASSPHRASE_ENV),
-        bastion_known_hosts=str(Path(settings.bastion_known_hosts).expanduser()),
-        bastion_host_key_fingerprint=settings.bastion_host_key_fingerprint,
-        bastion_keepalive_s=settings.bastion_keepalive,
-    )

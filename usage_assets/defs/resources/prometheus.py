@@ -12,33 +12,21 @@ from datetime import date
 
 import dagster as dg
 
-from usage_assets.enrichment.prometheus_client import (
-    DEFAULT_TIMEOUT_SECONDS,
-    redact_endpoint,
-)
-from usage_assets.enrichment.prometheus_trends import (
-    DEFAULT_SERIES,
-    NOT_CONFIGURED,
-    trends_or_reason,
-)
-from usage_assets.enrichment.trend_arithmetic import DEFAULT_RANGE, parse_range
+from usage_assets.enrichment.prometheus_client import redact_endpoint
+from usage_assets.enrichment.prometheus_trends import NOT_CONFIGURED, trends_or_reason
+from usage_assets.enrichment.trend_arithmetic import parse_range
+from usage_assets.settings import PrometheusSettings
 
 
-class PrometheusSource(dg.ConfigurableResource):
+class PrometheusSource(PrometheusSettings, dg.ConfigurableResource):
     """Prometheus HTTP API access for the ``prometheus_trends`` asset.
 
-    ``endpoint``: base URL such as ``http://prometheus:9090``, or None (not configured).
-    ``disabled_reason``: set when Prometheus was switched off on purpose (``--no-prometheus``);
-    it wins over ``endpoint``. ``range``: ``7d``, ``14d`` or ``30d`` - the length of the
-    current and of the previous window. ``series``: counter names to query (with ``_total``).
-    ``timeout_seconds``: bound on connecting and on each answer.
+    The settings of :class:`usage_assets.settings.PrometheusSettings` (``endpoint``,
+    ``range``, ``series``, ``timeout``), plus ``disabled_reason``: set when Prometheus was
+    switched off on purpose (``--no-prometheus``); it wins over ``endpoint``.
     """
 
-    endpoint: str | None = None
     disabled_reason: str | None = None
-    range: str = DEFAULT_RANGE
-    series: list[str] = list(DEFAULT_SERIES)
-    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
 
     @property
     def range_days(self) -> int:
@@ -58,5 +46,5 @@ class PrometheusSource(dg.ConfigurableResource):
         :func:`usage_assets.enrichment.prometheus_trends.trends_or_reason`); never raises for an
         unconfigured, disabled, unreachable or failing Prometheus."""
         return trends_or_reason(
-            self.endpoint, day, self.range_days, self.series, self.timeout_seconds, self.disabled_reason
+            self.endpoint, day, self.range_days, self.series_names, self.timeout, self.disabled_reason
         )

@@ -29,14 +29,15 @@ class ReportConfig(dg.ConfigurableResource):
     ``templates_dir``: folder holding ``report.md.j2`` and ``report.html.j2``.
     ``internal_instances``: path of ``known-internal-instances.md``, or None.
     ``cost_model``: path of the infra-spend cost model JSON (``cost_model.json``).
-    ``forecast_target``: installs the forecast gives an ETA for.
+    ``forecast_target``: installs the forecast gives an ETA for. Built from
+    :class:`usage_assets.settings.Settings` (where the defaults are), paths resolved.
     """
 
     reports_dir: str
     templates_dir: str
-    internal_instances: str | None = None
+    internal_instances: str | None
     cost_model: str
-    forecast_target: int = 1000
+    forecast_target: int
 
     def allowlist(self) -> InternalAllowlist:
         """The parsed allowlist; raises ``FileNotFoundError`` for a path that does not exist."""

@@ -25,17 +25,23 @@ from usage_assets.sources.export_format import count_events
 
 
 def with_secrets_resolved(source: "TelemetrySource") -> "TelemetrySource":
-    """A copy of ``source`` whose ``dg.EnvVar`` fields hold their values, as in a run.
+    """A copy of ``source`` whose ``dg.EnvVar`` fields, nested config included, hold their
+    values, as in a run.
 
     For code that calls a source outside a Dagster run (the CLI, the runner's coverage
     look-ups). Raises Dagster's error from ``EnvVar.get_value`` when a variable is
     unset. (``process_config_and_initialize`` would do the same, but it also clears
     Dagster's current-instance context, which breaks later runs in the same process.)
     """
-    fields = type(source).model_fields
-    values = {name: getattr(source, name) for name in fields}
-    secrets = {name: value.get_value() for name, value in values.items() if isinstance(value, dg.EnvVar)}
-    return type(source)(**{**values, **secrets}) if secrets else source
+    return _resolved(source)
+
+
+def _resolved(value):
+    if isinstance(value, dg.EnvVar):
+        return value.get_value()
+    if isinstance(value, dg.Config):
+        return type(value)(**{name: _resolved(getattr(value, name)) for name in type(value).model_fields})
+    return value
 
 
 class TelemetrySource(dg.ConfigurableResource, ABC):
@@ -112,12 +118,14 @@ class DemoTelemetrySource(TelemetrySource):
     """The built-in, deterministic simulated fleet (see :mod:`usage_assets.sources.demo_fleet`).
 
     Serves every day from ``start`` to yesterday (UTC); a day's events never depend on
-    which other days were asked, so any backfill reproduces the same partition.
+    which other days were asked, so any backfill reproduces the same partition. The fields
+    are the ``demo_*`` settings (:class:`usage_assets.settings.Settings`, where their
+    defaults are).
     """
 
-    seed: int = 7
-    start: str = "2026-08-23"
-    daily_new_installs: float = 2.0
+    seed: int
+    start: str
+    daily_new_installs: float
 
     def _params(self) -> DemoFleetParams:
         return DemoFleetParams(

@@ -7,7 +7,9 @@ credentials checked against ``authSource`` (default ``admin``, as the collector 
 ``directConnection=true``, ``retryWrites=false``. Reads are per UTC day (reference 3.3
 replaced by one query per collection and day, see
 :func:`usage_assets.sources.documentdb.documents.day_filter`), with a projection, streamed in
-batches of ``batch_size`` documents.
+batches of ``batch_size`` documents. Its settings are
+:class:`usage_assets.settings.DatabaseSettings` (``USAGE_DOCDB_*``) and
+:class:`usage_assets.settings.BastionSettings` (``USAGE_BASTION_*``).
 
 Time limits, so nothing hangs: ``server_selection_timeout_s`` bounds finding and
 connecting to the server (also the TCP connect), ``socket_timeout_s`` bounds each wait for
@@ -28,7 +30,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -38,9 +39,10 @@ import pymongo
 from pymongo import errors as mongo_errors
 from pymongo import uri_parser
 
+from usage_assets.settings import BastionSettings, DatabaseSettings
 from usage_assets.sources import export_format as fmt
 from usage_assets.sources.documentdb import documents as docs
-from usage_assets.sources.documentdb.ssh_tunnel import BastionConfig, SshTunnel
+from usage_assets.sources.documentdb.ssh_tunnel import SshTunnel
 from usage_assets.sources.errors import SourceCheckStep, SourceError, library_detail
 
 # MongoDB server error codes we explain (src/mongo/base/error_codes.yml).
@@ -49,43 +51,8 @@ _UNAUTHORIZED = 13
 _MAX_TIME_EXPIRED = 50
 
 
-@dataclass(frozen=True)
-class DatabaseConfig:
-    """Where the telemetry database is and how to log in.
-
-    ``host``/``port``: the database endpoint as seen from the bastion (or from here
-    without one). ``database``: holds ``startup_events`` and ``heartbeat_events``.
-    ``user``/``password``: SCRAM credentials (``password`` is never printed:
-    ``repr=False``), checked against ``auth_source`` with ``auth_mechanism``. ``tls``,
-    ``tls_ca_file``: TLS and the CA bundle (e.g. AWS's ``global-bundle.pem``).
-    ``direct_connection``: talk to this one node (DocumentDB's cluster endpoint).
-    Timeouts in seconds (see the module docstring). ``batch_size``: documents per batch.
-    ``options``: extra pymongo options, e.g. from a URI (they win over the fields above).
-    """
-
-    host: str
-    port: int = 27017
-    database: str = "telemetry"
-    user: str | None = None
-    password: str | None = field(default=None, repr=False)
-    auth_source: str = "admin"
-    auth_mechanism: str = "SCRAM-SHA-1"
-    tls: bool = True
-    tls_ca_file: str | None = None
-    direct_connection: bool = True
-    server_selection_timeout_s: float = 20.0
-    socket_timeout_s: float = 120.0
-    query_timeout_s: float = 900.0
-    batch_size: int = 5000
-    options: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def address(self) -> str:
-        return f"{self.host}:{self.port}/{self.database}"
-
-
 def parse_database_uri(uri: str) -> dict[str, Any]:
-    """Split a ``mongodb://host[:port][/database][?options]`` URI into config fields.
+    """Split a ``mongodb://host[:port][/database][?options]`` URI into settings fields.
 
     Returns ``host``, ``port`` and, when present in the URI, ``database``, ``user`` and
     ``options``. Raises :class:`SourceError` (stage ``config``) for a URI that holds a
@@ -127,15 +94,38 @@ def parse_database_uri(uri: str) -> dict[str, Any]:
 class TelemetryDatabase:
     """One session with the telemetry database: tunnel (optional) + pymongo client.
 
-    ``with TelemetryDatabase(database_config, bastion_config) as db: db.fetch_day(day)``.
-    Entering opens the tunnel (a :class:`SourceError` from :class:`SshTunnel` if that
-    fails) and creates the client; the first query connects. Leaving closes the client,
-    then the tunnel, whatever happened inside.
+    ``with TelemetryDatabase(database_settings, bastion_settings) as db: db.fetch_day(day)``.
+    ``config`` is ``database_settings`` with what its ``uri`` gives (host, port, database,
+    user) applied; ``options`` holds the URI's other options, which win over the settings.
+    A bastion without ``host`` (or None) means no tunnel. Constructing raises
+    :class:`SourceError` (stage ``config``) when there is no database address, when the URI
+    is unusable, or when a bastion host is set without its user or key file. Entering opens
+    the tunnel (a :class:`SourceError` from :class:`SshTunnel` if that fails) and creates the
+    client; the first query connects. Leaving closes the client, then the tunnel, whatever
+    happened inside.
     """
 
-    def __init__(self, config: DatabaseConfig, bastion: BastionConfig | None = None):
-        self.config = config
-        self.bastion = bastion
+    def __init__(self, database: DatabaseSettings, bastion: BastionSettings | None = None):
+        fields = parse_database_uri(database.uri) if database.uri else {}
+        self.options: dict[str, Any] = fields.pop("options", {})
+        self.config = database.model_copy(update=fields)
+        if not self.config.host:
+            raise SourceError(
+                "the documentdb source has no database address",
+                "Set USAGE_DOCDB_HOST (the endpoint as seen from the bastion) or USAGE_DOCDB_URI.",
+                stage="config",
+            )
+        self.bastion = bastion if bastion is not None and bastion.host else None
+        if self.bastion is not None:
+            missing = [name for name, value in (("USAGE_BASTION_USER", self.bastion.user),
+                                                ("USAGE_BASTION_KEY_FILE", self.bastion.key_file)) if not value]
+            if missing:
+                raise SourceError(
+                    f"USAGE_BASTION_HOST is set but {' and '.join(missing)} "
+                    f"{'is' if len(missing) == 1 else 'are'} not",
+                    "Set the bastion's login user and the private key file (see the README's DocumentDB section).",
+                    stage="config",
+                )
         self.tunnel: SshTunnel | None = None
         self._client: pymongo.MongoClient | None = None
         self._ready = False
@@ -157,11 +147,12 @@ class TelemetryDatabase:
     def __exit__(self, *exc_info) -> None:
         self._stack.close()
 
-    def _secrets(self) -> list[str | None]:
-        return [self.config.password, self.bastion.key_passphrase if self.bastion else None]
+    def _secrets(self) -> list[str]:
+        secrets = [self.config.password, self.bastion.key_passphrase if self.bastion else None]
+        return [secret.get_secret_value() for secret in secrets if secret is not None]
 
     def _check_files(self) -> None:
-        ca_file = self.config.tls_ca_file
+        ca_file = self.config.ca_file
         if self.config.tls and ca_file and not Path(ca_file).expanduser().is_file():
             raise SourceError(
                 f"the CA bundle {ca_file} does not exist",
@@ -192,18 +183,18 @@ class TelemetryDatabase:
             "tls": config.tls,
         }
         if config.tls:
-            if config.tls_ca_file:
-                options["tlsCAFile"] = str(Path(config.tls_ca_file).expanduser())
+            if config.ca_file:
+                options["tlsCAFile"] = str(Path(config.ca_file).expanduser())
             if self.tunnel is not None:
                 options["tlsAllowInvalidHostnames"] = True
         if config.user:
             options.update(
                 username=config.user,
-                password=config.password,
+                password=config.password.get_secret_value() if config.password else None,
                 authSource=config.auth_source,
                 authMechanism=config.auth_mechanism,
             )
-        options.update(config.options)
+        options.update(self.options)
         try:
             return pymongo.MongoClient(host=host, port=int(port), connect=False, **options)
         except mongo_errors.PyMongoError as error:

@@ -5,7 +5,8 @@ passphrase), verifies the bastion's host key, and forwards a local port on 127.0
 the database's host and port as seen from the bastion (``direct-tcpip`` channels, one
 per database connection). It is a context manager: leaving the ``with`` block, normally
 or through any exception, closes the listening socket, every channel and the SSH
-connection, and joins the forwarding threads.
+connection, and joins the forwarding threads. Its settings are
+:class:`usage_assets.settings.BastionSettings` (``USAGE_BASTION_*``).
 
 Host keys (a deliberate difference from ``dagster-ssh``, whose default auto-adds
 unknown keys): the bastion's key must be in a known_hosts file, or match a pinned
@@ -24,46 +25,17 @@ import hashlib
 import select
 import socket
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import paramiko
 
+from usage_assets.settings import BastionSettings
 from usage_assets.sources.errors import SourceError, library_detail
 
 #: Seconds a forwarding thread waits in ``select`` before looking at the stop flag again.
 _POLL_S = 0.25
 #: Seconds ``close()`` waits for each thread; threads are daemons, so nothing hangs.
 _JOIN_S = 2.0
-
-
-@dataclass(frozen=True)
-class BastionConfig:
-    """How to reach and trust the bastion.
-
-    ``host``/``port``: the bastion's SSH address. ``user``: login name. ``key_file``:
-    private key (OpenSSH or PEM; ed25519, ECDSA or RSA). ``key_passphrase``: its
-    passphrase, or None for an unencrypted key (never printed: ``repr=False``).
-    ``known_hosts``: OpenSSH known_hosts file holding the bastion's key (hashed entries
-    and ``[host]:port`` entries work). ``host_key_fingerprint``: instead of known_hosts,
-    the bastion key's ``SHA256:...`` fingerprint as ``ssh-keygen -lf`` prints it.
-    ``connect_timeout_s``: TCP connect, banner and authentication timeout, seconds.
-    ``keepalive_s``: SSH keepalive interval, seconds (0 disables).
-    """
-
-    host: str
-    user: str
-    key_file: str
-    port: int = 22
-    key_passphrase: str | None = field(default=None, repr=False)
-    known_hosts: str | None = "~/.ssh/known_hosts"
-    host_key_fingerprint: str | None = None
-    connect_timeout_s: float = 15.0
-    keepalive_s: int = 30
-
-    @property
-    def address(self) -> str:
-        return f"{self.user}@{self.host}:{self.port}"
 
 
 def fingerprint(key: paramiko.PKey) -> str:
@@ -105,7 +77,8 @@ class SshTunnel:
     """Forward ``127.0.0.1:<local_port>`` to ``remote_host:remote_port`` via the bastion.
 
     Use as ``with SshTunnel(config, host, port) as tunnel: connect to
-    ("127.0.0.1", tunnel.local_port)``. ``open()`` raises :class:`SourceError`
+    ("127.0.0.1", tunnel.local_port)``; ``config`` names the bastion's host, user and key
+    file. ``open()`` raises :class:`SourceError`
     (stage ``tunnel``, or ``config`` for a missing file) when the bastion cannot be
     reached (transient), rejects the key, presents an unknown or changed host key, or
     the private key cannot be read (not transient). ``forward_error`` holds the last
@@ -113,7 +86,7 @@ class SshTunnel:
     host does not answer from the bastion), for explaining a database connection error.
     """
 
-    def __init__(self, config: BastionConfig, remote_host: str, remote_port: int):
+    def __init__(self, config: BastionSettings, remote_host: str, remote_port: int):
         self.config = config
         self.remote_host = remote_host
         self.remote_port = int(remote_port)
@@ -183,6 +156,9 @@ class SshTunnel:
 
     # -- connecting ------------------------------------------------------------------------
 
+    def _passphrase(self) -> str | None:
+        return self.config.key_passphrase.get_secret_value() if self.config.key_passphrase else None
+
     def _load_key(self) -> paramiko.PKey:
         config = self.config
         path = Path(config.key_file).expanduser()
@@ -194,7 +170,8 @@ class SshTunnel:
                 stage="config",
             )
         try:
-            passphrase = config.key_passphrase.encode() if config.key_passphrase else None
+            secret = self._passphrase()
+            passphrase = secret.encode() if secret else None
             try:
                 return paramiko.PKey.from_path(path, password=passphrase)
             except TypeError:
@@ -210,7 +187,7 @@ class SshTunnel:
             ) from None
         except (paramiko.SSHException, ValueError, TypeError, OSError) as error:
             raise SourceError(
-                f"the SSH key {path} could not be read ({library_detail(error, [config.key_passphrase])})",
+                f"the SSH key {path} could not be read ({library_detail(error, [self._passphrase()])})",
                 "Check that it is a private key (not the .pub file) and that USAGE_BASTION_KEY_PASSPHRASE "
                 "is its passphrase.",
                 stage="config",
@@ -223,7 +200,7 @@ class SshTunnel:
         if config.host_key_fingerprint:
             client.set_missing_host_key_policy(_PinnedHostKey(config.host_key_fingerprint))
         else:
-            known_hosts = Path(config.known_hosts or "~/.ssh/known_hosts").expanduser()
+            known_hosts = Path(config.known_hosts).expanduser()
             if not known_hosts.is_file():
                 raise SourceError(
                     f"the known_hosts file {known_hosts} does not exist, so the bastion's host key "
@@ -242,10 +219,10 @@ class SshTunnel:
                 port=int(config.port),
                 username=config.user,
                 pkey=key,
-                timeout=config.connect_timeout_s,
-                banner_timeout=config.connect_timeout_s,
-                auth_timeout=config.connect_timeout_s,
-                channel_timeout=config.connect_timeout_s,
+                timeout=config.timeout_s,
+                banner_timeout=config.timeout_s,
+                auth_timeout=config.timeout_s,
+                channel_timeout=config.timeout_s,
                 allow_agent=False,
                 look_for_keys=False,
             )
@@ -261,7 +238,7 @@ class SshTunnel:
     def _explain(self, error: BaseException) -> BaseException:
         config = self.config
         where = f"the bastion {config.host}:{config.port}"
-        secrets = [config.key_passphrase]
+        secrets = [self._passphrase()]
         if isinstance(error, _UnknownHostKey):
             presented = f"{error.key.get_name()} {fingerprint(error.key)}"
             if config.host_key_fingerprint:
@@ -302,7 +279,7 @@ class SshTunnel:
             )
         if isinstance(error, (TimeoutError, socket.timeout)):
             return SourceError(
-                f"{where} did not answer within {config.connect_timeout_s:g} s",
+                f"{where} did not answer within {config.timeout_s:g} s",
                 "Check that the bastion is running, that your address may reach it (security group, "
                 "VPN, firewall) and USAGE_BASTION_HOST/USAGE_BASTION_PORT.",
                 stage="tunnel",
@@ -350,10 +327,10 @@ class SshTunnel:
                     "direct-tcpip",
                     (self.remote_host, self.remote_port),
                     peer,
-                    timeout=self.config.connect_timeout_s,
+                    timeout=self.config.timeout_s,
                 )
             except Exception as error:  # noqa: BLE001 - reported through forward_error
-                self.forward_error = library_detail(error, [self.config.key_passphrase])
+                self.forward_error = library_detail(error, [self._passphrase()])
                 _quietly(local.close)
                 continue
             local.setblocking(True)

@@ -25,14 +25,14 @@ import dagster as dg
 import polars as pl
 import pytest
 from click.testing import CliRunner
+from pydantic import SecretStr
 from dagster._serdes import serialize_value
 
 from usage_assets.cli.main import main
 from usage_assets.cli.runner import PipelineRunError, PipelineRunner
 from usage_assets.definitions import build_telemetry_source
-from usage_assets.defs.resources.documentdb import KEY_PASSPHRASE_ENV, PASSWORD_ENV
 from usage_assets.defs.resources.telemetry import with_secrets_resolved
-from usage_assets.settings import ENV_VARS, Settings
+from usage_assets.settings import Settings, variable
 from usage_assets.sources.errors import SourceError
 from usage_assets.sources.export_format import EXPORT_COLUMNS
 from usage_assets.storage.lake import Lake
@@ -46,6 +46,8 @@ from usage_assets_tests.loopback_sshd import (
 )
 
 DAY1, DAY2 = date(2026, 5, 1), date(2026, 5, 2)
+#: The variables of the two secrets, as documented (read by dg.EnvVar when a run starts).
+PASSWORD_ENV, KEY_PASSPHRASE_ENV = "USAGE_DOCDB_PASSWORD", "USAGE_BASTION_KEY_PASSPHRASE"
 
 
 def _require_sshd() -> None:
@@ -124,14 +126,16 @@ def secrets(monkeypatch):
 
 
 def documentdb_settings(root: Path, bastion: LoopbackSshd, db: FakeTelemetryDB, **overrides) -> Settings:
+    """Settings of the documentdb source for this bastion and database; ``overrides`` are
+    named like the variables (``docdb_ca_file``, ``bastion_known_hosts``), as for the CLI."""
     values = dict(
         source="documentdb", data_dir=str(root / "data"), reports_dir=str(root / "reports"),
         docdb_host="127.0.0.1", docdb_port=db.port, docdb_user=DB_USER, docdb_ca_file=str(db.ca_file),
-        docdb_server_selection_timeout=1.5, docdb_socket_timeout=5.0, docdb_query_timeout=5.0, docdb_batch_size=2,
-        bastion_host="127.0.0.1", bastion_port=bastion.port, bastion_user=bastion.user,
-        bastion_key_file=str(bastion.user_key), bastion_known_hosts=str(bastion.known_hosts), bastion_keepalive=5,
+        docdb_server_selection_timeout_s=1.5, docdb_socket_timeout_s=5.0, docdb_query_timeout_s=5.0,
+        docdb_batch_size=2, bastion_host="127.0.0.1", bastion_port=bastion.port, bastion_user=bastion.user,
+        bastion_key_file=str(bastion.user_key), bastion_known_hosts=str(bastion.known_hosts), bastion_keepalive_s=5,
     )
-    return Settings(**{**values, **overrides})
+    return Settings.from_env(**{**values, **overrides})
 
 
 def source_for(settings: Settings):
@@ -237,7 +241,7 @@ def test_a_wrong_database_password_is_an_auth_failure_that_is_not_retried(tmp_pa
 def test_a_certificate_from_another_ca_fails_tls_with_a_hint(tmp_path, bastion, database, secrets):
     other_ca, _, _ = make_ca(tmp_path, "some other CA")
     settings = documentdb_settings(tmp_path, bastion, database, docdb_ca_file=str(other_ca),
-                                   docdb_server_selection_timeout=2.0)
+                                   docdb_server_selection_timeout_s=2.0)
     with pytest.raises(SourceError, match="TLS handshake") as caught:
         source_for(settings).fetch_day(DAY1)
     assert caught.value.stage == "tls" and "USAGE_DOCDB_CA_FILE" in caught.value.next_step
@@ -245,7 +249,7 @@ def test_a_certificate_from_another_ca_fails_tls_with_a_hint(tmp_path, bastion, 
 
 def test_a_query_over_its_budget_times_out_and_is_retryable(tmp_path, bastion, database, secrets):
     database.stall_find_s = 0.8
-    settings = documentdb_settings(tmp_path, bastion, database, docdb_query_timeout=0.3)
+    settings = documentdb_settings(tmp_path, bastion, database, docdb_query_timeout_s=0.3)
     with pytest.raises(SourceError, match="timed out while reading telemetry.startup_events for 2026-05-01") as caught:
         source_for(settings).fetch_day(DAY1)
     assert caught.value.transient
@@ -385,8 +389,10 @@ def test_the_reconciliation_check_names_days_that_fell_behind_and_a_rematerializ
 # -- the CLI ------------------------------------------------------------------------------------
 
 def _cli_env(settings: Settings) -> dict[str, str]:
-    return {ENV_VARS[name]: str(getattr(settings, name)) for name in ENV_VARS
-            if name.startswith(("docdb_", "bastion_")) and getattr(settings, name) is not None}
+    """The documentdb settings as environment variables (the secrets are in the environment already)."""
+    return {variable(group, name): str(value)
+            for group in ("docdb", "bastion") for name, value in getattr(settings, group)
+            if value is not None and not isinstance(value, SecretStr)}
 
 
 def test_check_source_walks_through_every_step(tmp_path, pipeline_env, bastion, database, secrets):
@@ -442,9 +448,10 @@ def test_no_secret_reaches_logs_errors_the_event_log_or_any_file(
     def record(error: BaseException) -> None:
         texts.append("".join(traceback.format_exception(error)))
 
+    # Settings are read with the secrets in place, as the CLI and the UI read them.
+    monkeypatch.setenv(PASSWORD_ENV, DB_PASSWORD)
     settings = documentdb_settings(tmp_path, bastion, database)
     with dg.instance_for_test(temp_dir=str(pipeline_env / "dagster_home")) as instance:
-        monkeypatch.setenv(PASSWORD_ENV, DB_PASSWORD)
         runner = PipelineRunner(settings, instance)
         runner.ingest(DAY1)  # the secrets work: a real login through the tunnel
         runner.report(DAY2)
@@ -455,7 +462,7 @@ def test_no_secret_reaches_logs_errors_the_event_log_or_any_file(
             ({}, {PASSWORD_ENV: wrong_password}),
             ({"bastion_known_hosts": str(empty_known_hosts)}, {}),
             ({"bastion_key_file": str(bastion.other_key)}, {}),
-            ({"docdb_ca_file": str(other_ca), "docdb_server_selection_timeout": 2.0}, {}),
+            ({"docdb_ca_file": str(other_ca), "docdb_server_selection_timeout_s": 2.0}, {}),
             ({}, {"hang_up": "1"}),
         ]
         for overrides, extra in failing:
