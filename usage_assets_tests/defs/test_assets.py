@@ -13,12 +13,17 @@ import polars as pl
 import pytest
 
 from usage_assets.charts.catalog import CHARTS
+from usage_assets.definitions import build_resources
 from usage_assets.defs.daily.assets import instance_days, instances
 from usage_assets.defs.metrics.engagement import lifetime_buckets
-from usage_assets.defs.resources.storage import DataLake, ReportConfig
 from usage_assets.ingest.validation import validate_events
-from usage_assets.settings import PROJECT_ROOT
-from usage_assets.storage.datasets import INSTANCE_DAYS, INSTANCES, LIFETIME_BUCKETS, RAW_EVENTS
+from usage_assets.settings import Settings
+from usage_assets.storage.datasets import (
+    INSTANCE_DAYS,
+    INSTANCES,
+    LIFETIME_BUCKETS,
+    RAW_EVENTS,
+)
 from usage_assets.storage.lake import Lake
 from usage_assets_tests.conftest import ID_A, ID_B, event, export_rows
 from usage_assets_tests.test_pipeline import START, build_reports, demo_runner  # noqa: F401
@@ -27,14 +32,9 @@ DAY = date(2026, 5, 20)
 
 
 def resources(tmp_path) -> dict:
-    return {
-        "data_lake": DataLake(data_dir=str(tmp_path / "data")),
-        "report_config": ReportConfig(
-            reports_dir=str(tmp_path / "reports"),
-            templates_dir=str(PROJECT_ROOT / "templates"),
-            cost_model=str(PROJECT_ROOT / "cost_model.json"),
-        ),
-    }
+    """The pipeline's own resources for the default settings, with the lake in ``tmp_path``."""
+    settings = Settings(data_dir=str(tmp_path / "data"), reports_dir=str(tmp_path / "reports"))
+    return {name: build_resources(settings)[name] for name in ("data_lake", "report_config")}
 
 
 def write_raw_events(lake: Lake, day: date, rows: list[dict]) -> None:
