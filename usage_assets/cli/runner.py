@@ -225,10 +225,15 @@ class PipelineRunner:
 
 
 def failure_summary(result: dg.ExecuteInProcessResult) -> str:
-    """The failed steps' error messages and failed blocking checks of a run, one per line."""
+    """The failed steps' error messages and failed blocking checks of a run, one per line
+    (a ``dg.Failure`` by its description)."""
     problems = []
     for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data.error:
+        user_failure = event.is_step_failure and event.step_failure_data.user_failure_data
+        if user_failure and user_failure.description:
+            # A dg.Failure: its description is the message, without the exception's class path.
+            problems.append(f"{event.step_key}: {user_failure.description.strip()}")
+        elif event.is_step_failure and event.step_failure_data.error:
             error = event.step_failure_data.error
             retried = ""
             if error.cause is not None and error.message.startswith("Exceeded max_retries"):

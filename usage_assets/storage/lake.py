@@ -25,9 +25,12 @@ _DAY_FOLDER = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
 
 
 class MissingPartitionsError(RuntimeError):
-    """Raised when a history-wide read finds days that were never materialized.
+    """Raised when a read finds days of an upstream dataset that were never materialized.
 
-    ``dataset``: the dataset name; ``days``: the missing UTC days, ascending.
+    ``dataset``: the dataset name (also the asset that writes it), or a description of
+    the missing assets (``"charts (adoption_funnel, ...)"``); ``days``: the missing UTC
+    days, ascending. ``str(error)`` is one line naming both and how to build them: the
+    ``usage-report backfill`` command for those days and the Dagster UI action.
     """
 
     def __init__(self, dataset: str, days: list[date]):
@@ -35,12 +38,12 @@ class MissingPartitionsError(RuntimeError):
         self.days = days
         shown = ", ".join(d.isoformat() for d in days[:10])
         more = f" and {len(days) - 10} more" if len(days) > 10 else ""
+        span = "that partition" if len(days) == 1 else f"partitions {days[0]} to {days[-1]}"
         super().__init__(
-            f"{dataset} is missing {len(days)} day(s): {shown}{more}. Fill them with "
-            f"`usage-report backfill --start {days[0]} --end {days[-1]}` "
-            "(or an asset backfill of those partitions in the Dagster UI), then run again."
+            f"{dataset} is missing {len(days)} day(s): {shown}{more}. Build them with "
+            f"`usage-report backfill --start {days[0]} --end {days[-1]} --force`, or in the Dagster UI "
+            f"(`usage-report ui`) select the asset with its upstream assets and materialize {span}; then run again."
         )
-
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -80,6 +83,11 @@ class Lake:
     def __init__(self, root: Path | str):
         self.root = Path(root)
 
+    def missing(self, dataset: str, days: list[date]) -> MissingPartitionsError:
+        """The error to raise for ``days`` of ``dataset`` that were never written: a
+        :class:`MissingPartitionsError` (the Dagster resource's lake makes it a run failure)."""
+        return MissingPartitionsError(dataset, days)
+
     def path(self, dataset: str, day: date, filename: str = "part-0.parquet") -> Path:
         """``<root>/<dataset>/date=YYYY-MM-DD/<filename>`` (the file need not exist)."""
         return self.root / dataset / f"date={day.isoformat()}" / filename
@@ -98,7 +106,7 @@ class Lake:
         """Read one day; raises :class:`MissingPartitionsError` if it was never written."""
         path = self.path(dataset, day)
         if not path.is_file():
-            raise MissingPartitionsError(dataset, [day])
+            raise self.missing(dataset, [day])
         return pl.read_parquet(path)
 
     def write_json(self, dataset: str, day: date, payload: Any) -> Path:
@@ -111,7 +119,7 @@ class Lake:
         """The JSON of ``day``; raises :class:`MissingPartitionsError` if it was never written."""
         path = self.path(dataset, day, "data.json")
         if not path.is_file():
-            raise MissingPartitionsError(dataset, [day])
+            raise self.missing(dataset, [day])
         return json.loads(path.read_text())
 
     def read_json_if_present(self, dataset: str, day: date) -> Any | None:
@@ -142,5 +150,5 @@ class Lake:
         days = day_range(first, last)
         missing = self.missing_days(dataset, days)
         if missing:
-            raise MissingPartitionsError(dataset, missing)
+            raise self.missing(dataset, missing)
         return pl.scan_parquet([self.path(dataset, day) for day in days])
