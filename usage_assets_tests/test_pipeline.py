@@ -5,9 +5,11 @@ small demo fleet and on a small CSV archive; nothing is mocked.
 """
 
 import json
+import os
 from datetime import date, timedelta
 
 import dagster as dg
+import polars as pl
 import pytest
 
 from usage_assets.cli.runner import PipelineRunError, PipelineRunner
@@ -137,6 +139,32 @@ def test_a_missing_earlier_day_fails_naming_it_and_the_fix(demo_runner):
     assert hole.isoformat() in message and f"usage-report backfill --start {hole} --end {hole}" in message
     # The previous good report is left in place.
     assert demo_runner.report_path(day).is_file()
+
+
+def full_disk(monkeypatch) -> None:
+    """Simulate a full disk: polars writes Parquet to /dev/full (which refuses every write
+    with ENOSPC, so polars raises its own errors), and the file system reports no space."""
+    write_parquet, statvfs = pl.DataFrame.write_parquet, os.statvfs
+    monkeypatch.setattr(pl.DataFrame, "write_parquet",
+                        lambda self, file, *args, **kwargs: write_parquet(self, "/dev/full", *args, **kwargs))
+    monkeypatch.setattr(os, "statvfs", lambda path: os.statvfs_result((*statvfs(path)[:3], 0, 0, *statvfs(path)[5:])))
+
+
+def test_a_full_disk_fails_the_ingest_at_once_naming_the_file(demo_runner, monkeypatch):
+    full_disk(monkeypatch)
+    with pytest.raises(PipelineRunError) as failure:
+        demo_runner.ingest(START)
+    path = demo_runner.lake.path("raw_events", START)
+    assert str(failure.value) == (
+        f"daily_ingest for {START} failed: daily_events: cannot write {path}: the disk is full "
+        "(No space left on device); free space on that file system (`df -h` shows it), then run again"
+    )
+    # Failed at once: no retry (they waited 54, 118 and 198 s as if the network had failed).
+    (run,) = demo_runner.instance.get_runs()
+    events = [record.dagster_event.event_type_value for record in demo_runner.instance.all_logs(run.run_id)
+              if record.dagster_event]
+    assert events.count("STEP_FAILURE") == 1 and "STEP_UP_FOR_RETRY" not in events
+    assert not path.exists() and not [p for p in demo_runner.lake.root.rglob(".*") if p.is_file()]
 
 
 def csv_runner(pipeline_env, instance, rows) -> PipelineRunner:

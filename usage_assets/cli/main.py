@@ -87,6 +87,7 @@ def _fails_cleanly(command):
     def wrapper(*args, **kwargs):
         from usage_assets.sources.csv_archive import CsvArchiveError
         from usage_assets.sources.errors import SourceError
+        from usage_assets.storage.disk import LocalDiskError
 
         try:
             # Importing the pipeline reads the settings Dagster needs at import time.
@@ -96,7 +97,7 @@ def _fails_cleanly(command):
         previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:
             return command(*args, **kwargs)
-        except (PipelineRunError, CsvArchiveError, SourceError, FileNotFoundError) as error:
+        except (PipelineRunError, CsvArchiveError, SourceError, LocalDiskError, FileNotFoundError) as error:
             raise click.ClickException(str(error)) from error
         finally:
             if previous is not None:

@@ -3,7 +3,8 @@
 Layout (hive style, so any engine can read it): ``<root>/<dataset>/date=YYYY-MM-DD/part-0.parquet``
 (or ``data.json`` for dict-shaped datasets). Every write goes to a temporary file in the
 same folder and is renamed over the target, so a failed run leaves the previous good
-partition in place and never a half-written file.
+partition in place and never a half-written file. A write the local disk refuses (full,
+read-only, ...) raises :class:`usage_assets.storage.disk.LocalDiskError` naming the file.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import polars as pl
 
 from usage_assets.common.days import day_range
+from usage_assets.storage.disk import naming_disk_errors
 
 _DAY_FOLDER = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
 
@@ -47,16 +49,19 @@ class MissingPartitionsError(RuntimeError):
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary sibling and an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Write ``data`` to ``path`` through a temporary sibling and an atomic rename.
+
+    Raises :class:`usage_assets.storage.disk.LocalDiskError` when the disk refuses it."""
+    with naming_disk_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
 
 
 def canonical_json(payload: Any) -> bytes:
@@ -65,16 +70,19 @@ def canonical_json(payload: Any) -> bytes:
 
 
 def write_parquet_atomic(path: Path, frame: pl.DataFrame) -> None:
-    """Write ``frame`` as Parquet to ``path`` atomically (temporary file + rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(handle)
-    try:
-        frame.write_parquet(temporary, statistics=True)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Write ``frame`` as Parquet to ``path`` atomically (temporary file + rename).
+
+    Raises :class:`usage_assets.storage.disk.LocalDiskError` when the disk refuses it."""
+    with naming_disk_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        os.close(handle)
+        try:
+            frame.write_parquet(temporary, statistics=True)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
 
 
 class Lake:
