@@ -28,6 +28,7 @@ from markdown_it import MarkdownIt
 from mdit_py_plugins.anchors import anchors_plugin
 
 from usage_assets.common.formatting import format_pct, plural, printable
+from usage_assets.common.locks import exclusive_lock
 from usage_assets.storage.disk import naming_disk_errors
 
 # Characters that can start Markdown syntax inside a line. "(" and "!" only act after
@@ -198,16 +199,26 @@ def write_report_folder(
 
 def _swap_in(staging: Path, target: Path) -> None:
     """Rename ``staging`` to ``target``; an existing target is moved aside first and put
-    back if the rename fails, so there is always either the old or the new folder."""
-    if not target.exists():
-        staging.rename(target)
-        return
-    retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-    target.rename(retired / "report")
-    try:
-        staging.rename(target)
-    except BaseException:
-        (retired / "report").rename(target)
-        shutil.rmtree(retired, ignore_errors=True)
-        raise
-    shutil.rmtree(retired)
+    back if the rename fails, so there is always either the old or the new folder.
+
+    Swaps into one reports folder take turns (an exclusive lock on that folder): two
+    processes writing the same day's report would otherwise move each other's folders
+    away mid-swap. The last swap wins, whole. Folders set aside by a swap that was killed
+    half-way are removed by the next one.
+    """
+    with exclusive_lock(target.parent):
+        for leftover in target.parent.glob(f".{target.name}.old.*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        if not target.exists():
+            staging.rename(target)
+            return
+        retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+        try:
+            target.rename(retired / "report")
+            try:
+                staging.rename(target)
+            except BaseException:
+                (retired / "report").rename(target)
+                raise
+        finally:
+            shutil.rmtree(retired, ignore_errors=True)
