@@ -279,9 +279,23 @@ def _trajectory_text(versions: list[str]) -> str:
     return text if len(text) <= TRAJECTORY_CHARS else f"{versions[0]} → … → {versions[-1]}"
 
 
+def _version_label(row: Mapping[str, Any]) -> str:
+    """A counted version with the spellings it was reported in, when they differ:
+    ``"1.35.0 (also reported as v1.35.0)"``, ``"1.35.0 (reported as v1.35.0)"``, or the bare
+    version. ``row``: ``{"version", "spellings"}`` (``spellings`` may be absent: metrics
+    computed before versions were normalized)."""
+    version = row["version"]
+    spellings = row.get("spellings") or [version]
+    others = [spelling for spelling in spellings if spelling != version]
+    if not others:
+        return version
+    return f"{version} ({'also ' if version in spellings else ''}reported as {', '.join(others)})"
+
+
 def versions_section(inputs: ReportInputs) -> dict:
     """Version adoption (the most reported versions, newest first), community vs internal
-    builds and upgrade trajectories."""
+    builds and upgrade trajectories. Versions are counted once whatever their spelling;
+    each row's ``label`` shows the spellings reported (:func:`_version_label`)."""
     fleet, builds = inputs.today.fleet, inputs.builds
     top = sorted(fleet["version_adoption"][:VERSION_ROWS], key=lambda row: semver_key(row["version"]), reverse=True)
 
@@ -291,7 +305,7 @@ def versions_section(inputs: ReportInputs) -> dict:
                 for name in ("community", "internal", "unknown")]
 
     return {
-        "adoption": top,
+        "adoption": [{**row, "label": _version_label(row)} for row in top],
         "adoption_more": max(0, len(fleet["version_adoption"]) - VERSION_ROWS),
         "builds": {
             "date": builds["yesterday_date"],
