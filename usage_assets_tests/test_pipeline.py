@@ -238,6 +238,35 @@ def test_csv_report_counts_match_the_hand_computed_fleet(pipeline_env):
     assert "No forecast yet: needs at least 5 days of data, has 3." in markdown
 
 
+def test_versions_funnel_and_totals_read_as_what_they_are(pipeline_env):
+    # A runs v1.35.0 (startup), then reports the same release as 1.35.0: 6 heartbeats over
+    # 3 days make it Confirmed Alive, though it has lived 2 days only. B runs 1.34.0.
+    rows = [row("startup", ID_A, "2026-05-01T08:00:00.000Z", v="v1.35.0")]
+    rows += [row("heartbeat", ID_A, f"2026-05-0{day}T{hour}:00:05.000Z", v="1.35.0") for day in (1, 2, 3) for hour in (9, 21)]
+    rows += [row("startup", ID_B, "2026-05-02T08:00:00.000Z", v="1.34.0"),
+             row("heartbeat", ID_B, "2026-05-02T08:00:05.000Z", v="1.34.0")]
+    with dg.instance_for_test(temp_dir=str(pipeline_env / "dagster_home")) as instance:
+        runner = csv_runner(pipeline_env, instance, rows)
+        for day in day_range(date(2026, 5, 1), date(2026, 5, 2)):
+            runner.ingest(day)
+        markdown = runner.report(date(2026, 5, 3)).with_suffix(".md").read_text()
+    # One version, counted once (7 events of 9), its other spelling shown.
+    assert "| 1.35.0 (also reported as v1.35.0) | community | 7 | 77.8% | 1 | 50.0% |" in markdown
+    assert "v1.35.0 |" not in markdown.replace("reported as v1.35.0 |", "")
+    assert "No customer install has reported more than one version." in markdown
+    # All-time totals say so, in the comparison table and the key metrics.
+    assert "| Events (startup + heartbeat), to date | 9 | 7 | +2 (+28.6%) | — | — |" in markdown
+    assert "| Events (startup + heartbeat), to date | 9 |\n" in markdown
+    # Every funnel stage is a subset of the one before; Confirmed Alive (1, more than the 0
+    # installs over 30+ days) is shown apart.
+    funnel = markdown[markdown.index("## Adoption funnel"):markdown.index("## Cloud detection")]
+    stages = [int(line.split(" | ")[1]) for line in funnel.splitlines() if line.startswith("| ") and line[2:3] != "-"
+              and not line.startswith("| Stage")]
+    assert stages == [2, 1, 0, 0, 0, 0]
+    assert ("Apart from the funnel, since it counts installs alive now whatever their lifetime: Confirmed Alive "
+            "(>=5 heartbeats in the last 7 days), 1 customer install (50.0% of all customers).") in funnel
+
+
 def test_hostile_telemetry_strings_render_harmlessly(pipeline_env):
     hostile = "<script>alert(1)</script>|1.0"
     rows = [
