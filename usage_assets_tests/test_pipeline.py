@@ -5,9 +5,11 @@ small demo fleet and on a small CSV archive; nothing is mocked.
 """
 
 import json
+import os
 from datetime import date, timedelta
 
 import dagster as dg
+import polars as pl
 import pytest
 
 from usage_assets.cli.runner import PipelineRunError, PipelineRunner
@@ -139,6 +141,32 @@ def test_a_missing_earlier_day_fails_naming_it_and_the_fix(demo_runner):
     assert demo_runner.report_path(day).is_file()
 
 
+def full_disk(monkeypatch) -> None:
+    """Simulate a full disk: polars writes Parquet to /dev/full (which refuses every write
+    with ENOSPC, so polars raises its own errors), and the file system reports no space."""
+    write_parquet, statvfs = pl.DataFrame.write_parquet, os.statvfs
+    monkeypatch.setattr(pl.DataFrame, "write_parquet",
+                        lambda self, file, *args, **kwargs: write_parquet(self, "/dev/full", *args, **kwargs))
+    monkeypatch.setattr(os, "statvfs", lambda path: os.statvfs_result((*statvfs(path)[:3], 0, 0, *statvfs(path)[5:])))
+
+
+def test_a_full_disk_fails_the_ingest_at_once_naming_the_file(demo_runner, monkeypatch):
+    full_disk(monkeypatch)
+    with pytest.raises(PipelineRunError) as failure:
+        demo_runner.ingest(START)
+    path = demo_runner.lake.path("raw_events", START)
+    assert str(failure.value) == (
+        f"daily_ingest for {START} failed: daily_events: cannot write {path}: the disk is full "
+        "(No space left on device); free space on that file system (`df -h` shows it), then run again"
+    )
+    # Failed at once: no retry (they waited 54, 118 and 198 s as if the network had failed).
+    (run,) = demo_runner.instance.get_runs()
+    events = [record.dagster_event.event_type_value for record in demo_runner.instance.all_logs(run.run_id)
+              if record.dagster_event]
+    assert events.count("STEP_FAILURE") == 1 and "STEP_UP_FOR_RETRY" not in events
+    assert not path.exists() and not [p for p in demo_runner.lake.root.rglob(".*") if p.is_file()]
+
+
 def csv_runner(pipeline_env, instance, rows) -> PipelineRunner:
     write_export(pipeline_env / "exports" / "2026-05-04" / "registry_metrics.csv", header_variant(34), rows)
     settings = Settings(source="csv", csv_path=str(pipeline_env / "exports"),
@@ -208,6 +236,35 @@ def test_csv_report_counts_match_the_hand_computed_fleet(pipeline_env):
     assert "| other | 2 | 4 / 3 / 2 | $16 | $12 | $8 |" in markdown
     assert "All days − persisted = 1 instance-days" in markdown and "persisted − proven = 1 first days" in markdown
     assert "No forecast yet: needs at least 5 days of data, has 3." in markdown
+
+
+def test_versions_funnel_and_totals_read_as_what_they_are(pipeline_env):
+    # A runs v1.35.0 (startup), then reports the same release as 1.35.0: 6 heartbeats over
+    # 3 days make it Confirmed Alive, though it has lived 2 days only. B runs 1.34.0.
+    rows = [row("startup", ID_A, "2026-05-01T08:00:00.000Z", v="v1.35.0")]
+    rows += [row("heartbeat", ID_A, f"2026-05-0{day}T{hour}:00:05.000Z", v="1.35.0") for day in (1, 2, 3) for hour in (9, 21)]
+    rows += [row("startup", ID_B, "2026-05-02T08:00:00.000Z", v="1.34.0"),
+             row("heartbeat", ID_B, "2026-05-02T08:00:05.000Z", v="1.34.0")]
+    with dg.instance_for_test(temp_dir=str(pipeline_env / "dagster_home")) as instance:
+        runner = csv_runner(pipeline_env, instance, rows)
+        for day in day_range(date(2026, 5, 1), date(2026, 5, 2)):
+            runner.ingest(day)
+        markdown = runner.report(date(2026, 5, 3)).with_suffix(".md").read_text()
+    # One version, counted once (7 events of 9), its other spelling shown.
+    assert "| 1.35.0 (also reported as v1.35.0) | community | 7 | 77.8% | 1 | 50.0% |" in markdown
+    assert "v1.35.0 |" not in markdown.replace("reported as v1.35.0 |", "")
+    assert "No customer install has reported more than one version." in markdown
+    # All-time totals say so, in the comparison table and the key metrics.
+    assert "| Events (startup + heartbeat), to date | 9 | 7 | +2 (+28.6%) | — | — |" in markdown
+    assert "| Events (startup + heartbeat), to date | 9 |\n" in markdown
+    # Every funnel stage is a subset of the one before; Confirmed Alive (1, more than the 0
+    # installs over 30+ days) is shown apart.
+    funnel = markdown[markdown.index("## Adoption funnel"):markdown.index("## Cloud detection")]
+    stages = [int(line.split(" | ")[1]) for line in funnel.splitlines() if line.startswith("| ") and line[2:3] != "-"
+              and not line.startswith("| Stage")]
+    assert stages == [2, 1, 0, 0, 0, 0]
+    assert ("Apart from the funnel, since it counts installs alive now whatever their lifetime: Confirmed Alive "
+            "(>=5 heartbeats in the last 7 days), 1 customer install (50.0% of all customers).") in funnel
 
 
 def test_hostile_telemetry_strings_render_harmlessly(pipeline_env):

@@ -326,13 +326,18 @@ def _funnel_figure(rows: Sequence[Mapping[str, Any]], title: str) -> Figure:
     fig = figure(1.3 + 0.42 * len(rows), title)
     ax = fig.add_subplot()
     installs = [int(row["installs"]) for row in rows]
-    notes = [f"{n:,} ({float(row['pct_of_customers']):.1f}%)" for n, row in zip(installs, rows)]
+    apart = [not row.get("in_funnel", True) for row in rows]
+    notes = [f"{n:,} ({float(row['pct_of_customers']):.1f}%)" + (", not a funnel stage" if off else "")
+             for n, row, off in zip(installs, rows, apart)]
     labels = [
         textwrap.fill(safe_label(row["stage"], 2 * STAGE_LABEL_WIDTH), STAGE_LABEL_WIDTH, max_lines=2,
                       placeholder=ELLIPSIS)
         for row in rows
     ]
-    hbars(ax, labels, installs, None, [BAR_COLOR] * len(rows), notes=notes)
+    hbars(ax, labels, installs, None, [GREY if off else BAR_COLOR for off in apart], notes=notes)
+    if any(apart):
+        # A row outside the funnel (alive now, whatever its lifetime) sits below a rule.
+        ax.axhline(apart.index(True) - 0.5, color=GREY, linestyle="--", linewidth=0.8)
     ax.set_title("Customer installs reaching each stage (count and % of the first row)")
     return fig
 
@@ -341,9 +346,11 @@ def adoption_funnel_chart(rows: Sequence[Mapping[str, Any]], day: date) -> bytes
     """The customer adoption funnel as horizontal bars, top stage first, annotated ``N (P%)``.
 
     ``rows``: :func:`usage_assets.metrics.retention.adoption_funnel` output, ``{"stage": str,
-    "installs": int, "pct_of_customers": float}`` in funnel order; P is the row's own
-    ``pct_of_customers`` (1 dp), so the chart and the report's table agree. Empty ``rows``
-    or a first row of 0 installs give the empty state.
+    "installs": int, "pct_of_customers": float, "in_funnel": bool}`` in funnel order; P is
+    the row's own ``pct_of_customers`` (1 dp), so the chart and the report's table agree.
+    Rows with ``in_funnel`` False (a missing key counts as True) are grey, below a dashed
+    rule, and annotated "not a funnel stage". Empty ``rows`` or a first row of 0 installs
+    give the empty state.
     """
     total = int(rows[0]["installs"]) if rows else 0
     title = f"Customer adoption funnel, up to {day.isoformat()} (UTC days, {total:,} customers)"

@@ -58,6 +58,7 @@ def source_options(command):
 
 
 def _runner(**options):
+    """A runner for the options, after recovering runs a stopped process left behind."""
     from usage_assets.cli.runner import (
         PipelineRunner,  # imports dagster: keep --help fast
     )
@@ -66,26 +67,44 @@ def _runner(**options):
         settings = Settings.from_env(**options)
     except SettingsError as error:
         raise click.UsageError(str(error)) from error
-    return PipelineRunner(settings)
+    runner = PipelineRunner(settings, notify=console.log)
+    # A killed or crashed earlier command may have left a run STARTED with a pool slot
+    # claimed, which would make this command wait forever.
+    recovered = runner.recover_dead_runs()
+    if recovered:
+        console.log(recovered)
+    return runner
+
+
+def _exit_on_sigterm(signum, _frame):
+    # SystemExit unwinds like Ctrl-C does, so the runner marks the current run canceled
+    # and frees its pool slot before the process exits (128 + 15, as a shell reports it).
+    raise SystemExit(128 + signum)
 
 
 def _fails_cleanly(command):
-    """Turn the pipeline's expected errors into a one-paragraph message and exit code 1."""
+    """Turn the pipeline's expected errors into a one-paragraph message and exit code 1,
+    and SIGTERM into an orderly exit (exit code 143) that cancels the run in progress."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         from usage_assets.sources.csv_archive import CsvArchiveError
         from usage_assets.sources.errors import SourceError
+        from usage_assets.storage.disk import LocalDiskError
 
         try:
             # Importing the pipeline reads the settings Dagster needs at import time.
             from usage_assets.cli.runner import PipelineRunError
         except SettingsError as error:
             raise click.UsageError(str(error)) from error
+        previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:
             return command(*args, **kwargs)
-        except (PipelineRunError, CsvArchiveError, SourceError, FileNotFoundError) as error:
+        except (PipelineRunError, CsvArchiveError, SourceError, LocalDiskError, FileNotFoundError) as error:
             raise click.ClickException(str(error)) from error
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
     return wrapper
 

@@ -3,16 +3,33 @@
 Used by the ``usage-report`` CLI (and the tests and benchmark): runs are recorded in the
 instance at ``DAGSTER_HOME``, so the Dagster UI shows their materializations, and a
 failed step becomes a :class:`PipelineRunError` whose message says what went wrong.
+
+A run executes in a worker thread while the calling thread watches it: Dagster ignores
+SIGINT and SIGTERM in the thread that executes a run while a step waits for a pool slot,
+so the watching thread stays interruptible, says what a waiting run waits for, frees
+the slots of runs whose process died meanwhile (:mod:`usage_assets.cli.run_recovery`),
+and marks the run canceled when the command is stopped.
 """
 
 from __future__ import annotations
 
+import ctypes
+import logging
+import threading
+import uuid
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
 
+from usage_assets.cli.run_recovery import (
+    describe_wait,
+    process_tags,
+    recover_dead_runs,
+    slot_wait,
+    summarize_recovery,
+)
 from usage_assets.common.days import day_range, last_complete_utc_day
 from usage_assets.daily.history import history_first_day
 from usage_assets.definitions import build_definitions
@@ -26,25 +43,56 @@ from usage_assets.storage.lake import Lake
 
 # Dagster's console logger at WARNING: the CLI shows its own progress instead of debug lines.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+#: Seconds between two looks at a running run (is it waiting for a pool slot?).
+WATCH_INTERVAL_S = 2.0
+#: Seconds a stopped run's thread gets to unwind before the command exits without it.
+STOP_GRACE_S = 3.0
+
+logger = logging.getLogger(__name__)
 
 
 class PipelineRunError(RuntimeError):
     """A run failed; the message names the day, the step and the underlying error."""
 
 
+class RunStopped(BaseException):
+    """Raised inside a run's thread when its command is stopped (not an ``Exception``, so
+    no step mistakes it for an error of its own)."""
+
+
+def _raise_in_thread(thread: threading.Thread, error: type[BaseException]) -> None:
+    # CPython raises ``error`` in ``thread`` at its next Python instruction, e.g. when
+    # Dagster's wait for a pool slot wakes up, so it stops instead of claiming again.
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(error))
+
+
 class PipelineRunner:
     """Materializes partitions of the ingest and report jobs for given settings.
 
-    ``instance``: where runs are recorded (default: the instance at ``DAGSTER_HOME``).
+    ``instance``: where runs are recorded (default: the instance at ``DAGSTER_HOME``);
+    ``notify``: receives one-line messages while a run goes on (what a run waits for,
+    runs recovered meanwhile); default: this module's logger, at WARNING.
     """
 
-    def __init__(self, settings: Settings, instance: dg.DagsterInstance | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        instance: dg.DagsterInstance | None = None,
+        notify: Callable[[str], None] | None = None,
+    ):
         self.settings = settings
+        self.notify = notify or logger.warning
         self.definitions = build_definitions(settings)
         self.instance = instance or dg.DagsterInstance.get()
         # Resolved: secrets given as dg.EnvVar are read now, as a run would read them.
         self.telemetry = with_secrets_resolved(self.definitions.resources["telemetry"])
         self.lake = Lake(settings.data_dir)
+
+    def recover_dead_runs(self) -> str | None:
+        """Mark runs whose ``usage-report`` process is gone as failed and free the pool
+        slots of runs that are over (:func:`usage_assets.cli.run_recovery.recover_dead_runs`);
+        returns one line saying what was recovered, None when nothing was."""
+        return summarize_recovery(recover_dead_runs(self.instance))
 
     def prepare_source(self, progress: Callable[[str], None] | None = None) -> None:
         """Let the source do one-off work up front (the CSV source imports new exports)."""
@@ -114,21 +162,78 @@ class PipelineRunner:
 
     def _execute(self, job_name: str, day: date) -> None:
         job = self.definitions.resolve_job_def(job_name)
-        result = job.execute_in_process(
-            partition_key=day.isoformat(),
-            instance=self.instance,
-            run_config=QUIET_RUN_CONFIG,
-            raise_on_error=False,
-        )
-        if not result.success:
+        run_id = str(uuid.uuid4())
+        outcome: dict[str, object] = {}
+
+        def execute() -> None:
+            try:
+                outcome["result"] = job.execute_in_process(
+                    partition_key=day.isoformat(),
+                    instance=self.instance,
+                    run_config=QUIET_RUN_CONFIG,
+                    raise_on_error=False,
+                    run_id=run_id,
+                    tags=process_tags(),
+                )
+            except BaseException as error:  # noqa: BLE001 - handed to the watching thread
+                outcome["error"] = error
+
+        # A daemon thread: when the command is stopped, the process exits without it.
+        worker = threading.Thread(target=execute, name=f"{job_name} {day}", daemon=True)
+        worker.start()
+        try:
+            self._watch(worker, run_id)
+        except BaseException as stop:  # Ctrl-C, or SIGTERM turned into SystemExit by the CLI
+            self._stop_run(worker, run_id, stop)
+            raise
+        if "error" in outcome:
+            raise outcome["error"]  # type: ignore[misc]
+        result = outcome["result"]
+        if not result.success:  # type: ignore[attr-defined]
             raise PipelineRunError(f"{job_name} for {day} failed: {failure_summary(result)}")
+
+    def _watch(self, worker: threading.Thread, run_id: str) -> None:
+        """Wait for ``worker``; meanwhile, when the run waits for a pool slot, free the slots
+        of runs whose process is gone and say (once per change) what it waits for."""
+        told = None
+        while True:
+            worker.join(WATCH_INTERVAL_S)
+            if not worker.is_alive():
+                return
+            wait = slot_wait(self.instance, run_id)
+            if wait is None:
+                continue
+            recovered = self.recover_dead_runs()
+            if recovered:
+                self.notify(recovered)
+                continue
+            message = describe_wait(wait)
+            if message != told:
+                self.notify(message)
+                told = message
+
+    def _stop_run(self, worker: threading.Thread, run_id: str, stop: BaseException) -> None:
+        """The command was stopped: stop the run's thread, mark the run canceled and free
+        its pool slots and its place in a pool's queue."""
+        _raise_in_thread(worker, RunStopped)
+        worker.join(STOP_GRACE_S)
+        run = self.instance.get_run_by_id(run_id)
+        if run is not None and not run.is_finished:
+            how = "Ctrl-C" if isinstance(stop, KeyboardInterrupt) else "SIGTERM" if isinstance(stop, SystemExit) else repr(stop)
+            self.instance.report_run_canceled(run, message=f"usage-report was stopped ({how}) before the run finished.")
+        self.instance.event_log_storage.free_concurrency_slots_for_run(run_id)
 
 
 def failure_summary(result: dg.ExecuteInProcessResult) -> str:
-    """The failed steps' error messages and failed blocking checks of a run, one per line."""
+    """The failed steps' error messages and failed blocking checks of a run, one per line
+    (a ``dg.Failure`` by its description)."""
     problems = []
     for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data.error:
+        user_failure = event.is_step_failure and event.step_failure_data.user_failure_data
+        if user_failure and user_failure.description:
+            # A dg.Failure: its description is the message, without the exception's class path.
+            problems.append(f"{event.step_key}: {user_failure.description.strip()}")
+        elif event.is_step_failure and event.step_failure_data.error:
             error = event.step_failure_data.error
             retried = ""
             if error.cause is not None and error.message.startswith("Exceeded max_retries"):

@@ -14,6 +14,7 @@ from datetime import date
 
 import polars as pl
 
+from usage_assets.common.versions import normalized_version
 from usage_assets.daily.internal import InternalAllowlist, classify_internal
 
 #: Install attributes carried forward as "latest non-empty value".
@@ -116,8 +117,9 @@ def instances_as_of(history: pl.LazyFrame, allowlist: InternalAllowlist) -> pl.D
       day; 23:59Z then 00:01Z is 1), the reference's lifetime definition;
     - ``active_days`` (days with any event), ``events``, ``startup_events``, ``heartbeat_events``;
     - latest non-empty :data:`ATTRIBUTES` and :data:`AUTH_PATH_FIELDS`; counter maxima;
-    - ``version_trajectory``: distinct versions in the order first seen; ``version_changes``
-      = its length - 1;
+    - ``version_trajectory``: distinct versions in the order first seen, each once whatever
+      its spelling (:func:`usage_assets.common.versions.normalized_version`: ``v1.35.0``
+      then ``1.35.0`` is no upgrade); ``version_changes`` = its length - 1;
     - ``is_internal`` (Boolean) and ``internal_reason`` (String or null), see
       :func:`usage_assets.daily.internal.classify_internal`.
     """
@@ -141,7 +143,7 @@ def instances_as_of(history: pl.LazyFrame, allowlist: InternalAllowlist) -> pl.D
         .explode("versions")
         .unnest("versions")
         .filter(pl.col("version").is_not_null())
-        .group_by("registry_id", "version")
+        .group_by("registry_id", normalized_version("version"))
         .agg(pl.col("first_ts").min())
         .sort("registry_id", "first_ts", "version")
         .group_by("registry_id", maintain_order=True)

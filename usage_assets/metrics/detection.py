@@ -17,6 +17,7 @@ from __future__ import annotations
 import polars as pl
 
 from usage_assets.common.formatting import pct
+from usage_assets.common.versions import normalized_version
 from usage_assets.metrics.versions import semver_key
 from usage_assets.sources.export_format import CLOUD_DETECTION_METHODS
 
@@ -29,7 +30,7 @@ METHOD_COLUMNS: tuple[str, ...] = (*CLOUD_DETECTION_METHODS, FIELD_ABSENT)
 
 def _customer_methods(instances: pl.DataFrame) -> pl.DataFrame:
     return instances.filter(~pl.col("is_internal")).select(
-        pl.col("v").fill_null("unknown").alias("version"),
+        normalized_version("v").fill_null("unknown").alias("version"),
         pl.col("cloud_detection_method").fill_null(FIELD_ABSENT).alias("method"),
     )
 
@@ -38,7 +39,8 @@ def detection_by_version(instances: pl.DataFrame) -> pl.DataFrame:
     """Customer installs per (version, detection method), newest version first.
 
     ``instances``: the install table (``is_internal``, ``v``, ``cloud_detection_method``).
-    Out columns: ``version`` (String; a null version is ``"unknown"``), one Int64 column per
+    Out columns: ``version`` (String, without a leading ``v``: :func:`~usage_assets.common.versions.normalized_version`;
+    a null version is ``"unknown"``), one Int64 column per
     name in :data:`METHOD_COLUMNS`, ``total`` (Int64). The 12 versions with the most installs
     (ties: newer version first) each get a row, ordered by :func:`~usage_assets.metrics.versions.semver_key`
     descending (equal keys by version string); the remaining K versions add one last row

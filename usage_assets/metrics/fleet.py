@@ -15,6 +15,7 @@ from datetime import date
 import polars as pl
 
 from usage_assets.common.formatting import UNKNOWN, pct, short_id
+from usage_assets.common.versions import normalized_version, version_spellings
 from usage_assets.metrics.versions import build_kind
 from usage_assets.sources.export_format import format_ts
 
@@ -100,21 +101,25 @@ def install_distributions(instances: pl.DataFrame) -> dict[str, dict[str, int]]:
 
 
 def version_adoption(history: pl.LazyFrame, total_events: int, identified: int) -> list[dict]:
-    """Rows ``{version, build, events, percentage, instances, instance_percentage}``.
+    """Rows ``{version, spellings, build, events, percentage, instances, instance_percentage}``.
 
-    ``events`` counts every event that reported the version (unidentified included);
-    ``instances`` the distinct installs that ever reported it. Sorted by events
-    descending, then version. ``build`` is community / internal / unknown.
+    A version is counted once whatever its spelling (``v1.35.0`` is ``1.35.0``:
+    :func:`usage_assets.common.versions.normalized_version`); ``spellings`` lists the
+    original strings reported, sorted. ``events`` counts every event that reported the
+    version (unidentified included); ``instances`` the distinct installs that ever
+    reported it. Sorted by events descending, then version. ``build`` is community /
+    internal / unknown.
     """
     per_version = (
         history.select("registry_id", "versions")
         .explode("versions")
         .unnest("versions")
         .filter(pl.col("version").is_not_null())
-        .group_by("version")
+        .group_by(normalized_version("version"))
         .agg(
             pl.col("events").sum(),
             pl.col("registry_id").drop_nulls().n_unique().cast(pl.Int64).alias("instances"),
+            version_spellings("version"),
         )
         .sort(["events", "version"], descending=[True, False])
         .collect()
@@ -122,6 +127,7 @@ def version_adoption(history: pl.LazyFrame, total_events: int, identified: int) 
     return [
         {
             "version": row["version"],
+            "spellings": row["spellings"],
             "build": build_kind(row["version"]),
             "events": int(row["events"]),
             "percentage": pct(row["events"], total_events),

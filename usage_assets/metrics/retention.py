@@ -108,14 +108,18 @@ def retention_series(history: pl.LazyFrame, customer_ids: Collection[str], first
 
 
 def adoption_funnel(stickiness: Mapping, confirmed_alive: int) -> list[dict]:
-    """Funnel rows ``{"stage": str, "installs": int, "pct_of_customers": float}``.
+    """Funnel rows ``{"stage": str, "installs": int, "pct_of_customers": float, "in_funnel": bool}``.
 
     ``stickiness``: the dict of :func:`usage_assets.metrics.fleet.stickiness` (customers);
     ``confirmed_alive``: customers with >= 5 heartbeats in D-6..D (liveness
     ``counts.confirmed``). Stages in :data:`FUNNEL_STAGES` order: every customer, came
     back on a later day (total - one-day wonders), lifetime >= 3/7/14/30 days, Confirmed
-    Alive. ``pct_of_customers`` is percent of the first row, 1 dp (0.0 without
-    customers). Raises ``KeyError`` if ``stickiness`` lacks one of its keys.
+    Alive. The first six stages nest (``in_funnel`` True): each counts a subset of the
+    customers of the one before. Confirmed Alive counts customers alive now whatever
+    their lifetime, so it may exceed the 30+ days stage; it comes last with ``in_funnel``
+    False, to be shown apart from the funnel. ``pct_of_customers`` is percent of the
+    first row, 1 dp (0.0 without customers). Raises ``KeyError`` if ``stickiness`` lacks
+    one of its keys.
     """
     total = int(stickiness["total_non_internal"])
     counts = [
@@ -123,6 +127,10 @@ def adoption_funnel(stickiness: Mapping, confirmed_alive: int) -> list[dict]:
         total - int(stickiness["one_day_wonders"]),
         *(int(stickiness["lifetime_bucket_counts"][str(t)]) for t in LIFETIME_BUCKETS),
         int(confirmed_alive),
+    ]
+    return [
+        {"stage": stage, "installs": n, "pct_of_customers": pct(n, total), "in_funnel": stage != FUNNEL_STAGES[-1]}
+        for stage, n in zip(FUNNEL_STAGES, counts, strict=True)
     ]
     return [
         {"stage": stage, "installs": n, "pct_of_customers": pct(n, total)}

@@ -23,6 +23,7 @@ import polars as pl
 
 from usage_assets.common.days import day_range
 from usage_assets.common.formatting import short_id
+from usage_assets.common.versions import normalized_version
 
 # A release tag as published (optionally "v"-prefixed, optionally a "-pN" patch suffix);
 # git-describe output, bare hashes and "dev" are internal builds (reference 6.11).
@@ -59,7 +60,7 @@ def upgrade_trajectories(instances: pl.DataFrame) -> list[dict]:
     """Customers that reported at least two distinct versions, most upgrades first.
 
     ``instances``: the install table (``registry_id``, ``is_internal``,
-    ``version_trajectory`` List(String), ``version_changes`` Int64). Rows
+    ``version_trajectory`` List(String) of normalized versions, ``version_changes`` Int64). Rows
     ``{registry_id (short id), registry_id_full, version_changes, trajectory}`` where the
     trajectory lists distinct versions in first-seen order (a downgrade back to an earlier
     version does not add an entry). Sorted by (-version_changes, registry_id_full).
@@ -95,7 +96,9 @@ def build_summary(instances: pl.DataFrame, history: pl.LazyFrame, first: date, d
     Keys: ``yesterday_date`` (ISO ``day``); ``yesterday`` and ``cumulative``
     ``{community, internal, unknown, total}`` = installs active on ``day`` / first seen on
     or before ``day``; ``per_version`` ``{community, internal: [{version, instances}]}``
-    over every install, sorted (-instances, version); ``timeseries``: one dict per UTC day
+    over every install, sorted (-instances, version), versions counted once whatever their
+    spelling (:func:`usage_assets.common.versions.normalized_version`; the report's
+    version adoption shows the spellings); ``timeseries``: one dict per UTC day
     ``first..day`` with ``date`` (ISO), the daily active installs per class and
     ``cumulative_<class>`` = installs of that class first seen on or before the date
     (installs first seen before ``first`` count from ``first`` on). Empty input gives zeros.
@@ -138,9 +141,9 @@ def build_summary(instances: pl.DataFrame, history: pl.LazyFrame, first: date, d
     for kind in ("community", "internal"):
         counted = (
             classes.filter(pl.col("build") == kind)
-            .group_by("v")
+            .group_by(normalized_version("v").alias("version"))
             .len("instances")
-            .sort(["instances", "v"], descending=[True, False])
+            .sort(["instances", "version"], descending=[True, False])
         )
         per_version[kind] = [
             {"version": version, "instances": int(n)} for version, n in counted.iter_rows()

@@ -64,34 +64,37 @@ def headline_values(fleet: Mapping[str, Any] | None, liveness: Mapping[str, Any]
     }
 
 
-#: Rows of the comparison table: (key in headline_values, label, kind).
-HEADLINE_ROWS: tuple[tuple[str, str, str], ...] = (
-    ("events", "Events (startup + heartbeat)", "count"),
-    ("startups", "Startup events", "count"),
-    ("heartbeats", "Heartbeat events", "count"),
-    ("installs", "Identified installs", "count"),
-    ("customers", "Customer installs", "count"),
-    ("sticky", "Customer installs over 3+ days", "count"),
-    ("one_day_wonder_pct", "One-day-wonder share of customers", "pct"),
-    ("confirmed", "Confirmed Alive", "count"),
-    ("stronger", "Stronger Alive", "count"),
-    ("likely", "Likely Alive", "count"),
-    ("daily_active", "Daily active customer installs (DAI)", "count"),
-    ("stars", "GitHub stars", "count"),
+#: Rows of the comparison table: (key in headline_values, label, kind, to_date). ``to_date``:
+#: the value is a total from the first ingested day up to the end of the column's day
+#: (not that day's own count), and the report labels it "to date".
+HEADLINE_ROWS: tuple[tuple[str, str, str, bool], ...] = (
+    ("events", "Events (startup + heartbeat)", "count", True),
+    ("startups", "Startup events", "count", True),
+    ("heartbeats", "Heartbeat events", "count", True),
+    ("installs", "Identified installs", "count", True),
+    ("customers", "Customer installs", "count", True),
+    ("sticky", "Customer installs over 3+ days", "count", True),
+    ("one_day_wonder_pct", "One-day-wonder share of customers", "pct", True),
+    ("confirmed", "Confirmed Alive", "count", False),
+    ("stronger", "Stronger Alive", "count", False),
+    ("likely", "Likely Alive", "count", False),
+    ("daily_active", "Daily active customer installs (DAI)", "count", False),
+    ("stars", "GitHub stars", "count", False),
 )
 
 
 def comparison_rows(current: Mapping[str, Any], day_before: Mapping[str, Any], week_before: Mapping[str, Any]) -> list[dict]:
     """One row per :data:`HEADLINE_ROWS` entry that has a current value:
-    ``{label, kind, current, day_before, day_change, week_before, week_change}``."""
+    ``{label, kind, to_date, current, day_before, day_change, week_before, week_change}``."""
     rows = []
-    for key, label, kind in HEADLINE_ROWS:
+    for key, label, kind, to_date in HEADLINE_ROWS:
         if current.get(key) is None:
             continue
         change = point_change if kind == "pct" else count_change
         rows.append({
             "label": label,
             "kind": kind,
+            "to_date": to_date,
             "current": current[key],
             "day_before": day_before.get(key),
             "day_change": change(current[key], day_before.get(key)),

@@ -279,9 +279,23 @@ def _trajectory_text(versions: list[str]) -> str:
     return text if len(text) <= TRAJECTORY_CHARS else f"{versions[0]} → … → {versions[-1]}"
 
 
+def _version_label(row: Mapping[str, Any]) -> str:
+    """A counted version with the spellings it was reported in, when they differ:
+    ``"1.35.0 (also reported as v1.35.0)"``, ``"1.35.0 (reported as v1.35.0)"``, or the bare
+    version. ``row``: ``{"version", "spellings"}`` (``spellings`` may be absent: metrics
+    computed before versions were normalized)."""
+    version = row["version"]
+    spellings = row.get("spellings") or [version]
+    others = [spelling for spelling in spellings if spelling != version]
+    if not others:
+        return version
+    return f"{version} ({'also ' if version in spellings else ''}reported as {', '.join(others)})"
+
+
 def versions_section(inputs: ReportInputs) -> dict:
     """Version adoption (the most reported versions, newest first), community vs internal
-    builds and upgrade trajectories."""
+    builds and upgrade trajectories. Versions are counted once whatever their spelling;
+    each row's ``label`` shows the spellings reported (:func:`_version_label`)."""
     fleet, builds = inputs.today.fleet, inputs.builds
     top = sorted(fleet["version_adoption"][:VERSION_ROWS], key=lambda row: semver_key(row["version"]), reverse=True)
 
@@ -291,7 +305,7 @@ def versions_section(inputs: ReportInputs) -> dict:
                 for name in ("community", "internal", "unknown")]
 
     return {
-        "adoption": top,
+        "adoption": [{**row, "label": _version_label(row)} for row in top],
         "adoption_more": max(0, len(fleet["version_adoption"]) - VERSION_ROWS),
         "builds": {
             "date": builds["yesterday_date"],
@@ -554,14 +568,15 @@ def build_report_context(inputs: ReportInputs) -> dict[str, Any]:
         "commentary": {section: commentary_markdown(inputs.commentary, section) for section in COMMENTARY_SECTIONS},
         "summary_sentences": summary_sentences(inputs),
         "comparison": comparison_section(inputs),
+        # Every key metric is a total from the first ingested day up to the end of D.
         "key_metrics": [
-            ("Events (startup + heartbeat)", key["total_events"]),
-            ("Startup events", key["startup_events"]),
-            ("Heartbeat events", key["heartbeat_events"]),
-            ("Identified installs", key["identified_instances"]),
-            ("Customer installs", fleet["stickiness"]["total_non_internal"]),
-            ("Internal installs", len(fleet["internal_instance_ids"])),
-            ("Events without registry_id", key["null_registry_id_count"]),
+            ("Events (startup + heartbeat), to date", key["total_events"]),
+            ("Startup events, to date", key["startup_events"]),
+            ("Heartbeat events, to date", key["heartbeat_events"]),
+            ("Identified installs, to date", key["identified_instances"]),
+            ("Customer installs, to date", fleet["stickiness"]["total_non_internal"]),
+            ("Internal installs, to date", len(fleet["internal_instance_ids"])),
+            ("Events without registry_id, to date", key["null_registry_id_count"]),
         ],
         "active_on_day": fleet["active_on_report_date"],
         "internal": fleet["internal_instances"],

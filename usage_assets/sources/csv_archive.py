@@ -19,7 +19,6 @@ the DocumentDB source); the same row in two snapshots is one.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import re
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from pathlib import Path
 
 import polars as pl
 
+from usage_assets.common.locks import exclusive_lock
 from usage_assets.ingest.validation import deduplicate, event_identity, parse_ts
 from usage_assets.sources import export_format as fmt
 from usage_assets.storage.lake import (
@@ -131,8 +131,7 @@ class CsvArchive:
         or contains no export at all. Safe against concurrent refreshes (file lock).
         """
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        with (self.cache_dir / ".lock").open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with exclusive_lock(self.cache_dir / ".lock"):
             return self._refresh_locked(on_file)
 
     def _refresh_locked(self, on_file: Callable[[str], None] | None) -> ImportSummary:

@@ -3,7 +3,8 @@
 Layout (hive style, so any engine can read it): ``<root>/<dataset>/date=YYYY-MM-DD/part-0.parquet``
 (or ``data.json`` for dict-shaped datasets). Every write goes to a temporary file in the
 same folder and is renamed over the target, so a failed run leaves the previous good
-partition in place and never a half-written file.
+partition in place and never a half-written file. A write the local disk refuses (full,
+read-only, ...) raises :class:`usage_assets.storage.disk.LocalDiskError` naming the file.
 """
 
 from __future__ import annotations
@@ -20,14 +21,18 @@ from typing import Any
 import polars as pl
 
 from usage_assets.common.days import day_range
+from usage_assets.storage.disk import naming_disk_errors
 
 _DAY_FOLDER = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
 
 
 class MissingPartitionsError(RuntimeError):
-    """Raised when a history-wide read finds days that were never materialized.
+    """Raised when a read finds days of an upstream dataset that were never materialized.
 
-    ``dataset``: the dataset name; ``days``: the missing UTC days, ascending.
+    ``dataset``: the dataset name (also the asset that writes it), or a description of
+    the missing assets (``"charts (adoption_funnel, ...)"``); ``days``: the missing UTC
+    days, ascending. ``str(error)`` is one line naming both and how to build them: the
+    ``usage-report backfill`` command for those days and the Dagster UI action.
     """
 
     def __init__(self, dataset: str, days: list[date]):
@@ -35,25 +40,28 @@ class MissingPartitionsError(RuntimeError):
         self.days = days
         shown = ", ".join(d.isoformat() for d in days[:10])
         more = f" and {len(days) - 10} more" if len(days) > 10 else ""
+        span = "that partition" if len(days) == 1 else f"partitions {days[0]} to {days[-1]}"
         super().__init__(
-            f"{dataset} is missing {len(days)} day(s): {shown}{more}. Fill them with "
-            f"`usage-report backfill --start {days[0]} --end {days[-1]}` "
-            "(or an asset backfill of those partitions in the Dagster UI), then run again."
+            f"{dataset} is missing {len(days)} day(s): {shown}{more}. Build them with "
+            f"`usage-report backfill --start {days[0]} --end {days[-1]} --force`, or in the Dagster UI "
+            f"(`usage-report ui`) select the asset with its upstream assets and materialize {span}; then run again."
         )
 
 
-
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary sibling and an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Write ``data`` to ``path`` through a temporary sibling and an atomic rename.
+
+    Raises :class:`usage_assets.storage.disk.LocalDiskError` when the disk refuses it."""
+    with naming_disk_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
 
 
 def canonical_json(payload: Any) -> bytes:
@@ -62,16 +70,19 @@ def canonical_json(payload: Any) -> bytes:
 
 
 def write_parquet_atomic(path: Path, frame: pl.DataFrame) -> None:
-    """Write ``frame`` as Parquet to ``path`` atomically (temporary file + rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(handle)
-    try:
-        frame.write_parquet(temporary, statistics=True)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Write ``frame`` as Parquet to ``path`` atomically (temporary file + rename).
+
+    Raises :class:`usage_assets.storage.disk.LocalDiskError` when the disk refuses it."""
+    with naming_disk_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        os.close(handle)
+        try:
+            frame.write_parquet(temporary, statistics=True)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
 
 
 class Lake:
@@ -79,6 +90,11 @@ class Lake:
 
     def __init__(self, root: Path | str):
         self.root = Path(root)
+
+    def missing(self, dataset: str, days: list[date]) -> MissingPartitionsError:
+        """The error to raise for ``days`` of ``dataset`` that were never written: a
+        :class:`MissingPartitionsError` (the Dagster resource's lake makes it a run failure)."""
+        return MissingPartitionsError(dataset, days)
 
     def path(self, dataset: str, day: date, filename: str = "part-0.parquet") -> Path:
         """``<root>/<dataset>/date=YYYY-MM-DD/<filename>`` (the file need not exist)."""
@@ -98,7 +114,7 @@ class Lake:
         """Read one day; raises :class:`MissingPartitionsError` if it was never written."""
         path = self.path(dataset, day)
         if not path.is_file():
-            raise MissingPartitionsError(dataset, [day])
+            raise self.missing(dataset, [day])
         return pl.read_parquet(path)
 
     def write_json(self, dataset: str, day: date, payload: Any) -> Path:
@@ -111,7 +127,7 @@ class Lake:
         """The JSON of ``day``; raises :class:`MissingPartitionsError` if it was never written."""
         path = self.path(dataset, day, "data.json")
         if not path.is_file():
-            raise MissingPartitionsError(dataset, [day])
+            raise self.missing(dataset, [day])
         return json.loads(path.read_text())
 
     def read_json_if_present(self, dataset: str, day: date) -> Any | None:
@@ -142,5 +158,5 @@ class Lake:
         days = day_range(first, last)
         missing = self.missing_days(dataset, days)
         if missing:
-            raise MissingPartitionsError(dataset, missing)
+            raise self.missing(dataset, missing)
         return pl.scan_parquet([self.path(dataset, day) for day in days])

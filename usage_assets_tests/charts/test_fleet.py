@@ -3,6 +3,7 @@
 from datetime import date, timedelta
 
 import matplotlib
+from matplotlib.colors import to_hex
 import polars as pl
 import pytest
 
@@ -22,7 +23,7 @@ from usage_assets.charts.fleet import (
     lifetime_box_by_compute_chart,
     prod_internal_timeseries_chart,
 )
-from usage_assets.charts.style import STYLE, empty_chart
+from usage_assets.charts.style import BAR_COLOR, GREY, STYLE, empty_chart
 
 PNG = b"\x89PNG\r\n\x1a\n"
 DAY = date(2026, 5, 20)
@@ -200,6 +201,17 @@ def test_funnel_bars_carry_the_rows_own_count_and_percentage():
     assert texts(fig)[-1] == "77 (18.7%)"
     # A long stage name wraps onto two lines instead of squeezing the bars.
     assert ytick_labels(ax)[-1] == "Confirmed alive (>= 5 heartbeats\nin the last 7 days)"
+
+
+def test_a_row_outside_the_funnel_is_grey_below_a_rule_and_says_so():
+    rows = [{**row, "in_funnel": row is not FUNNEL[-1]} for row in FUNNEL]
+    fig = _funnel_figure(rows, "t")
+    ax = fig.axes[0]
+    bars = ax.patches
+    assert [to_hex(bar.get_facecolor()) for bar in bars] == [to_hex(BAR_COLOR)] * 6 + [to_hex(GREY)]
+    assert texts(fig)[-1] == "77 (18.7%), not a funnel stage"
+    (rule,) = ax.get_lines()
+    assert rule.get_ydata()[0] == 5.5  # between the 30+ days stage and Confirmed Alive
 
 
 def test_detection_stacks_every_method_in_its_fixed_colour():

@@ -60,6 +60,16 @@ def test_version_trajectory_lists_distinct_versions_in_first_seen_order():
     assert row["v"] == "1.30.0"
 
 
+def test_a_v_prefix_is_no_version_change():
+    row = install({
+        date(2026, 5, 1): [event("startup", ID_A, "2026-05-01T08:00:00.000Z", v="v1.35.0")],
+        date(2026, 5, 2): [event("heartbeat", ID_A, "2026-05-02T08:00:00.000Z", v="1.35.0")],
+        date(2026, 5, 3): [event("heartbeat", ID_A, "2026-05-03T08:00:00.000Z", v="V1.36.0")],
+    })
+    assert row["version_trajectory"] == ["1.35.0", "1.36.0"] and row["version_changes"] == 1
+    assert row["v"] == "V1.36.0"  # the install's latest version as reported
+
+
 def test_daily_layer_counts_events_and_keeps_unidentified_rows_apart():
     day = date(2026, 5, 1)
     rows = [

@@ -13,17 +13,17 @@ import polars as pl
 import pytest
 
 from usage_assets.charts.catalog import CHARTS
+from usage_assets.cli.runner import failure_summary
 from usage_assets.definitions import build_resources
 from usage_assets.defs.daily.assets import instance_days, instances
 from usage_assets.defs.metrics.engagement import lifetime_buckets
+from usage_assets.defs.metrics.fleet import fleet_metrics
+from usage_assets.defs.report.charts import charts
+from usage_assets.defs.report.report import usage_report
 from usage_assets.ingest.validation import validate_events
 from usage_assets.settings import Settings
-from usage_assets.storage.datasets import (
-    INSTANCE_DAYS,
-    INSTANCES,
-    LIFETIME_BUCKETS,
-    RAW_EVENTS,
-)
+from usage_assets.storage.datasets import CHARTS as CHARTS_DATASET
+from usage_assets.storage.datasets import FLEET_METRICS, INSTANCE_DAYS, INSTANCES, LIFETIME_BUCKETS, RAW_EVENTS
 from usage_assets.storage.lake import Lake
 from usage_assets_tests.conftest import ID_A, ID_B, event, export_rows
 from usage_assets_tests.test_pipeline import START, build_reports, demo_runner  # noqa: F401
@@ -31,10 +31,12 @@ from usage_assets_tests.test_pipeline import START, build_reports, demo_runner  
 DAY = date(2026, 5, 20)
 
 
-def resources(tmp_path) -> dict:
-    """The pipeline's own resources for the default settings, with the lake in ``tmp_path``."""
-    settings = Settings(data_dir=str(tmp_path / "data"), reports_dir=str(tmp_path / "reports"))
-    return {name: build_resources(settings)[name] for name in ("data_lake", "report_config")}
+def resources(tmp_path, data_dir=None, **settings) -> dict:
+    """The pipeline's own resources for the default settings (or ``settings``), with the
+    lake in ``data_dir`` (default ``tmp_path/data``) and the reports in ``tmp_path``."""
+    return build_resources(
+        Settings(data_dir=str(data_dir or tmp_path / "data"), reports_dir=str(tmp_path / "reports"), **settings)
+    )
 
 
 def write_raw_events(lake: Lake, day: date, rows: list[dict]) -> None:
@@ -117,3 +119,31 @@ def test_each_chart_is_drawn_from_its_declared_inputs_alone(demo_lake, tmp_path)
             shutil.copytree(lake.root / dataset / f"date={day}", only_inputs.root / dataset / f"date={day}")
         assert spec.draw(only_inputs, day).startswith(b"\x89PNG"), spec.name
     assert pl.read_parquet(lake.path(INSTANCES, day)).height > 0
+
+
+@pytest.mark.parametrize(("asset", "removed", "names"), [
+    # The UI's "materialize this asset" on usage_report of a day whose charts were never drawn.
+    (usage_report, CHARTS_DATASET, "charts (15 of 15 not drawn: charts/registry_installs_timeseries, "
+                                   "charts/instance_distribution, charts/instance_distribution_active and 12 more)"),
+    (charts, FLEET_METRICS, FLEET_METRICS),
+    (fleet_metrics, INSTANCES, INSTANCES),
+])
+def test_an_asset_whose_upstream_day_is_missing_fails_in_one_line_naming_it_and_the_fix(
+    demo_lake, tmp_path, asset, removed, names
+):
+    lake, day = demo_lake
+    shutil.rmtree(lake.root / removed / f"date={day}")
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [asset], partition_key=day.isoformat(), instance=instance, raise_on_error=False,
+            resources=resources(tmp_path, data_dir=lake.root, demo_start=START.isoformat()),
+        )
+    assert not result.success
+    message = failure_summary(result)  # what the CLI prints
+    # A dg.Failure: the UI shows its description, the step is not retried.
+    (failure,) = [event.step_failure_data for event in result.all_events if event.is_step_failure]
+    assert failure.user_failure_data.description == message.split(": ", 1)[1]
+    assert "\n" not in message and "Error" not in message
+    assert f"{names} is missing 1 day(s): {day}." in message
+    assert f"`usage-report backfill --start {day} --end {day} --force`" in message
+    assert "in the Dagster UI (`usage-report ui`) select the asset with its upstream assets and materialize" in message

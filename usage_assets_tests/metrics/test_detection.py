@@ -67,3 +67,8 @@ def test_breakdown_over_customers_sorted_by_count_then_method():
         {"method": "unknown", "instances": 1, "percentage": 20.0},
     ]
     assert detection_breakdown(installs([])) == []
+
+
+def test_a_v_prefixed_version_counts_with_its_release():
+    table = detection_by_version(installs([(False, "v1.31.0", "imds"), (False, "1.31.0", "explicit"), (False, "vdev", None)]))
+    assert table.select("version", "imds", "explicit", "total").rows() == [("1.31.0", 1, 1, 2), ("vdev", 0, 0, 1)]

@@ -69,6 +69,21 @@ def test_version_adoption_counts_events_and_distinct_installs():
     assert rows[0]["percentage"] == 40.0 and rows[0]["instance_percentage"] == 100.0
 
 
+def test_version_adoption_counts_a_version_once_whatever_its_spelling():
+    # b reports the release as v1.30.0: one version, 2 installs, both spellings kept.
+    history = history_rows().with_columns(
+        pl.when(pl.col("registry_id") == "b")
+        .then(pl.col("versions").list.eval(pl.element().struct.with_fields(version=pl.lit("v1.30.0"))))
+        .otherwise(pl.col("versions"))
+    )
+    rows = version_adoption(history, total_events=10, identified=2)
+    assert [(r["version"], r["spellings"], r["events"], r["instances"]) for r in rows] == [
+        ("1.30.0", ["1.30.0", "v1.30.0"], 4, 2),
+        ("1.31.0-3-gabc1234-main", ["1.31.0-3-gabc1234-main"], 4, 1),
+        ("1.0.21", ["1.0.21"], 2, 0),
+    ]
+
+
 def test_fleet_summary_key_metrics_and_internal_list():
     instances = pl.DataFrame({
         "registry_id": ["a", "b"],

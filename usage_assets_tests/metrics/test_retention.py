@@ -150,6 +150,18 @@ def test_funnel_percentages_of_three_customers_round_to_one_decimal():
     assert [r["pct_of_customers"] for r in adoption_funnel(sticky, 1)] == [100.0, 66.7, 33.3, 0.0, 0.0, 0.0, 33.3]
 
 
+def test_funnel_stages_nest_and_confirmed_alive_is_shown_apart():
+    # The fleet: 62 Confirmed Alive after 51 over 30+ days would widen the funnel.
+    sticky = {"total_non_internal": 412, "one_day_wonders": 192,
+              "lifetime_bucket_counts": {"3": 160, "7": 121, "14": 90, "30": 51}}
+    rows = adoption_funnel(sticky, confirmed_alive=62)
+    stages = [row["installs"] for row in rows if row["in_funnel"]]
+    assert stages == [412, 220, 160, 121, 90, 51] == sorted(stages, reverse=True)
+    assert [(row["stage"], row["installs"]) for row in rows if not row["in_funnel"]] == [
+        ("Confirmed Alive (>=5 heartbeats in the last 7 days)", 62)
+    ]
+
+
 def test_funnel_without_customers_is_all_zero():
     rows = adoption_funnel(stickiness(pl.DataFrame(schema={"registry_id": pl.String, "age_days": pl.Int64, "events": pl.Int64})), 0)
     assert [(r["installs"], r["pct_of_customers"]) for r in rows] == [(0, 0.0)] * 7

@@ -48,6 +48,17 @@ def test_rows_compare_with_d1_and_d7_and_say_when_a_day_is_missing():
     assert rows["Identified installs"]["week_change"] == "—" and rows["Identified installs"]["week_before"] is None
 
 
+def test_totals_to_date_are_marked_and_states_of_the_day_are_not():
+    rows = comparison_rows(headline_values(fleet(12, 40.0), liveness(6), daily_active=4, stars=3), {}, {})
+    assert [row["label"] for row in rows if row["to_date"]] == [
+        "Events (startup + heartbeat)", "Startup events", "Heartbeat events", "Identified installs",
+        "Customer installs", "Customer installs over 3+ days", "One-day-wonder share of customers",
+    ]
+    assert [row["label"] for row in rows if not row["to_date"]] == [
+        "Confirmed Alive", "Stronger Alive", "Likely Alive", "Daily active customer installs (DAI)", "GitHub stars",
+    ]
+
+
 def test_new_values_need_a_previous_day():
     assert new_values({"aws": 3, "gcp": 1}, {"aws": 2}) == ["gcp"]
     assert new_values({"aws": 3}, None) == []

@@ -1,6 +1,8 @@
 """Escaping of untrusted telemetry strings in both report formats."""
 
+import multiprocessing
 import re
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -59,6 +61,26 @@ def test_a_failed_swap_keeps_the_previous_report(tmp_path, monkeypatch):
         write_report_folder(tmp_path, day, "# new", "<p>new</p>", [], {})
     assert (folder / f"usage-report-{day}.md").read_text() == "# old"
     assert [p.name for p in tmp_path.iterdir()] == [day.isoformat()]
+
+
+def write_many(reports_dir: str, label: str, times: int) -> None:
+    """Write the report of 2026-05-01 ``times`` times, every file saying ``label``."""
+    for n in range(times):
+        write_report_folder(Path(reports_dir), date(2026, 5, 1), f"# {label}", f"<p>{label}</p>",
+                            [Chart("instance-lifetime", "caption", label.encode())], {"metrics-2026-05-01.json": label.encode()})
+
+
+def test_two_processes_replacing_the_same_report_folder_take_turns(tmp_path):
+    (tmp_path / ".2026-05-01.old.killed" / "report").mkdir(parents=True)  # a swap killed half-way
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        writers = [pool.submit(write_many, str(tmp_path), label, 60) for label in ("first", "second")]
+        for writer in writers:
+            writer.result()  # re-raises a writer's error ("Directory not empty", FileNotFoundError)
+    assert [p.name for p in tmp_path.iterdir()] == ["2026-05-01"]  # no .old.* or staging leftovers
+    folder = tmp_path / "2026-05-01"
+    # One writer's folder, whole: every file says the same.
+    contents = {p.read_bytes().strip(b"#<p/> ") for p in folder.iterdir()}
+    assert len(contents) == 1 and len(list(folder.iterdir())) == 4
 
 
 def test_html_is_the_markdown_rendered_with_embedded_images_and_inert_html():

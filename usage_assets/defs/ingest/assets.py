@@ -1,9 +1,10 @@
 """Ingest: one UTC day of events from the telemetry source, typed, validated, de-duplicated."""
 
-from datetime import date, timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 
 import dagster as dg
-import polars as pl
 
 from usage_assets.defs.materialize import frame_result, json_result
 from usage_assets.defs.partitions import daily_partitions, partition_day
@@ -14,6 +15,7 @@ from usage_assets.ingest.validation import ingest_stats, validate_events
 from usage_assets.settings import Settings
 from usage_assets.sources.errors import SourceError
 from usage_assets.storage.datasets import INGEST_STATS, RAW_EVENTS, REJECTED_EVENTS
+from usage_assets.storage.disk import LocalDiskError
 from usage_assets.storage.lake import MissingPartitionsError
 
 HEARTBEATS_PRESENT = "heartbeats_present"
@@ -22,7 +24,8 @@ HEARTBEATS_PRESENT = "heartbeats_present"
 # 3 more attempts after USAGE_INGEST_RETRY_DELAY_S (default 30 s), then twice and four
 # times that, with jitter. Nothing is written before the whole day is fetched, so a
 # failed attempt leaves the previous good partition, and a later success writes the
-# whole day. Errors a retry cannot fix fail at once (see fetch_for_ingest).
+# whole day. Nothing else is retried (see only_transient_errors_retried): a rejected
+# host key, wrong credentials, a full or read-only disk fail the same way every time.
 INGEST_RETRY_POLICY = dg.RetryPolicy(
     max_retries=3,
     delay=Settings.from_env(need_source=False).ingest_retry_delay_s,
@@ -31,22 +34,27 @@ INGEST_RETRY_POLICY = dg.RetryPolicy(
 )
 
 
-def fetch_for_ingest(telemetry: TelemetrySource, day: date) -> pl.DataFrame:
-    """``telemetry.fetch_day(day)``, with errors sorted for the retry policy.
+@contextmanager
+def only_transient_errors_retried() -> Iterator[None]:
+    """Sort the errors raised inside the block for :data:`INGEST_RETRY_POLICY`.
 
-    A transient :class:`SourceError` propagates (Dagster retries it with backoff);
-    any other error becomes a ``dg.Failure`` that skips the retries, since a rejected
-    host key, wrong credentials or a missing export fail the same way every time.
+    A transient :class:`SourceError` (the network) propagates, and Dagster retries it
+    with backoff. Every other error becomes a ``dg.Failure`` that skips the retries, with
+    a one-line description: the SourceError's own text (already scrubbed of secrets, so
+    the library error is not chained), the :class:`LocalDiskError`'s (what is wrong with
+    the disk, and the path), or ``"<ExceptionType>: <message>"``.
     """
     try:
-        return telemetry.fetch_day(day)
+        yield
+    except dg.Failure:
+        raise
     except SourceError as error:
         if error.transient:
             raise
-        # SourceError text is already scrubbed of secrets; do not chain library errors.
         raise dg.Failure(description=str(error), allow_retries=False) from None
     except Exception as error:
-        raise dg.Failure(description=f"{type(error).__name__}: {error}", allow_retries=False) from error
+        description = str(error) if isinstance(error, LocalDiskError) else f"{type(error).__name__}: {error}"
+        raise dg.Failure(description=description, allow_retries=False) from error
 
 
 @dg.multi_asset(
@@ -94,10 +102,15 @@ def fetch_for_ingest(telemetry: TelemetrySource, day: date) -> pl.DataFrame:
 def daily_events(context: dg.AssetExecutionContext, telemetry: TelemetrySource, data_lake: DataLake):
     """Fetch day D from the source, check it, validate it and write raw_events,
     rejected_events and ingest_stats."""
+    with only_transient_errors_retried():
+        yield from _ingest_day(context, telemetry, data_lake)
+
+
+def _ingest_day(context: dg.AssetExecutionContext, telemetry: TelemetrySource, data_lake: DataLake):
     # The source is asked for this day only, so a day's ingest costs the same with a
     # week or a year of history.
     day = partition_day(context)
-    fetched = fetch_for_ingest(telemetry, day)
+    fetched = telemetry.fetch_day(day)
     validated = validate_events(fetched, day)
     lake = data_lake.lake()
     try:

@@ -1,6 +1,6 @@
 """The usage report of day D: Markdown, self-contained HTML, charts and sidecars."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -27,6 +27,21 @@ from usage_assets.report.render import Chart, render_report, write_report_folder
 from usage_assets.report.sections import build_report_context
 from usage_assets.storage.datasets import CHARTS as CHARTS_DATASET
 from usage_assets.storage.datasets import USAGE_REPORT
+from usage_assets.storage.lake import Lake
+
+
+def read_charts(lake: Lake, day: date) -> list[Chart]:
+    """The drawn charts of ``day``, in :data:`CHARTS` order.
+
+    Raises :meth:`Lake.missing` (a :class:`usage_assets.storage.lake.MissingPartitionsError`)
+    naming every chart asset not drawn for ``day``, e.g. when only the report was selected
+    for materialization.
+    """
+    missing = [chart_key(spec).to_user_string() for spec in CHARTS if not lake.has_day(CHARTS_DATASET, day, spec.filename)]
+    if missing:
+        named = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        raise lake.missing(f"{CHARTS_DATASET} ({len(missing)} of {len(CHARTS)} not drawn: {named})", [day])
+    return [Chart(spec.stem, spec.caption, lake.path(CHARTS_DATASET, day, spec.filename).read_bytes()) for spec in CHARTS]
 
 
 @dg.asset(
@@ -54,7 +69,7 @@ def usage_report(
     reports_dir = Path(report_config.reports_dir)
     commentary_path = reports_dir / day.isoformat() / COMMENTARY_FILE
     commentary = load_commentary(commentary_path)
-    drawn = [Chart(spec.stem, spec.caption, lake.path(CHARTS_DATASET, day, spec.filename).read_bytes()) for spec in CHARTS]
+    drawn = read_charts(lake, day)
     inputs = read_report_inputs(
         lake, day, telemetry.describe(), drawn, commentary,
         day_before=day - timedelta(days=DAY_OVER_DAY), week_before=day - timedelta(days=WEEK_OVER_WEEK),

@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
 
 from usage_assets.daily.internal import InternalAllowlist
 from usage_assets.metrics.spend import CostModel, load_cost_model
-from usage_assets.storage.lake import Lake
+from usage_assets.storage.lake import Lake, MissingPartitionsError
+
+
+class MissingUpstreamFailure(MissingPartitionsError, dg.Failure):
+    """A :class:`MissingPartitionsError` inside a run, which is also a ``dg.Failure``: the
+    step fails with the error's one line as its description (no traceback of a crash)
+    and is never retried, since the days stay missing until they are built."""
+
+    def __init__(self, dataset: str, days: list[date]):
+        MissingPartitionsError.__init__(self, dataset, days)
+        dg.Failure.__init__(self, description=str(self), allow_retries=False)
+
+
+class RunLake(Lake):
+    """The lake as assets see it: reads of missing days raise :class:`MissingUpstreamFailure`."""
+
+    def missing(self, dataset: str, days: list[date]) -> MissingPartitionsError:
+        return MissingUpstreamFailure(dataset, days)
 
 
 class DataLake(dg.ConfigurableResource):
@@ -17,8 +35,9 @@ class DataLake(dg.ConfigurableResource):
     data_dir: str
 
     def lake(self) -> Lake:
-        """The :class:`usage_assets.storage.lake.Lake` rooted at ``data_dir``."""
-        return Lake(self.data_dir)
+        """The lake rooted at ``data_dir`` (a :class:`RunLake`: a missing upstream day fails
+        the step with one line naming it and how to build it)."""
+        return RunLake(self.data_dir)
 
 
 class ReportConfig(dg.ConfigurableResource):
