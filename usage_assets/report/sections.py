@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from usage_assets.common.formatting import format_pct, pct, plural, short_id
+from usage_assets.common.formatting import format_pct, known_first, pct, plural, short_id
 from usage_assets.enrichment.github_stats import github_changes
 from usage_assets.insights.recommendations import recommendation_rules
 from usage_assets.metrics.fleet import longest_lived
@@ -263,8 +263,7 @@ def engagement_section(inputs: ReportInputs) -> dict:
 def compute_section(inputs: ReportInputs) -> dict:
     """Cumulative installs by compute platform on each of the last 7 days, newest first."""
     frame = inputs.compute_timeseries
-    platforms = sorted(set(frame["compute"].to_list()),
-                       key=lambda name: (COMPUTE_ORDER.index(name) if name in COMPUTE_ORDER else len(COMPUTE_ORDER), name))
+    platforms = known_first(frame["compute"], COMPUTE_ORDER)
     recent_days = sorted(set(frame["date"].to_list()), reverse=True)[:7]
     rows = []
     for day in recent_days:
@@ -354,7 +353,8 @@ def auth_path_section(inputs: ReportInputs) -> dict:
     else:
         status = (f"Not collected yet: none of {auth['total_instances']:,} installs sends schema v6 heartbeats "
                   f"(auth paths are collected from release {auth['capture_since_release']}).")
-    buckets = sorted(auth["volume_bucket_counts"].items(), key=lambda item: AUTH_VOLUME_BUCKETS.index(item[0]))
+    counts = auth["volume_bucket_counts"]
+    buckets = [(bucket, counts[bucket]) for bucket in known_first(counts, AUTH_VOLUME_BUCKETS)]
     # Reporting installs whose heartbeat had no recognised bucket still count (reference 6.14).
     absent = reporting - sum(n for _bucket, n in buckets)
     if absent > 0:

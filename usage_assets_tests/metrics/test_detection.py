@@ -67,3 +67,9 @@ def test_breakdown_over_customers_sorted_by_count_then_method():
         {"method": "unknown", "instances": 1, "percentage": 20.0},
     ]
     assert detection_breakdown(installs([])) == []
+
+
+def test_a_method_a_newer_registry_sends_is_a_column_of_its_own():
+    table = detection_by_version(installs([(False, "1.40.0", "oci_meta"), (False, "1.40.0", "imds")]))
+    assert table.columns[-4:] == ["unknown", "oci_meta", "(field absent)", "total"]
+    assert table.select("oci_meta", "imds", "total").rows() == [(1, 1, 2)]
