@@ -18,6 +18,7 @@ import polars as pl
 
 from usage_assets.common.formatting import format_pct, known_first, pct, plural, short_id
 from usage_assets.enrichment.github_stats import github_changes
+from usage_assets.ingest.validation import CLEARED, DROPPED, KEPT, MISSING
 from usage_assets.insights.recommendations import recommendation_rules
 from usage_assets.metrics.fleet import longest_lived
 from usage_assets.metrics.retention import adoption_funnel
@@ -78,6 +79,7 @@ class ReportInputs:
     day_before: DayMetrics
     week_before: DayMetrics
     ingest_stats: dict
+    field_quarantine: pl.DataFrame
     instances: pl.DataFrame
     engagement: pl.DataFrame
     retention: pl.DataFrame
@@ -537,6 +539,30 @@ def _profile(row: Mapping[str, Any]) -> str:
     return escape_markdown(f"{row.get('cloud') or 'unknown'}/{row.get('compute') or 'unknown'}", 40)
 
 
+def quality_section(inputs: ReportInputs) -> dict:
+    """What became of every row the source handed over for D, and the fields of kept events
+    that broke a rule: ``new_values`` (values outside the known lists, kept as categories, and
+    auth paths dropped from shares) and ``cleared`` (values set to null, required values
+    missing), each with its events on D and the first day it was seen."""
+    stats = inputs.ingest_stats
+    findings = inputs.field_quarantine.sort(["events", "column", "rule", "value"], descending=[True, False, False, False],
+                                            nulls_last=False)
+
+    def rows(actions: tuple[str, ...]) -> list[dict]:
+        return [
+            {**row, "first_seen": row["first_seen"].isoformat() if row["first_seen"] else None}
+            for row in findings.filter(pl.col("action").is_in(actions)).iter_rows(named=True)
+        ]
+
+    return {
+        **stats,
+        "rejects_by_reason": sorted(stats["rejects_by_reason"].items(), key=lambda item: (-item[1], item[0])),
+        "unidentified_events": inputs.today.fleet["key_metrics"]["null_registry_id_count"],
+        "new_values": rows((KEPT, DROPPED)),
+        "cleared": rows((CLEARED, MISSING)),
+    }
+
+
 def build_report_context(inputs: ReportInputs) -> dict[str, Any]:
     """The template context: every value the report shows, computed, never typed."""
     fleet, liveness = inputs.today.fleet, inputs.today.liveness
@@ -546,7 +572,6 @@ def build_report_context(inputs: ReportInputs) -> dict[str, Any]:
         (date.fromisoformat(latest[:10]) - date.fromisoformat(earliest[:10])).days if earliest != "N/A" else 0
     )
     day = inputs.day
-    stats = inputs.ingest_stats
     return {
         "report_date": day.isoformat(),
         "source": inputs.source,
@@ -584,11 +609,7 @@ def build_report_context(inputs: ReportInputs) -> dict[str, Any]:
         "recommendation_rules": recommendation_rules(),
         "prometheus": prometheus_section(inputs.trends),
         "insights": insights_section(inputs.insights),
-        "quality": {
-            **stats,
-            "rejects_by_reason": sorted(stats["rejects_by_reason"].items(), key=lambda item: (-item[1], item[0])),
-            "unidentified_events": key["null_registry_id_count"],
-        },
+        "quality": quality_section(inputs),
         "charts": {chart.stem: {"file": chart.filename(day), "caption": chart.caption, "uri": chart.data_uri()}
                    for chart in inputs.charts},
     }

@@ -13,7 +13,12 @@ from usage_assets.ingest.completeness import check_heartbeats
 from usage_assets.ingest.validation import ingest_stats, validate_events
 from usage_assets.settings import definition_setting
 from usage_assets.sources.errors import SourceError
-from usage_assets.storage.datasets import INGEST_STATS, RAW_EVENTS, REJECTED_EVENTS
+from usage_assets.storage.datasets import (
+    FIELD_QUARANTINE,
+    INGEST_STATS,
+    RAW_EVENTS,
+    REJECTED_EVENTS,
+)
 from usage_assets.storage.lake import MissingPartitionsError
 
 HEARTBEATS_PRESENT = "heartbeats_present"
@@ -68,6 +73,16 @@ def fetch_for_ingest(telemetry: TelemetrySource, day: date) -> pl.DataFrame:
             skippable=True,
         ),
         dg.AssetSpec(
+            FIELD_QUARANTINE,
+            description="Fields of day D's events that broke a rule while the event was kept: a value "
+            "outside the known list kept as a new category (a new compute platform, say), a value of the "
+            "wrong type, length or range set to null. One row per column, rule, action and value, with "
+            "the number of events. The report's data-quality section lists them.",
+            group_name="ingest",
+            kinds={"polars", "parquet"},
+            skippable=True,
+        ),
+        dg.AssetSpec(
             INGEST_STATS,
             description="What day D's ingest fetched from the source (rows, per event type) and what "
             "became of them: kept, duplicates, rejected by reason. Read by the report's data-quality "
@@ -93,7 +108,7 @@ def fetch_for_ingest(telemetry: TelemetrySource, day: date) -> pl.DataFrame:
 )
 def daily_events(context: dg.AssetExecutionContext, telemetry: TelemetrySource, data_lake: DataLake):
     """Fetch day D from the source, check it, validate it and write raw_events,
-    rejected_events and ingest_stats."""
+    rejected_events, field_quarantine and ingest_stats."""
     # The source is asked for this day only, so a day's ingest costs the same with a
     # week or a year of history.
     day = partition_day(context)
@@ -135,4 +150,7 @@ def daily_events(context: dg.AssetExecutionContext, telemetry: TelemetrySource, 
     if validated.rejects.height:
         context.log.warning(f"{validated.rejects.height} row(s) of {day} rejected; see {rejected.metadata['path'].path}")
     yield rejected
+    yield frame_result(
+        lake, FIELD_QUARANTINE, day, validated.quarantine, events_by_action=dg.MetadataValue.json(stats["field_issues"])
+    )
     yield json_result(lake, INGEST_STATS, day, stats, rows_fetched=stats["fetched"], rows_kept=stats["valid"])

@@ -7,6 +7,7 @@ import dagster as dg
 
 from usage_assets.charts.catalog import CHARTS
 from usage_assets.defs.partitions import (
+    ALL_DAYS_UP_TO_D,
     DAY_OVER_DAY,
     WEEK_BEFORE,
     WEEK_OVER_WEEK,
@@ -26,7 +27,7 @@ from usage_assets.report.inputs import (
 from usage_assets.report.render import Chart, render_report, write_report_folder
 from usage_assets.report.sections import build_report_context
 from usage_assets.storage.datasets import CHARTS as CHARTS_DATASET
-from usage_assets.storage.datasets import USAGE_REPORT
+from usage_assets.storage.datasets import FIELD_QUARANTINE, USAGE_REPORT
 
 
 @dg.asset(
@@ -35,6 +36,8 @@ from usage_assets.storage.datasets import USAGE_REPORT
     # D-1 and D-7 metrics are read when they exist, for the comparisons.
     deps=[chart_key(spec) for spec in CHARTS]
     + [dg.AssetDep(name, partition_mapping=WEEK_BEFORE) for name in COMPARED_DATASETS]
+    # Every earlier day's field quarantine, for the day each new value was first seen.
+    + [dg.AssetDep(FIELD_QUARANTINE, partition_mapping=ALL_DAYS_UP_TO_D)]
     + list(REPORT_INPUTS),
     group_name="report",
     kinds={"jinja", "html", "markdown"},

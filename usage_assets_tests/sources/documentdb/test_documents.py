@@ -4,6 +4,7 @@ The filters are evaluated with mongomock (a MongoDB query engine in Python) so t
 test checks what the server would select, not just the shape of the query.
 """
 
+import uuid
 from datetime import date, datetime, timezone
 
 import mongomock
@@ -99,11 +100,13 @@ def test_string_ts_documents_land_on_their_utc_day_or_are_rejected_there_with_a_
     next_day = docs.split_day_documents(list(collection.find(docs.day_filter(date(2026, 5, 21)), docs.PROJECTION)),
                                         "heartbeat", date(2026, 5, 21))
     assert "string-offset-out-of-day" in next_day["registry_id"].to_list()
-    validated = validate_events(frame, DAY)
-    assert validated.rejects["registry_id"].to_list() == ["string-garbage-of-day"]
+    # The documents are named by their registry_id; validation wants UUIDs.
+    names = {name: str(uuid.uuid5(uuid.NAMESPACE_URL, name)) for name in frame["registry_id"]}
+    validated = validate_events(frame.with_columns(pl.col("registry_id").replace(names)), DAY)
+    assert validated.rejects["registry_id"].to_list() == [names["string-garbage-of-day"]]
     assert validated.rejects["reason"].to_list() == ["ts: not an ISO-8601 time"]
     assert validated.rejects["ts"].to_list() == ["2026-05-20 sometime"]  # the original string is kept
-    utc_string = validated.events.filter(pl.col("registry_id") == "string-utc")["ts"][0]
+    utc_string = validated.events.filter(pl.col("registry_id") == names["string-utc"])["ts"][0]
     assert utc_string == datetime(2026, 5, 20, 10, 0, 0, 123000, tzinfo=timezone.utc)
 
 
