@@ -298,3 +298,28 @@ def test_github_figures_and_their_change_since_the_day_before(pipeline_env, gith
     assert TOKEN not in markdown
     assert "| Stars | 415 | — |" in backfilled and "no figures fetched a day earlier" in backfilled
     assert "| GitHub stars | 415 | — | — |" in backfilled
+
+
+def test_fake_ids_huge_counters_and_huge_strings_do_not_reach_the_report(pipeline_env):
+    # Issue 10, items 6 and 7: twelve installs with ids that are not UUIDs, a counter at the
+    # int64 maximum and a 5 MB arch.
+    fakes = ["<script>alert(1)</script>", "x", "1", "' OR 1=1 --", *[f"install-{n}" for n in range(8)]]
+    rows = [row("heartbeat", fake, "2026-05-01T08:00:00.000Z") for fake in fakes]
+    rows += [
+        row("startup", ID_A, "2026-05-01T08:00:00.000Z", arch="x" * 5_000_000),
+        row("heartbeat", ID_A, "2026-05-01T08:00:05.000Z", search_queries_total="9223372036854775807"),
+        row("heartbeat", ID_B, "2026-05-01T09:00:05.000Z", search_queries_total="40"),
+        row("heartbeat", ID_A, "2026-05-02T08:00:05.000Z", search_queries_total="2"),
+    ]
+    with dg.instance_for_test(temp_dir=str(pipeline_env / "dagster_home")) as instance:
+        runner = csv_runner(pipeline_env, instance, rows)
+        runner.ingest(date(2026, 5, 1))
+        report = runner.report(date(2026, 5, 2))
+    metrics_file = report.parent / "metrics-2026-05-02.json"
+    metrics = json.loads(metrics_file.read_text())
+    assert metrics["key_metrics"]["identified_instances"] == 2
+    assert metrics["search_stats"]["lifetime_sum"] == 42 and metrics["search_stats"]["lifetime_max"] == 40
+    assert metrics_file.stat().st_size < 100_000
+    assert "x" * 100 not in report.with_suffix(".md").read_text()
+    assert runner.lake.read_json("ingest_stats", date(2026, 5, 1))["rejects_by_reason"] == {
+        "registry_id: not a UUID": 12}
