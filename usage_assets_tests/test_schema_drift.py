@@ -87,3 +87,7 @@ def test_a_newer_registrys_export_counts_the_same_installs_and_names_its_new_val
     assert "| compute | nomad&lt;b&gt; |" in new_values and f"| os | {NEW_OS} |" in new_values
     assert f"| {DRIFT_FROM} |" in new_values  # first seen
     assert "None: no field" in quality  # decimal shares are not a broken field
+    # The extra column is ignored and named once.
+    assert quality.count("accelerator") == 1
+    assert f"Columns ignored (the export format does not have them): accelerator (first in {REPORT_DAY + timedelta(days=1)}/" \
+        in quality

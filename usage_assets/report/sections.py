@@ -543,7 +543,9 @@ def quality_section(inputs: ReportInputs) -> dict:
     """What became of every row the source handed over for D, and the fields of kept events
     that broke a rule: ``new_values`` (values outside the known lists, kept as categories, and
     auth paths dropped from shares) and ``cleared`` (values set to null, required values
-    missing), each with its events on D and the first day it was seen."""
+    missing), each with its events on D and the first day it was seen. From the source as
+    a whole (as of D's ingest): rows that belong to no day (``set_aside``), columns ignored,
+    files skipped and exports not treated as complete."""
     stats = inputs.ingest_stats
     findings = inputs.field_quarantine.sort(["events", "column", "rule", "value"], descending=[True, False, False, False],
                                             nulls_last=False)
@@ -554,12 +556,18 @@ def quality_section(inputs: ReportInputs) -> dict:
             for row in findings.filter(pl.col("action").is_in(actions)).iter_rows(named=True)
         ]
 
+    notes = stats.get("source_notes") or {}
+    set_aside = notes.get("set_aside") or {"rows": 0, "by_reason": {}}
     return {
         **stats,
         "rejects_by_reason": sorted(stats["rejects_by_reason"].items(), key=lambda item: (-item[1], item[0])),
         "unidentified_events": inputs.today.fleet["key_metrics"]["null_registry_id_count"],
         "new_values": rows((KEPT, DROPPED)),
         "cleared": rows((CLEARED, MISSING)),
+        "set_aside": {**set_aside, "by_reason": sorted(set_aside["by_reason"].items(), key=lambda item: (-item[1], item[0]))},
+        "ignored_columns": sorted((notes.get("ignored_columns") or {}).items()),
+        "skipped_files": sorted((notes.get("skipped_files") or {}).items()),
+        "incomplete_exports": sorted((notes.get("incomplete_exports") or {}).items()),
     }
 
 

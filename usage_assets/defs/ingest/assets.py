@@ -135,7 +135,13 @@ def daily_events(context: dg.AssetExecutionContext, telemetry: TelemetrySource, 
         # Nothing is written: the previous good partition stays, and the failed blocking
         # check stops everything downstream.
         return
-    stats = ingest_stats(fetched, validated)
+    stats = {
+        **ingest_stats(fetched, validated),
+        # Which version of the source's day this is, and what the source set aside or ignored
+        # as a whole (rows of no day, extra columns): the report's data-quality section shows both.
+        "source_version": telemetry.day_version(day),
+        "source_notes": telemetry.quality_notes(),
+    }
     yield frame_result(
         lake, RAW_EVENTS, day, validated.events,
         rows_fetched=fetched.height,
