@@ -323,3 +323,52 @@ def test_fake_ids_huge_counters_and_huge_strings_do_not_reach_the_report(pipelin
     assert "x" * 100 not in report.with_suffix(".md").read_text()
     assert runner.lake.read_json("ingest_stats", date(2026, 5, 1))["rejects_by_reason"] == {
         "registry_id: not a UUID": 12}
+
+
+def test_a_report_on_a_day_the_source_changed_after_its_ingest_is_refused(pipeline_env):
+    # Issue 10, item 4: a newer export changing an ingested day must never be reported on
+    # silently (the schedule and the UI do not re-ingest earlier days by themselves).
+    rows = [row("startup", ID_A, "2026-05-01T08:00:00.000Z")] + [
+        row("heartbeat", ID_A, f"2026-05-0{d}T08:00:05.000Z") for d in (1, 2, 3)]
+    with dg.instance_for_test(temp_dir=str(pipeline_env / "dagster_home")) as instance:
+        runner = csv_runner(pipeline_env, instance, rows)
+        for day in (date(2026, 5, 1), date(2026, 5, 2)):
+            runner.ingest(day)
+        late = row("heartbeat", ID_B, "2026-05-01T22:00:00.000Z")
+        write_export(pipeline_env / "exports" / "2026-05-05" / "registry_metrics.csv", header_variant(34),
+                     [*rows, late, row("heartbeat", ID_A, "2026-05-04T08:00:05.000Z")])
+        runner.prepare_source()
+        with pytest.raises(PipelineRunError, match="the source changed 1 day\\(s\\) after they were ingested: 2026-05-01") \
+                as refused:
+            runner.report(date(2026, 5, 3))
+        assert "usage-report backfill --start 2026-05-01 --end 2026-05-03 --force" in str(refused.value)
+        assert not runner.report_path(date(2026, 5, 3)).exists()
+        assert runner.stale_ingested_days(date(2026, 5, 3)) == [date(2026, 5, 1)]
+        runner.ingest(date(2026, 5, 1))
+        report = runner.report(date(2026, 5, 3))
+    metrics = json.loads((report.parent / "metrics-2026-05-03.json").read_text())
+    assert metrics["key_metrics"]["identified_instances"] == 2
+
+
+def test_rows_of_no_day_are_accounted_for_in_the_report(pipeline_env):
+    # Issue 10, item 5: rows without a usable ts, or dated far in the future, sat in files
+    # no report mentioned.
+    rows = [
+        row("startup", ID_A, "2026-05-01T08:00:00.000Z"),
+        row("heartbeat", ID_A, "2026-05-01T08:00:05.000Z"),
+        row("heartbeat", ID_A, "2026-05-01T08:00:05.000Z"),  # delivered twice
+        row("heartbeat", "not-a-uuid", "2026-05-01T09:00:05.000Z"),
+        row("heartbeat", ID_A, "2026-05-02T08:00:05.000Z"),
+        row("heartbeat", ID_B, ""),
+        row("heartbeat", ID_B, "at some point"),
+        row("heartbeat", ID_B, "2099-12-31T23:59:59.000Z"),
+    ]
+    with dg.instance_for_test(temp_dir=str(pipeline_env / "dagster_home")) as instance:
+        runner = csv_runner(pipeline_env, instance, rows)
+        markdown = runner.report(date(2026, 5, 1)).with_suffix(".md").read_text()
+    quality = " ".join(markdown[markdown.index("## Data quality"):].split())
+    assert ("Rows read from the source for 2026-05-01: 4 = kept as events 2 + duplicate deliveries dropped 1 "
+            "+ rejected 1.") in quality
+    assert "Rows in the source that belong to no day (whole source, as read for 2026-05-01's ingest): 3" in quality
+    for reason in ("ts: missing", "ts: no date in it", "ts: after the day the export was read"):
+        assert f"“{reason}”: 1" in quality

@@ -41,9 +41,10 @@ from usage_assets.storage.lake import Lake, MissingPartitionsError, canonical_js
 
 #: Datasets of D and of the days it compares with (D-1, D-7), read when present.
 COMPARED_DATASETS = (FLEET_METRICS, LIVENESS, GITHUB_STATS)
-#: Every other dataset of D the report reads.
+#: Every other dataset of D the report reads (ingest_stats and field_quarantine: of every
+#: day up to D, see the usage_report asset).
 REPORT_INPUTS = (
-    INGEST_STATS, INSTANCES, ENGAGEMENT, LIFETIME_BUCKETS, COMPUTE_TIMESERIES, INSTALL_FORECAST, LTV_SPEND,
+    INSTANCES, ENGAGEMENT, LIFETIME_BUCKETS, COMPUTE_TIMESERIES, INSTALL_FORECAST, LTV_SPEND,
     LTV_SPEND_BY_DAY, DAILY_REPORTERS, BUILD_KINDS, CLOUD_DETECTION, RECOMMENDATIONS, PROMETHEUS_TRENDS,
     USAGE_INSIGHTS,
 )
