@@ -1,11 +1,12 @@
 """Read one export file tolerantly and in bounded memory: one physical line, one record.
 
 The reference's exporter writes one event per line (``csv.DictWriter``), so a line is the
-unit a broken export can lose. Each line is parsed on its own with Python's ``csv`` module
-(strict quoting), so an unbalanced quote spoils its own line and never swallows the rest of
-the file (``polars.read_csv`` fails on the whole file instead, naming no line). What
-cannot be read whole is not dropped: it becomes a row with a ``record_problem``
-(``validation.RECORD_PROBLEM``) and its ``record_origin`` (``"<file> line <n>"``):
+unit a broken export can lose. Python's ``csv`` module judges each line on its own (strict
+quoting), so an unbalanced quote spoils its own line and never swallows the rest of the
+file (``polars.read_csv`` fails on the whole file instead, naming no line); the lines read
+whole are then parsed together by polars. What cannot be read whole is not dropped: it
+becomes a row with a ``record_problem`` (``validation.RECORD_PROBLEM``) and its
+``record_origin`` (``"<file> line <n>"``):
 
 * more fields than the header: the first fields are kept, the row is rejected;
 * fewer fields than the header: the fields are kept, the row is rejected; on the last
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import sys
 import zlib
 from collections.abc import Iterator
@@ -111,114 +113,129 @@ class FileReading:
     last_whole: tuple[str | None, str | None] | None = None
 
 
-class _LineFeed:
-    """Physical lines for ``csv.reader``, one record at a time.
-
-    ``csv.reader`` asks for another line when a quoted field is still open at the end of
-    one; the feed then ends the iteration, so the reader fails on that line alone (strict
-    mode) and the next reader starts on the next line.
-    """
-
-    def __init__(self, lines: Iterator[str]):
-        self._lines = lines
-        self.current: tuple[int, str, bool] | None = None  # (number, text, ended with a line break)
-        self.number = 1  # the header
-        self.exhausted = False
-        self.cut_stream = False
-
-    def __iter__(self) -> _LineFeed:
-        return self
-
-    def __next__(self) -> str:
-        if self.current is not None:  # a record asking for a second line
-            raise StopIteration
-        while True:
-            try:
-                line = next(self._lines)
-            except StopIteration:
-                self.exhausted = True
-                raise
-            except (EOFError, zlib.error, gzip.BadGzipFile):
-                self.exhausted = self.cut_stream = True
-                raise StopIteration from None
-            self.number += 1
+def _lines(stream: TextIO, reading: FileReading) -> Iterator[tuple[int, str, bool]]:
+    """``(line number, text, ended with a line break)`` of each non-blank line after the
+    header; a gzip stream cut short ends the lines and marks ``reading.ends_mid_row``."""
+    number = 1
+    try:
+        for line in stream:
+            number += 1
             text = line.rstrip("\n").rstrip("\r")
             if text.strip():
-                self.current = (self.number, text, line.endswith("\n"))
-                return text
-
-    def take(self) -> tuple[int, str, bool]:
-        taken, self.current = self.current, None
-        return taken
+                yield number, text, line.endswith("\n")
+    except (EOFError, zlib.error, gzip.BadGzipFile):
+        reading.ends_mid_row = True
 
 
-def _records(feed: _LineFeed) -> Iterator[tuple[int, str, bool, list[str] | None, str | None]]:
-    """``(line number, text, ended with a line break, fields or None, csv error)`` per record."""
-    while not feed.exhausted:
-        reader = csv.reader(feed, strict=True)
-        try:
-            for fields in reader:
-                yield *feed.take(), fields, None
-        except csv.Error as error:
-            if feed.current is not None:
-                yield *feed.take(), None, str(error)
-
-
-def _csv_problem(error: str | None) -> str:
-    if error and "unexpected end of data" in error:
-        return UNBALANCED_QUOTE
-    return f"record: not valid CSV ({error})"
+def _fields(text: str) -> tuple[list[str] | None, str | None]:
+    """The fields of one line on its own, or ``(None, why)`` when it is not valid CSV (a
+    quoted field still open at its end is an unbalanced quote: it never takes the next line)."""
+    try:
+        return next(csv.reader((text,), strict=True), []), None
+    except csv.Error as error:
+        return None, UNBALANCED_QUOTE if "unexpected end of data" in str(error) else f"record: not valid CSV ({error})"
 
 
 def read_batches(path: Path, name: str, reading: FileReading, batch_rows: int = BATCH_ROWS) -> Iterator[pl.DataFrame]:
     """The records of the export file ``path`` in batches of at most ``batch_rows`` rows.
 
     ``name``: the file's name in ``record_origin``. Each batch has every export column
-    (strings, stripped, empty -> None; columns the header lacks are None), plus
-    ``record_problem``, ``record_origin`` and :data:`RAW_RECORD`. ``reading`` is filled in
-    as the file is read (complete once the iterator is exhausted). Raises ``OSError``
-    when the file cannot be opened.
+    (strings, stripped, empty -> None, cut at :data:`FIELD_CHARS`; columns the header lacks
+    are None), plus ``record_problem``, ``record_origin`` and :data:`RAW_RECORD`, in line
+    order. ``reading`` is filled in as the file is read (complete once the iterator is
+    exhausted). Raises ``OSError`` when the file cannot be opened.
+
+    The csv module judges each line (a line without quotes and with the header's number of
+    commas needs no parse); the lines read whole are then parsed together by polars.
     """
     with open_export(path) as stream:
         header = reading.header = _header_names(stream.readline())
         reading.ignored_columns = [h for h in header if h not in fmt.EXPORT_COLUMNS]
-        width = len(header)
-        positions = {name_: index for index, name_ in enumerate(header) if name_ in fmt.EXPORT_COLUMNS}
-        event_at, ts_at = positions.get("event"), positions.get("ts")
-        feed = _LineFeed(iter(stream))
-        rows: list[list[str | None]] = []
-        for number, text, ended, fields, error in _records(feed):
+        batch = _Batch(header, name)
+        last_whole = None
+        for number, text, ended in _lines(stream, reading):
             reading.records += 1
-            problem, raw = None, None
-            if fields is None:
-                problem, raw, fields = _csv_problem(error), text[:RAW_RECORD_CHARS], []
-            elif len(fields) > width:
-                problem, fields = MORE_FIELDS, fields[:width]
-            elif len(fields) < width:
-                problem = FEWER_FIELDS
-            if (problem == FEWER_FIELDS or raw is not None) and not ended:
-                problem = CUT_SHORT
-                reading.ends_mid_row = True
-            if problem:
-                reading.problems += 1
+            if '"' not in text and text.count(",") == len(header) - 1:
+                fields, problem = None, None
             else:
-                reading.last_whole = (
-                    fields[event_at] if event_at is not None else None,
-                    fields[ts_at] if ts_at is not None else None,
-                )
-            cells = [fields[i][:FIELD_CHARS] if i < len(fields) else None for i in positions.values()]
-            rows.append([*cells, problem, f"{name} line {number}", raw])
-            if len(rows) >= batch_rows:
-                yield _frame(list(positions), rows)
-                rows = []
-        if feed.cut_stream:
-            reading.ends_mid_row = True
-        if rows:
-            yield _frame(list(positions), rows)
+                fields, problem = _fields(text)
+                if fields is not None and len(fields) != len(header):
+                    problem = MORE_FIELDS if len(fields) > len(header) else FEWER_FIELDS
+            if problem is None:
+                batch.whole(number, text)
+                last_whole = text
+            else:
+                if (problem == FEWER_FIELDS or fields is None) and not ended:
+                    problem = CUT_SHORT
+                    reading.ends_mid_row = True
+                reading.problems += 1
+                batch.broken(number, fields or [], problem, None if fields is not None else text[:RAW_RECORD_CHARS])
+            if len(batch) >= batch_rows:
+                yield batch.frame()
+                batch = _Batch(header, name)
+        if len(batch):
+            yield batch.frame()
+        if last_whole is not None:
+            fields = _fields(last_whole)[0] or []
+            position = {name_: index for index, name_ in enumerate(header)}
+            reading.last_whole = tuple(
+                fields[position[column]] if column in position and position[column] < len(fields) else None
+                for column in ("event", "ts")
+            )
 
 
-def _frame(columns: list[str], rows: list[list[str | None]]) -> pl.DataFrame:
-    names = [*columns, RECORD_PROBLEM, RECORD_ORIGIN, RAW_RECORD]
-    frame = pl.DataFrame(list(zip(*rows, strict=True)), schema={n: pl.String for n in names}, orient="col")
-    return pl.concat([fmt.conform_to_export(frame), frame.select(RECORD_PROBLEM, RECORD_ORIGIN, RAW_RECORD)],
-                     how="horizontal")
+class _Batch:
+    """The rows of one batch: lines read whole (parsed together) and broken records."""
+
+    def __init__(self, header: list[str], name: str):
+        self.header, self.name = header, name
+        self.lines: list[str] = []
+        self.numbers: list[int] = []
+        self.broken_rows: list[tuple[int, list[str], str, str | None]] = []
+
+    def __len__(self) -> int:
+        return len(self.lines) + len(self.broken_rows)
+
+    def whole(self, number: int, text: str) -> None:
+        self.lines.append(text)
+        self.numbers.append(number)
+
+    def broken(self, number: int, fields: list[str], problem: str, raw: str | None) -> None:
+        self.broken_rows.append((number, fields[: len(self.header)], problem, raw))
+
+    def _whole_frame(self) -> pl.DataFrame:
+        positional = [f"_{index}" for index in range(len(self.header))]
+        try:
+            frame = pl.read_csv(io.BytesIO("\n".join(self.lines).encode()), has_header=False, new_columns=positional,
+                                infer_schema=False, quote_char='"')
+            if frame.shape != (len(self.lines), len(positional)):
+                raise ValueError("polars split the lines differently")
+        except (pl.exceptions.PolarsError, ValueError):
+            # The csv module accepted every line: parse them one by one the same way.
+            rows = [_fields(text)[0] for text in self.lines]
+            frame = pl.DataFrame(rows, schema=positional, orient="row")
+        return frame.with_columns(pl.Series("_line", self.numbers, dtype=pl.Int64))
+
+    def frame(self) -> pl.DataFrame:
+        """The batch as export columns plus the record columns, in line order."""
+        positional = [f"_{index}" for index in range(len(self.header))]
+        broken = pl.DataFrame(
+            {
+                **{column: [row[1][index] if index < len(row[1]) else None for row in self.broken_rows]
+                   for index, column in enumerate(positional)},
+                "_line": [row[0] for row in self.broken_rows],
+                RECORD_PROBLEM: [row[2] for row in self.broken_rows],
+                RAW_RECORD: [row[3] for row in self.broken_rows],
+            },
+            schema={**{column: pl.String for column in positional}, "_line": pl.Int64,
+                    RECORD_PROBLEM: pl.String, RAW_RECORD: pl.String},
+        )
+        rows = pl.concat([self._whole_frame(), broken], how="diagonal").sort("_line")
+        named = rows.select(
+            *[pl.col(f"_{index}").alias(column) for index, column in enumerate(self.header) if column in fmt.EXPORT_COLUMNS
+              and self.header.index(column) == index],
+        )
+        export = fmt.conform_to_export(named).with_columns(pl.col(list(fmt.EXPORT_COLUMNS)).str.slice(0, FIELD_CHARS))
+        origin = pl.lit(f"{self.name} line ") + pl.col("_line").cast(pl.String)
+        return pl.concat([export, rows.select(pl.col(RECORD_PROBLEM), origin.alias(RECORD_ORIGIN), pl.col(RAW_RECORD))],
+                         how="horizontal")
