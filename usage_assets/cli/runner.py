@@ -20,9 +20,9 @@ from usage_assets.defs.jobs import INGEST_JOB, METRICS_JOB, REPORT_JOB
 from usage_assets.defs.partitions import PARTITIONS_START, comparison_days
 from usage_assets.defs.resources.telemetry import with_secrets_resolved
 from usage_assets.enrichment.trend_arithmetic import parse_range
-from usage_assets.ingest.freshness import stale_days
+from usage_assets.ingest.freshness import stale_ingested_days
 from usage_assets.settings import Settings
-from usage_assets.storage.datasets import FLEET_METRICS, INGEST_STATS, INSTANCE_DAYS, LIVENESS
+from usage_assets.storage.datasets import FLEET_METRICS, INSTANCE_DAYS, LIVENESS
 from usage_assets.storage.lake import Lake
 
 # Dagster's console logger at WARNING: the CLI shows its own progress instead of debug lines.
@@ -91,9 +91,7 @@ class PipelineRunner:
     def stale_ingested_days(self, last: date) -> list[date]:
         """Ingested days up to ``last`` that the source changed after their ingest (a newer
         export with late or more rows): :func:`usage_assets.ingest.freshness.stale_days`."""
-        ingested = [day for day in self.lake.days(INGEST_STATS, "data.json") if day <= last]
-        return stale_days(ingested, lambda day: self.lake.read_json_if_present(INGEST_STATS, day),
-                          self.telemetry.day_version)
+        return stale_ingested_days(self.lake, self.telemetry.day_version, last)
 
     def existing_reports(self, first: date) -> list[date]:
         """Days from ``first`` on whose report exists, ascending."""

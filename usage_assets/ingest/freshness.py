@@ -14,6 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 
+from usage_assets.storage.datasets import INGEST_STATS
+from usage_assets.storage.lake import Lake
+
 
 def stale_days(
     days: Iterable[date],
@@ -31,6 +34,12 @@ def stale_days(
         if recorded is not None and recorded != current_version(day):
             stale.append(day)
     return stale
+
+
+def stale_ingested_days(lake: Lake, current_version: Callable[[date], str | None], last: date) -> list[date]:
+    """:func:`stale_days` over every day up to ``last`` whose ``ingest_stats`` the lake holds."""
+    ingested = [day for day in lake.days(INGEST_STATS, "data.json") if day <= last]
+    return stale_days(ingested, lambda day: lake.read_json_if_present(INGEST_STATS, day), current_version)
 
 
 def stale_message(stale: list[date], last_day: date) -> str:

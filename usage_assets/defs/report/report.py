@@ -17,7 +17,7 @@ from usage_assets.defs.partitions import (
 from usage_assets.defs.report.charts import chart_key
 from usage_assets.defs.resources.storage import DataLake, ReportConfig
 from usage_assets.defs.resources.telemetry import TelemetrySource
-from usage_assets.ingest.freshness import stale_days, stale_message
+from usage_assets.ingest.freshness import stale_ingested_days, stale_message
 from usage_assets.report.commentary import COMMENTARY_FILE, load_commentary
 from usage_assets.report.inputs import (
     COMPARED_DATASETS,
@@ -38,8 +38,7 @@ def refuse_stale_days(lake: Lake, telemetry: TelemetrySource, day: date) -> None
     day versions (demo, documentdb) are not checked."""
     if telemetry.day_version(day) is None:
         return
-    ingested = [each for each in lake.days(INGEST_STATS, "data.json") if each <= day]
-    stale = stale_days(ingested, lambda each: lake.read_json_if_present(INGEST_STATS, each), telemetry.day_version)
+    stale = stale_ingested_days(lake, telemetry.day_version, day)
     if stale:
         raise dg.Failure(description=stale_message(stale, day), allow_retries=False)
 

@@ -114,3 +114,22 @@ def test_count_events_always_names_both_event_types():
     assert fmt.count_events(fmt.empty_export_frame()) == {"startup": 0, "heartbeat": 0}
     rows = docs.rows_to_frame([docs.document_to_row({"ts": datetime(2026, 5, 20)}, "heartbeat")] * 3)
     assert fmt.count_events(rows) == {"startup": 0, "heartbeat": 3}
+
+
+def test_documents_get_the_field_level_quarantine_of_csv_rows():
+    # Issue 10, item 2: a newer registry's document (a new platform, a fractional count, a
+    # counter at the int64 maximum, decimal shares, a field the export does not have) is kept.
+    document = {
+        "registry_id": "aaaaaaaa-0000-4000-8000-00000000000a", "v": "1.40.0", "compute": "nomad",
+        "ts": datetime(2026, 5, 20, 10, 0, tzinfo=timezone.utc), "servers_count": 2.5,
+        "search_queries_total": 2**63 - 1, "auth_path_share_24h": {"keycloak": 62.5, "jwt": 37.5}, "gpu": "a100",
+    }
+    validated = validate_events(docs.rows_to_frame([docs.document_to_row(document, "heartbeat")]), DAY)
+    event = validated.events.row(0, named=True)
+    assert (event["compute"], event["servers_count"], event["search_queries_total"]) == ("nomad", None, None)
+    assert event["auth_path_share_24h"] == '{"keycloak":62.5,"jwt":37.5}'
+    assert validated.quarantine.select("column", "action", "value").rows() == [
+        ("compute", "kept", "nomad"),
+        ("search_queries_total", "cleared", "9223372036854775807"),
+        ("servers_count", "cleared", "2.5"),
+    ]
