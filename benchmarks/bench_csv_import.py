@@ -3,7 +3,8 @@
 Run from the project root (writes only to a temporary folder; a 2M-row export is about
 600 MB on disk and takes a few minutes):
 
-    .venv/bin/python benchmarks/bench_csv_import.py [--rows 2000000] [--days 60] [--compare-polars] [--run]
+    .venv/bin/python benchmarks/bench_csv_import.py [--rows 2000000] [--days 60] [--installs 2000]
+        [--compare-polars] [--run]
 
 Writes one synthetic export in the reference's layout (34 columns, startup rows then
 heartbeat rows, each in ts order, one dated snapshot folder) and prints, each measured in
@@ -14,7 +15,8 @@ a fresh child process:
 2. with ``--compare-polars``, the peak RSS of reading the same file whole with
    ``polars.read_csv``, the way the importer read exports before (for scale);
 3. with ``--run``, the peak RSS and wall time of ``usage-report run`` on the archive
-   (import, ingest of every day, the report), in an empty lake.
+   (import, ingest of every day, the report), in an empty lake. Past the import, memory
+   follows the fleet (installs x days folded by the ``instances`` asset), not the export.
 
 Prints figures only: nothing here asserts a time or a size.
 """
@@ -39,11 +41,11 @@ from usage_assets.sources.export_format import EXPORT_COLUMNS  # noqa: E402
 SHARE = '"{""keycloak"":62,""session_cookie"":31,""unknown"":7}"'
 
 
-def write_export(path: Path, rows: int, days: int) -> date:
-    """``rows`` events over ``days`` days ending yesterday, a tenth of them startups; returns the snapshot day."""
+def write_export(path: Path, rows: int, days: int, installs: int) -> date:
+    """``rows`` events of ``installs`` installs over ``days`` days ending yesterday, a tenth of
+    them startups; returns the snapshot day."""
     snapshot = date.today()
     first = snapshot - timedelta(days=days)
-    installs = max(rows // days // 3, 1)
     startups, heartbeats = rows // 10, rows - rows // 10
     column = {name: index for index, name in enumerate(EXPORT_COLUMNS)}
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -95,6 +97,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2_000_000, help="Rows of the export (default 2,000,000).")
     parser.add_argument("--days", type=int, default=60, help="Days the rows are spread over (default 60).")
+    parser.add_argument("--installs", type=int, default=2_000, help="Installs sending them (default 2,000).")
     parser.add_argument("--compare-polars", action="store_true", help="Also read the file whole with polars.read_csv.")
     parser.add_argument("--run", action="store_true", help="Also time `usage-report run` on the archive (slow).")
     args = parser.parse_args()
@@ -102,9 +105,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         started = time.perf_counter()
-        snapshot = write_export(folder / "exports" / date.today().isoformat() / "registry_metrics.csv", args.rows, args.days)
-        export = folder / "exports" / snapshot.isoformat() / "registry_metrics.csv"
-        print(f"export: {args.rows:,} rows over {args.days} days, {export.stat().st_size / 1e6:,.0f} MB "
+        export = folder / "exports" / date.today().isoformat() / "registry_metrics.csv"
+        write_export(export, args.rows, args.days, args.installs)
+        print(f"export: {args.rows:,} rows of {args.installs:,} installs over {args.days} days, "
+              f"{export.stat().st_size / 1e6:,.0f} MB "
               f"(written in {time.perf_counter() - started:.0f} s)")
 
         script = (

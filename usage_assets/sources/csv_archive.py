@@ -253,7 +253,11 @@ class CsvArchive:
             if on_file:
                 on_file(name)
             snapshot = path.parent.name if path.parent != base and _DATED_FOLDER.match(path.parent.name) else None
-            entry = self._import(path, name, snapshot, summary)
+            try:
+                entry = self._import(path, name, snapshot, summary)
+            except (OSError, pl.exceptions.PolarsError) as error:
+                # Whatever fails while reading a file says which file.
+                raise CsvArchiveError(f"{name} in {base} could not be imported: {error}") from error
             entry["incomplete"] = entry["incomplete"] or self._shrunk(entry, known, manifest["files"])
             manifest["files"][name] = {**fingerprint, **entry}
             summary.imported_files.append(name)
