@@ -355,3 +355,77 @@ def test_github_figures_and_their_change_since_the_day_before(pipeline_env, gith
     assert TOKEN not in markdown
     assert "| Stars | 415 | — |" in backfilled and "no figures fetched a day earlier" in backfilled
     assert "| GitHub stars | 415 | — | — |" in backfilled
+
+
+def test_fake_ids_huge_counters_and_huge_strings_do_not_reach_the_report(pipeline_env):
+    # Issue 10, items 6 and 7: twelve installs with ids that are not UUIDs, a counter at the
+    # int64 maximum and a 5 MB arch.
+    fakes = ["<script>alert(1)</script>", "x", "1", "' OR 1=1 --", *[f"install-{n}" for n in range(8)]]
+    rows = [row("heartbeat", fake, "2026-05-01T08:00:00.000Z") for fake in fakes]
+    rows += [
+        row("startup", ID_A, "2026-05-01T08:00:00.000Z", arch="x" * 5_000_000),
+        row("heartbeat", ID_A, "2026-05-01T08:00:05.000Z", search_queries_total="9223372036854775807"),
+        row("heartbeat", ID_B, "2026-05-01T09:00:05.000Z", search_queries_total="40"),
+        row("heartbeat", ID_A, "2026-05-02T08:00:05.000Z", search_queries_total="2"),
+    ]
+    with dg.instance_for_test(temp_dir=str(pipeline_env / "dagster_home")) as instance:
+        runner = csv_runner(pipeline_env, instance, rows)
+        runner.ingest(date(2026, 5, 1))
+        report = runner.report(date(2026, 5, 2))
+    metrics_file = report.parent / "metrics-2026-05-02.json"
+    metrics = json.loads(metrics_file.read_text())
+    assert metrics["key_metrics"]["identified_instances"] == 2
+    assert metrics["search_stats"]["lifetime_sum"] == 42 and metrics["search_stats"]["lifetime_max"] == 40
+    assert metrics_file.stat().st_size < 100_000
+    assert "x" * 100 not in report.with_suffix(".md").read_text()
+    assert runner.lake.read_json("ingest_stats", date(2026, 5, 1))["rejects_by_reason"] == {
+        "registry_id: not a UUID": 12}
+
+
+def test_a_report_on_a_day_the_source_changed_after_its_ingest_is_refused(pipeline_env):
+    # Issue 10, item 4: a newer export changing an ingested day must never be reported on
+    # silently (the schedule and the UI do not re-ingest earlier days by themselves).
+    rows = [row("startup", ID_A, "2026-05-01T08:00:00.000Z")] + [
+        row("heartbeat", ID_A, f"2026-05-0{d}T08:00:05.000Z") for d in (1, 2, 3)]
+    with dg.instance_for_test(temp_dir=str(pipeline_env / "dagster_home")) as instance:
+        runner = csv_runner(pipeline_env, instance, rows)
+        for day in (date(2026, 5, 1), date(2026, 5, 2)):
+            runner.ingest(day)
+        late = row("heartbeat", ID_B, "2026-05-01T22:00:00.000Z")
+        write_export(pipeline_env / "exports" / "2026-05-05" / "registry_metrics.csv", header_variant(34),
+                     [*rows, late, row("heartbeat", ID_A, "2026-05-04T08:00:05.000Z")])
+        runner.prepare_source()
+        with pytest.raises(PipelineRunError, match="the source changed 1 day\\(s\\) after they were ingested: 2026-05-01") \
+                as refused:
+            runner.report(date(2026, 5, 3))
+        assert "usage-report backfill --start 2026-05-01 --end 2026-05-03 --force" in str(refused.value)
+        assert not runner.report_path(date(2026, 5, 3)).exists()
+        assert runner.stale_ingested_days(date(2026, 5, 3)) == [date(2026, 5, 1)]
+        runner.ingest(date(2026, 5, 1))
+        report = runner.report(date(2026, 5, 3))
+    metrics = json.loads((report.parent / "metrics-2026-05-03.json").read_text())
+    assert metrics["key_metrics"]["identified_instances"] == 2
+
+
+def test_rows_of_no_day_are_accounted_for_in_the_report(pipeline_env):
+    # Issue 10, item 5: rows without a usable ts, or dated far in the future, sat in files
+    # no report mentioned.
+    rows = [
+        row("startup", ID_A, "2026-05-01T08:00:00.000Z"),
+        row("heartbeat", ID_A, "2026-05-01T08:00:05.000Z"),
+        row("heartbeat", ID_A, "2026-05-01T08:00:05.000Z"),  # delivered twice
+        row("heartbeat", "not-a-uuid", "2026-05-01T09:00:05.000Z"),
+        row("heartbeat", ID_A, "2026-05-02T08:00:05.000Z"),
+        row("heartbeat", ID_B, ""),
+        row("heartbeat", ID_B, "at some point"),
+        row("heartbeat", ID_B, "2099-12-31T23:59:59.000Z"),
+    ]
+    with dg.instance_for_test(temp_dir=str(pipeline_env / "dagster_home")) as instance:
+        runner = csv_runner(pipeline_env, instance, rows)
+        markdown = runner.report(date(2026, 5, 1)).with_suffix(".md").read_text()
+    quality = " ".join(markdown[markdown.index("## Data quality"):].split())
+    assert ("Rows read from the source for 2026-05-01: 4 = kept as events 2 + duplicate deliveries dropped 1 "
+            "+ rejected 1.") in quality
+    assert "Rows in the source that belong to no day (whole source, as read for 2026-05-01's ingest): 3" in quality
+    for reason in ("ts: missing", "ts: no date in it", "ts: after the day the export was read"):
+        assert f"“{reason}”: 1" in quality

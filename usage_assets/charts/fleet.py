@@ -75,7 +75,7 @@ from usage_assets.charts.style import (
     safe_label,
     styled_png,
 )
-from usage_assets.common.formatting import ELLIPSIS
+from usage_assets.common.formatting import ELLIPSIS, known_first
 from usage_assets.sources.export_format import (
     AUTH_VOLUME_BUCKETS,
     CLOUD_DETECTION_METHODS,
@@ -111,6 +111,9 @@ DETECTION_COLORS: dict[str, str] = {
     "unknown": GREY,
     FIELD_ABSENT: FOLDED_GREY,
 }
+
+#: Methods this project does not know yet (a newer registry's) share one dark colour.
+NEW_METHOD_COLOR = "#4D4D4D"
 
 #: Build classes of :func:`usage_assets.metrics.versions.build_kind`, with fixed colours.
 BUILD_CLASSES = ("community", "internal", "unknown")
@@ -371,11 +374,17 @@ def _version_label(version: str | None) -> str:
     return text[: VERSION_LABEL_LIMIT - tail - 1] + ELLIPSIS + text[-tail:]
 
 
+def _detection_columns(frame: pl.DataFrame) -> list[str]:
+    """The method columns of a detection frame: the known ones, then any method a newer
+    registry sent (:func:`usage_assets.metrics.detection.detection_by_version`)."""
+    return [*DETECTION_COLUMNS, *(c for c in frame.columns if c not in (*DETECTION_COLUMNS, "version", "total"))]
+
+
 def _detection_figure(frame: pl.DataFrame, title: str) -> Figure:
     labels = [_version_label(v) for v in frame["version"].to_list()]
-    counts = {m: frame[m].cast(pl.Int64).fill_null(0).to_numpy() for m in DETECTION_COLUMNS}
+    counts = {m: frame[m].cast(pl.Int64).fill_null(0).to_numpy() for m in _detection_columns(frame)}
     totals = sum(counts.values())
-    present = [m for m in DETECTION_COLUMNS if counts[m].sum() > 0]
+    present = [m for m in counts if counts[m].sum() > 0]
 
     fig = figure(1.9 + 0.36 * frame.height, title)
     ax = fig.add_subplot()
@@ -383,8 +392,8 @@ def _detection_figure(frame: pl.DataFrame, title: str) -> Figure:
     left = np.zeros(frame.height, dtype=np.int64)
     for method in present:
         # White edges keep neighbouring segments apart where two colours are close.
-        ax.barh(positions, counts[method], left=left, height=0.68, color=DETECTION_COLORS[method],
-                edgecolor="white", linewidth=0.6, label=method)
+        ax.barh(positions, counts[method], left=left, height=0.68, color=DETECTION_COLORS.get(method, NEW_METHOD_COLOR),
+                edgecolor="white", linewidth=0.6, label=safe_label(method) or "(blank)")
         left = left + counts[method]
     ax.set_yticks(positions, labels=labels)
     ax.set_ylim(frame.height - 0.5, -0.5)
@@ -405,14 +414,15 @@ def detection_by_version_chart(frame: pl.DataFrame, day: date) -> bytes:
 
     ``frame``: :func:`usage_assets.metrics.detection.detection_by_version` output: ``version``
     (String; the last row may be ``other (K versions)``), one Int64 column per
-    ``export_format.CLOUD_DETECTION_METHODS`` value, ``(field absent)`` and ``total``.
+    ``export_format.CLOUD_DETECTION_METHODS`` value, ``(field absent)``, one per method a
+    newer registry sent (drawn in :data:`NEW_METHOD_COLOR`) and ``total``.
     Rows are drawn top to bottom in frame order; each method keeps its colour of
     :data:`DETECTION_COLORS` and only methods with installs enter the legend. Bar length
     is the sum of the method columns, annotated at the bar's end. A frame without rows
     or installs gives the empty state; a missing method column raises
     ``polars.ColumnNotFoundError``.
     """
-    total = int(frame.select(pl.sum_horizontal(DETECTION_COLUMNS).sum()).item()) if frame.height else 0
+    total = int(frame.select(pl.sum_horizontal(_detection_columns(frame)).sum()).item()) if frame.height else 0
     title = f"Cloud detection method by version, up to {day.isoformat()} (UTC days, {total:,} customer installs)"
     if not total:
         return empty_chart(title)
@@ -540,7 +550,7 @@ def _auth_mix_figure(auth_path: Mapping[str, Any], day: date, title: str) -> Fig
         (f"Reported one on {day.isoformat()}", _auth_number(auth_path, "reporting_instances_yesterday")),
     ]
     counts = auth_path.get("volume_bucket_counts") or {}
-    buckets = [(b, int(counts[b])) for b in AUTH_VOLUME_BUCKETS if counts.get(b)]
+    buckets = [(safe_label(b) or "(blank)", int(counts[b])) for b in known_first(counts, AUTH_VOLUME_BUCKETS) if counts[b]]
 
     slots = max(len(funnel), len(buckets), 1)
     share_height = 0.34 * len(share_rows) + 0.6

@@ -120,18 +120,33 @@ def _progress() -> Progress:
     )
 
 
-def _fill_ingest(runner, first: date, last: date) -> None:
-    """Ingest every day in first..last that has not been ingested yet, oldest first."""
+def _fill_ingest(runner, first: date, last: date, built: set[date], horizon: date) -> None:
+    """Ingest every day in first..last that has not been ingested yet, and re-ingest every
+    day up to ``horizon`` that the source changed since its ingest (a newer export), oldest
+    first, except the days in ``built``, whose report this command builds (its run ingests
+    the day again). Existing reports from the first changed day on that this command does
+    not rebuild are named, with the command that rebuilds them."""
     missing = runner.missing_ingest_days(first, last) if first <= last else []
-    if not missing:
+    changed = runner.stale_ingested_days(horizon)
+    stale = [day for day in changed if day not in built]
+    if changed:
+        console.log(f"The source changed {len(changed)} ingested day(s) since their ingest "
+                    f"({changed[0]} to {changed[-1]}): re-ingesting them.")
+        outdated = [day for day in runner.existing_reports(changed[0]) if day not in built]
+        if outdated:
+            console.log(f"WARNING: {len(outdated)} existing report(s) from {outdated[0]} to {outdated[-1]} were built "
+                        f"on the older data; rebuild them with `usage-report backfill --start {outdated[0]} "
+                        f"--end {outdated[-1]} --force`.")
+    todo = sorted({*missing, *stale})
+    if not todo:
         return
     with _progress() as progress:
-        task = progress.add_task(f"Ingesting {len(missing)} earlier day(s)", total=len(missing))
-        for day in missing:
+        task = progress.add_task(f"Ingesting {len(todo)} earlier day(s)", total=len(todo))
+        for day in todo:
             progress.update(task, description=f"Ingesting {day}")
             runner.ingest(day)
             progress.advance(task)
-        progress.update(task, description=f"Ingested {len(missing)} day(s)")
+        progress.update(task, description=f"Ingested {len(todo)} day(s)")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -164,7 +179,7 @@ def run(report_date: date | None, **options):
         runner.prepare_source(lambda message: console.log(message))
     day = report_date or runner.default_report_day()
     runner.check_report_day(day)
-    _fill_ingest(runner, runner.first_day_to_ingest(day), day_before(day))
+    _fill_ingest(runner, runner.first_day_to_ingest(day), day_before(day), {day}, day)
     with console.status(f"Building the report for {day}…"):
         html_path = runner.report(day)
     click.echo(f"Report for {day} ({runner.telemetry.describe()}):")
@@ -192,9 +207,9 @@ def backfill(start: date, end: date, force: bool, **options):
     with console.status("Preparing the source…"):
         runner.prepare_source(lambda message: console.log(message))
     runner.check_report_day(end)
-    _fill_ingest(runner, runner.first_day_to_ingest(start), day_before(start))
     days = [date.fromordinal(n) for n in range(start.toordinal(), end.toordinal() + 1)]
     todo = [day for day in days if force or not runner.report_path(day).is_file()]
+    _fill_ingest(runner, runner.first_day_to_ingest(start), day_before(start), set(todo), end)
     if len(todo) < len(days):
         console.log(f"{len(days) - len(todo)} report(s) already exist; skipping them (--force rebuilds)")
     with _progress() as progress:

@@ -37,6 +37,7 @@ from usage_assets.defs.jobs import INGEST_JOB, METRICS_JOB, REPORT_JOB
 from usage_assets.defs.partitions import PARTITIONS_START, comparison_days
 from usage_assets.defs.resources.telemetry import with_secrets_resolved
 from usage_assets.enrichment.trend_arithmetic import parse_range
+from usage_assets.ingest.freshness import stale_ingested_days
 from usage_assets.settings import Settings
 from usage_assets.storage.datasets import FLEET_METRICS, INSTANCE_DAYS, LIVENESS
 from usage_assets.storage.lake import Lake
@@ -134,6 +135,18 @@ class PipelineRunner:
     def missing_ingest_days(self, first: date, last: date) -> list[date]:
         """Days in ``first..last`` whose daily activity layer was never materialized."""
         return self.lake.missing_days(INSTANCE_DAYS, day_range(first, last))
+
+    def stale_ingested_days(self, last: date) -> list[date]:
+        """Ingested days up to ``last`` that the source changed after their ingest (a newer
+        export with late or more rows): :func:`usage_assets.ingest.freshness.stale_days`."""
+        return stale_ingested_days(self.lake, self.telemetry.day_version, last)
+
+    def existing_reports(self, first: date) -> list[date]:
+        """Days from ``first`` on whose report exists, ascending."""
+        folder = Path(self.settings.reports_dir)
+        days = [date.fromisoformat(child.name) for child in folder.glob("????-??-??") if child.is_dir()] \
+            if folder.is_dir() else []
+        return sorted(day for day in days if day >= first and self.report_path(day).is_file())
 
     def report_path(self, day: date) -> Path:
         """The HTML report of ``day`` (it exists once the report was built)."""

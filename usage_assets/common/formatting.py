@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 ELLIPSIS = "\u2026"
@@ -28,6 +29,16 @@ def printable(value: Any, limit: int | None = None) -> str:
     if limit is not None and len(text) > limit:
         return text[: max(limit - 1, 0)].rstrip() + ELLIPSIS
     return text
+
+
+def known_first(values: Iterable[str], known: Sequence[str]) -> list[str]:
+    """The distinct ``values`` in the order of ``known``, then any other value by name.
+
+    For breakdowns over a list of known categories (volume buckets, compute platforms,
+    detection methods) that must still show a value a newer registry sends.
+    """
+    distinct = set(values)
+    return [name for name in known if name in distinct] + sorted(distinct - set(known))
 
 
 def format_pct(value: float | None) -> str:

@@ -25,7 +25,8 @@ ingest_job = dg.define_asset_job(
     selection=(dg.AssetSelection.groups("ingest") | dg.AssetSelection.assets(INSTANCE_DAYS))
     - dg.AssetSelection.checks(RECONCILIATION_CHECK_KEY),
     executor_def=dg.in_process_executor,
-    description="Fetch, validate and summarize one UTC day (raw_events, rejected_events, ingest_stats, instance_days).",
+    description="Fetch, validate and summarize one UTC day (raw_events, rejected_events, field_quarantine, "
+    "ingest_stats, instance_days).",
 )
 
 # A day's fleet metrics without its charts and report: what a later report compares with

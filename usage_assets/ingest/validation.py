@@ -1,27 +1,50 @@
 """Typing and validation of one day's telemetry events.
 
 Input is a frame in the export format (:mod:`usage_assets.sources.export_format`: every
-column a string). Output is the typed ``raw_events`` frame (see :data:`RAW_EVENTS_SCHEMA`)
-and a ``rejected_events`` frame holding every row that broke a rule, its original
-strings untouched plus a ``reason`` column naming each broken rule (``"; "``-joined).
+column a string), optionally with the source's :data:`RECORD_PROBLEM` and
+:data:`RECORD_ORIGIN` columns. Output (:class:`ValidatedDay`) is the typed ``raw_events``
+frame (:data:`RAW_EVENTS_SCHEMA`), the ``rejected_events`` frame (:data:`REJECTS_SCHEMA`)
+and the ``field_quarantine`` frame (:data:`QUARANTINE_SCHEMA`).
 
-The rules are the collector's value constraints (reference section 2.3): telemetry is
-untrusted, and a row that could not have passed the collector (or was garbled on the
-way) must not count silently. Two deliberate differences from the collector: storage
-values ``mongodb``/``mongodb-atlas`` are accepted on heartbeats too (the collector's
-heartbeat regex rejects them by mistake, reference quirk 1), and unknown keys inside
-``auth_path_share_24h`` are dropped rather than rejected, as the collector does.
+Telemetry is untrusted, and a newer registry or collector may send values this project
+has never seen. Two levels of rules:
+
+* **Row rules** (:func:`row_rules`): a row is rejected only when it cannot be an event:
+  ``event`` missing or not ``startup``/``heartbeat``, ``registry_id`` present but not a
+  UUID, ``ts`` missing, unparsable or outside the partition's day, or a record the source
+  could not read whole (``record_problem``: more fields than the header, a cut row, an
+  unbalanced quote). The row goes to ``rejected_events`` with its original strings and
+  every reason. An empty ``registry_id`` stays an event ("unidentified", reference 2.1).
+* **Field rules** (:func:`field_rules`): any other value that breaks a rule keeps the
+  event. A value outside a known list (a new compute platform, a new os) is *kept* as it
+  is, so breakdowns show it as its own category; a value that breaks a type, length or
+  range rule is *cleared* (set to null); a required ``v`` that is absent is recorded as
+  *missing*; auth paths the collector does not know are *dropped* from the share, as the
+  collector does. Each is counted per (column, rule, value) in ``field_quarantine``.
+
+The value rules are the collector's (reference 2.3), widened where a newer registry is
+expected to differ: storage ``mongodb``/``mongodb-atlas`` on heartbeats (quirk 1) and
+decimal auth-path shares 0..100. Lengths and the plausible maxima of counters
+(:data:`MAX_LENGTHS`, :data:`PLAUSIBLE_MAXIMA`) are this project's own limits.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 import polars as pl
 
 from usage_assets.sources import export_format as fmt
+
+#: Optional input column: why the source could not read the row as a whole record
+#: (e.g. ``"record: more fields than the header"``); a non-null value rejects the row.
+RECORD_PROBLEM = "record_problem"
+#: Optional input column: where the row was read (``"<file> line <n>"``); kept in the rejects.
+RECORD_ORIGIN = "record_origin"
 
 #: Typed columns of ``raw_events`` (one row per distinct event of one UTC day).
 RAW_EVENTS_SCHEMA = pl.Schema(
@@ -41,9 +64,22 @@ RAW_EVENTS_SCHEMA = pl.Schema(
     {name: RAW_EVENTS_SCHEMA[name] for name in fmt.EXPORT_COLUMNS if name in RAW_EVENTS_SCHEMA}
 )
 
-REJECTS_SCHEMA = pl.Schema({**fmt.EXPORT_SCHEMA, "reason": pl.String})
+#: ``rejected_events``: the original strings, every broken row rule (``"; "``-joined) and
+#: where the row was read (null when the source does not say).
+REJECTS_SCHEMA = pl.Schema({**fmt.EXPORT_SCHEMA, "reason": pl.String, "origin": pl.String})
 
-#: Columns whose non-empty value must be one of a fixed list.
+#: ``field_quarantine``: one row per (column, rule, action, value) of one day, with the
+#: number of kept events it concerns. ``value`` is the offending value as received, cut
+#: to :data:`QUARANTINED_VALUE_CHARS` characters (null for a missing value).
+QUARANTINE_SCHEMA = pl.Schema(
+    {"column": pl.String, "rule": pl.String, "action": pl.String, "value": pl.String, "events": pl.Int64}
+)
+#: Field rule outcomes: the value is kept as a new category, set to null, absent although
+#: required, or (auth-path keys) dropped from the share.
+KEPT, CLEARED, MISSING, DROPPED = "kept", "cleared", "missing", "dropped"
+QUARANTINED_VALUE_CHARS = 120
+
+#: Columns whose non-empty value is expected in a fixed list; another value is kept.
 ALLOWED_VALUES: dict[str, tuple[str, ...]] = {
     "os": fmt.OPERATING_SYSTEMS,
     "cloud": fmt.CLOUDS,
@@ -58,8 +94,36 @@ ALLOWED_VALUES: dict[str, tuple[str, ...]] = {
     "auth_path_volume_bucket_24h": fmt.AUTH_VOLUME_BUCKETS,
 }
 
-#: Longest accepted values of free-text columns (collector: registry_id <= 36, v <= 200).
-MAX_LENGTHS = {"registry_id": 36, "v": 200}
+#: Longest accepted value of each string column (collector: v <= 200). Free text and
+#: not-yet-known list values alike: one 50 MB ``arch`` must not reach a report.
+MAX_LENGTHS: dict[str, int] = {
+    "v": 200,
+    "py": 16,
+    "arch": 64,
+    "auth": 64,
+    "embeddings_provider": 64,
+    **{name: 64 for name in ALLOWED_VALUES},
+    "auth_path_share_24h": 1000,
+}
+
+#: Largest plausible value of each integer column. A larger value (the int64 maximum a
+#: broken counter sends) is cleared. With these bounds a sum over 10 million events
+#: stays below 2**63, so no total can wrap around.
+PLAUSIBLE_MAXIMA: dict[str, int] = {
+    "servers_count": 1_000_000,
+    "agents_count": 1_000_000,
+    "skills_count": 1_000_000,
+    "peers_count": 1_000_000,
+    # About 23 years.
+    "uptime_hours": 200_000,
+    "search_queries_total": 100_000_000_000,
+    "search_queries_24h": 10_000_000_000,
+    "search_queries_1h": 1_000_000_000,
+    "schema_version": 1_000,
+    "auth_path_window_hours": 48,
+}
+
+_UUID = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
 
 # Duplicates are found on the parsed instant, so one event exported with two ts
 # spellings (".123Z" by mongosh, ".123456+00:00" by the registry) is still one event; an
@@ -77,15 +141,29 @@ class ValidatedDay:
     """Result of :func:`validate_events` for one UTC day.
 
     ``events``: typed, de-duplicated rows (:data:`RAW_EVENTS_SCHEMA`), sorted by
-    ``(ts, event, registry_id)``. ``rejects``: rows that broke a rule
-    (:data:`REJECTS_SCHEMA`). ``duplicates``: number of valid rows dropped because an
-    identical ``(event, registry_id, ts)`` was already kept (duplicate deliveries, or
-    the same event in several CSV snapshots).
+    ``(ts, event, registry_id)``, with quarantined fields cleared. ``rejects``: rows that
+    are not events (:data:`REJECTS_SCHEMA`). ``duplicates``: number of rows dropped
+    because an identical ``(event, registry_id, ts)`` was already kept (duplicate
+    deliveries, or the same event in several CSV snapshots). ``quarantine``: field rule
+    outcomes of the kept events (:data:`QUARANTINE_SCHEMA`), sorted by column, rule,
+    action, value. Rows read = ``events.height + duplicates + rejects.height``.
     """
 
     events: pl.DataFrame
     rejects: pl.DataFrame
     duplicates: int
+    quarantine: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """One field rule: where ``violated`` (an expression over export strings) holds, the
+    value of ``column`` gets ``action`` (:data:`KEPT`, :data:`CLEARED`, :data:`MISSING`)."""
+
+    column: str
+    rule: str
+    action: str
+    violated: pl.Expr
 
 
 def parse_ts(column: pl.Expr) -> pl.Expr:
@@ -102,76 +180,106 @@ def parse_ts(column: pl.Expr) -> pl.Expr:
     ).dt.convert_time_zone("UTC")
 
 
+@dataclass(frozen=True)
+class AuthShareCheck:
+    """One ``auth_path_share_24h`` cell checked: the compact JSON kept (None when nothing
+    is left or the cell is cleared), the rule it broke (None if none) and the unknown
+    path names dropped from it."""
+
+    share: str | None
+    problem: str | None
+    dropped: tuple[str, ...]
+
+
+def _is_share(value: object) -> bool:
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, (int, float))
+        and math.isfinite(value)
+        and 0 <= value <= 100
+    )
+
+
+def check_auth_share(cell: str) -> AuthShareCheck:
+    """Check one ``auth_path_share_24h`` cell (reference 2.4: a JSON object path -> percent).
+
+    Shares may be integers or decimals from 0 to 100 (a newer registry sends decimals).
+    Keys outside the 13 known auth paths are dropped, as the collector does, and named in
+    ``dropped``. A cell that is not a JSON object, or holds a share that is not a number
+    0..100, breaks a rule: ``share`` is None and ``problem`` names the rule.
+    """
+    try:
+        share = json.loads(cell)
+    except (json.JSONDecodeError, RecursionError):
+        return AuthShareCheck(None, "not a JSON object", ())
+    if not isinstance(share, dict):
+        return AuthShareCheck(None, "not a JSON object", ())
+    known = {path: pct for path, pct in share.items() if path in fmt.AUTH_PATHS}
+    dropped = tuple(path for path in share if path not in fmt.AUTH_PATHS)
+    if not all(_is_share(pct) for pct in known.values()):
+        return AuthShareCheck(None, "share is not a number 0..100", dropped)
+    return AuthShareCheck(json.dumps(known, separators=(",", ":")) if known else None, None, dropped)
+
+
 def normalize_auth_share(cell: str) -> str | None:
     """Validate one ``auth_path_share_24h`` cell and return it as compact JSON.
 
     Keys outside the 13 known auth paths are dropped (the collector does the same).
-    Raises ``ValueError`` when the cell is not a JSON object of integer shares 0..100.
+    Raises ``ValueError`` when the cell is not a JSON object of shares 0..100.
     Returns None when no known path is left.
     """
-    try:
-        share = json.loads(cell)
-    except json.JSONDecodeError as error:
-        raise ValueError("auth_path_share_24h: not a JSON object") from error
-    if not isinstance(share, dict):
-        raise ValueError("auth_path_share_24h: not a JSON object")
-    kept = {}
-    for path, pct in share.items():
-        if path not in fmt.AUTH_PATHS:
-            continue
-        if isinstance(pct, bool) or not isinstance(pct, int) or not 0 <= pct <= 100:
-            raise ValueError("auth_path_share_24h: share is not an integer 0..100")
-        kept[path] = pct
-    return json.dumps(kept, separators=(",", ":")) if kept else None
+    checked = check_auth_share(cell)
+    if checked.problem:
+        raise ValueError(f"auth_path_share_24h: {checked.problem}")
+    return checked.share
 
 
-def _share_problem(cell: str | None) -> str | None:
-    if cell is None:
-        return None
-    try:
-        normalize_auth_share(cell)
-    except ValueError as error:
-        return str(error)
-    return None
-
-
-def _rule_violations(day: date) -> list[pl.Expr]:
-    """One expression per rule: the reason string where the row breaks it, else null."""
-    rules: list[tuple[pl.Expr, str]] = []
-
-    def present(name: str) -> pl.Expr:
-        return pl.col(name).is_not_null()
-
-    rules.append((~pl.col("event").is_in(fmt.EVENT_TYPES) | ~present("event"),
-                  "event: not startup or heartbeat"))
-    rules.append((~present("ts"), "ts: missing"))
-    parsed = parse_ts(pl.col("ts"))
-    rules.append((present("ts") & parsed.is_null(), "ts: not an ISO-8601 time"))
+def row_rules(day: date) -> list[tuple[pl.Expr, str]]:
+    """The rules whose breach means a row is not an event: (violated, reason) pairs over
+    export strings (plus :data:`RECORD_PROBLEM`, which names its own reason)."""
+    ts, parsed = pl.col("ts"), parse_ts(pl.col("ts"))
     start = datetime.combine(day, time(), tzinfo=timezone.utc)
-    rules.append(
+    return [
+        (~pl.col("event").is_in(fmt.EVENT_TYPES) | pl.col("event").is_null(), "event: not startup or heartbeat"),
+        (~pl.col("registry_id").str.contains(_UUID), "registry_id: not a UUID"),
+        (ts.is_null(), "ts: missing"),
+        (ts.is_not_null() & parsed.is_null(), "ts: not an ISO-8601 time"),
         (parsed.is_not_null() & ((parsed < start) | (parsed >= start + timedelta(days=1))),
-         "ts: outside the partition's UTC day")
-    )
-    rules.append((~present("v"), "v: missing"))
+         "ts: outside the partition's UTC day"),
+    ]
+
+
+def field_rules() -> list[FieldRule]:
+    """Every field rule except the auth-path share's (checked by :func:`check_auth_share`).
+
+    The rules of one column exclude each other, so a value is counted under one rule.
+    """
+    rules: list[FieldRule] = []
+
+    def too_long(name: str) -> pl.Expr:
+        return pl.col(name).str.len_chars() > MAX_LENGTHS[name]
+
+    def within_length(name: str) -> pl.Expr:
+        return pl.col(name).is_not_null() & ~too_long(name) if name in MAX_LENGTHS else pl.col(name).is_not_null()
+
     for name, longest in MAX_LENGTHS.items():
-        rules.append((pl.col(name).str.len_chars() > longest,
-                      f"{name}: longer than {longest} characters"))
-    rules.append((present("py") & ~pl.col("py").str.contains(r"^\d+\.\d+$"),
-                  "py: not MAJOR.MINOR"))
+        rules.append(FieldRule(name, f"longer than {longest} characters", CLEARED, too_long(name)))
+    # (auth_path_share_24h's other rules are checked in Python, by check_auth_share.)
+    rules.append(FieldRule("v", "missing (required)", MISSING, pl.col("v").is_null()))
+    rules.append(FieldRule("py", "not MAJOR.MINOR", CLEARED, within_length("py") & ~pl.col("py").str.contains(r"^\d+\.\d+$")))
     for name, allowed in ALLOWED_VALUES.items():
-        rules.append((present(name) & ~pl.col(name).is_in(allowed),
-                      f"{name}: not one of the allowed values"))
+        rules.append(FieldRule(name, "not a known value", KEPT, within_length(name) & ~pl.col(name).is_in(allowed)))
     for name in fmt.INT_COLUMNS:
         number = pl.col(name).str.to_integer(strict=False)
-        rules.append((present(name) & (number.is_null() | (number < 0)),
-                      f"{name}: not a non-negative integer"))
-    rules.append((pl.col("auth_path_window_hours").str.to_integer(strict=False) > 48,
-                  "auth_path_window_hours: more than 48"))
+        rules.append(FieldRule(name, "not a non-negative integer", CLEARED,
+                               pl.col(name).is_not_null() & (number.is_null() | (number < 0))))
+        rules.append(FieldRule(name, f"more than {PLAUSIBLE_MAXIMA[name]:,}", CLEARED, number > PLAUSIBLE_MAXIMA[name]))
     for name in fmt.BOOL_COLUMNS:
-        rules.append((present(name) & ~pl.col(name).str.to_lowercase().is_in(["true", "false"]),
-                      f"{name}: not True or False"))
+        rules.append(FieldRule(name, "not True or False", CLEARED,
+                               pl.col(name).is_not_null() & ~pl.col(name).str.to_lowercase().is_in(["true", "false"])))
 
-    # The collector's cloud / detection-method consistency validator (reference 2.3).
+    # The collector's cloud / detection-method consistency validator (reference 2.3),
+    # between known values only: the method is cleared, the cloud kept.
     cloud, method = pl.col("cloud"), pl.col("cloud_detection_method")
     inconsistent = (
         ((method == "ecs_meta") & (cloud != "aws"))
@@ -181,17 +289,82 @@ def _rule_violations(day: date) -> list[pl.Expr]:
         | ((method == "operator_declined") & (cloud != "unknown"))
         | (cloud.is_in(["on_premises", "other"]) & ~method.is_in(["operator_declared", "explicit"]))
     )
-    rules.append((inconsistent.fill_null(False), "cloud_detection_method: inconsistent with cloud"))
+    known_pair = cloud.is_in(fmt.CLOUDS) & method.is_in(fmt.CLOUD_DETECTION_METHODS)
+    rules.append(FieldRule("cloud_detection_method", "inconsistent with cloud", CLEARED, known_pair & inconsistent))
+    return [FieldRule(r.column, r.rule, r.action, r.violated.fill_null(False)) for r in rules]
 
-    expressions = [pl.when(bad.fill_null(False)).then(pl.lit(reason)) for bad, reason in rules]
-    expressions.append(
-        pl.col("auth_path_share_24h").map_elements(_share_problem, return_dtype=pl.String)
+
+def _shown(value: pl.Expr) -> pl.Expr:
+    """A quarantined value as stored: cut to :data:`QUARANTINED_VALUE_CHARS` characters."""
+    cut = value.str.slice(0, QUARANTINED_VALUE_CHARS - 1) + "…"
+    return pl.when(value.str.len_chars() > QUARANTINED_VALUE_CHARS).then(cut).otherwise(value)
+
+
+def _auth_share_outcomes(cells: pl.Series) -> tuple[dict[str, AuthShareCheck], list[dict]]:
+    """Each distinct share cell checked once, and its quarantine rows (counted per event)."""
+    checks: dict[str, AuthShareCheck] = {}
+    found: dict[tuple[str, str, str], int] = {}
+    for cell, count in cells.drop_nulls().value_counts().iter_rows():
+        checked = checks[cell] = check_auth_share(cell)
+        if checked.problem:
+            key = (checked.problem, CLEARED, cell)
+            found[key] = found.get(key, 0) + count
+        for path in checked.dropped:
+            key = ("not a known auth path", DROPPED, path)
+            found[key] = found.get(key, 0) + count
+    rows = [{"column": "auth_path_share_24h", "rule": rule, "action": action, "value": value, "events": n}
+            for (rule, action, value), n in found.items()]
+    return checks, rows
+
+
+def quarantine_fields(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Apply the field rules to export-format ``rows`` (one row per kept event).
+
+    Returns ``(cleaned, quarantine)``: ``rows`` with every value of a :data:`CLEARED`
+    outcome set to null and ``auth_path_share_24h`` normalized (unknown paths dropped),
+    and the :data:`QUARANTINE_SCHEMA` frame counting each outcome.
+    """
+    rules = field_rules()
+    lazy = rows.lazy()
+    parts = [
+        lazy.filter(rule.violated)
+        .group_by(_shown(pl.col(rule.column)).alias("value"))
+        .agg(pl.len().cast(pl.Int64).alias("events"))
+        .select(pl.lit(rule.column).alias("column"), pl.lit(rule.rule).alias("rule"),
+                pl.lit(rule.action).alias("action"), "value", "events")
+        for rule in rules
+    ]
+    share = pl.col("auth_path_share_24h")
+    share_checks, share_rows = _auth_share_outcomes(
+        rows.filter(share.str.len_chars() <= MAX_LENGTHS["auth_path_share_24h"])["auth_path_share_24h"]
     )
-    return expressions
+    found = pl.concat(
+        [*pl.collect_all(parts), pl.DataFrame(share_rows, schema=QUARANTINE_SCHEMA)
+         .with_columns(_shown(pl.col("value")))]
+    )
+    quarantine = (
+        found.group_by("column", "rule", "action", "value").agg(pl.col("events").sum())
+        .select(list(QUARANTINE_SCHEMA))
+        .sort("column", "rule", "action", "value", nulls_last=False)
+    )
+    cleared: dict[str, list[pl.Expr]] = {}
+    for rule in rules:
+        if rule.action == CLEARED and rule.column != "auth_path_share_24h":
+            cleared.setdefault(rule.column, []).append(rule.violated)
+    # A share too long to check, or one that breaks a rule, maps to None.
+    normalized = share.replace_strict(
+        {cell: checked.share for cell, checked in share_checks.items()}, default=None, return_dtype=pl.String
+    )
+    cleaned = rows.with_columns(
+        *[pl.when(pl.any_horizontal(conditions)).then(None).otherwise(pl.col(name)).alias(name)
+          for name, conditions in cleared.items()],
+        normalized.alias("auth_path_share_24h"),
+    )
+    return cleaned, quarantine
 
 
 def _typed(frame: pl.DataFrame) -> pl.DataFrame:
-    """Cast validated export strings to :data:`RAW_EVENTS_SCHEMA`."""
+    """Cast cleaned export strings to :data:`RAW_EVENTS_SCHEMA`."""
     casts = []
     for name, dtype in RAW_EVENTS_SCHEMA.items():
         column = pl.col(name)
@@ -201,8 +374,6 @@ def _typed(frame: pl.DataFrame) -> pl.DataFrame:
             casts.append(column.str.to_integer(strict=False).alias(name))
         elif dtype == pl.Boolean:
             casts.append((column.str.to_lowercase() == "true").alias(name))
-        elif name == "auth_path_share_24h":
-            casts.append(column.map_elements(normalize_auth_share, return_dtype=pl.String).alias(name))
         else:
             casts.append(column)
     return frame.select(casts)
@@ -226,25 +397,42 @@ def deduplicate(export_rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _optional(frame: pl.DataFrame, name: str) -> pl.Expr:
+    return pl.col(name).cast(pl.String) if name in frame.columns else pl.lit(None, dtype=pl.String)
+
+
 def validate_events(export_rows: pl.DataFrame, day: date) -> ValidatedDay:
-    """Split one day's export rows into typed events and rejects, and de-duplicate.
+    """Split one day's export rows into typed events and rejects, de-duplicate the events
+    and quarantine their broken fields.
 
-    ``export_rows``: any frame with export columns (missing ones count as empty);
-    ``day``: the UTC day the rows were fetched for; a ts outside it is a reject.
-    Duplicates (same event, registry_id and ts) keep the row with the most non-empty
-    cells, then the first in input order. Never raises on bad values; every row ends
-    up in exactly one of ``events`` (after de-duplication) or ``rejects``.
+    ``export_rows``: any frame with export columns (missing ones count as empty), plus
+    optionally :data:`RECORD_PROBLEM` and :data:`RECORD_ORIGIN`; ``day``: the UTC day the
+    rows were fetched for (a ts outside it rejects the row). Duplicates (same event,
+    registry_id and ts) keep the row with the most non-empty cells, then the first in
+    input order. Never raises on bad values: every row ends up in exactly one of
+    ``events`` (after de-duplication), the duplicates or ``rejects``.
     """
-    rows = fmt.conform_to_export(export_rows).with_row_index("_row")
-    reasons = pl.concat_str(_rule_violations(day), separator="; ", ignore_nulls=True)
-    checked = rows.with_columns(reason=reasons)
+    extra = export_rows.with_columns(
+        _optional(export_rows, RECORD_PROBLEM).alias("_problem"), _optional(export_rows, RECORD_ORIGIN).alias("origin")
+    ).select("_problem", "origin")
+    rows = pl.concat([fmt.conform_to_export(export_rows), extra], how="horizontal").with_row_index("_row")
+    reasons = [pl.when(bad.fill_null(False)).then(pl.lit(reason)) for bad, reason in row_rules(day)]
+    checked = rows.with_columns(reason=pl.concat_str([pl.col("_problem"), *reasons], separator="; ", ignore_nulls=True))
     bad = checked.filter(pl.col("reason") != "")
-    good = checked.filter(pl.col("reason") == "")
+    good = checked.filter(pl.col("reason") == "").select(fmt.EXPORT_COLUMNS)
 
-    kept = deduplicate(good.drop("_row", "reason"))
-    events = _typed(kept).sort(["ts", "event", "registry_id"], nulls_last=False)
+    kept = deduplicate(good)
+    cleaned, quarantine = quarantine_fields(kept)
+    events = _typed(cleaned).sort(["ts", "event", "registry_id"], nulls_last=False)
     rejects = bad.sort("_row").select(list(REJECTS_SCHEMA))
-    return ValidatedDay(events=events, rejects=rejects, duplicates=good.height - kept.height)
+    return ValidatedDay(events=events, rejects=rejects, duplicates=good.height - kept.height, quarantine=quarantine)
+
+
+def _count_by(keys: Iterable[str], counts: Iterable[int]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for key, count in zip(keys, counts, strict=True):
+        totals[key] = totals.get(key, 0) + int(count)
+    return dict(sorted(totals.items(), key=lambda item: (-item[1], item[0])))
 
 
 def rejects_by_reason(rejects: pl.DataFrame) -> dict[str, int]:
@@ -252,19 +440,34 @@ def rejects_by_reason(rejects: pl.DataFrame) -> dict[str, int]:
     if not rejects.height:
         return {}
     counts = rejects["reason"].str.split("; ").explode().value_counts()
-    return dict(sorted(counts.rows(), key=lambda row: (-row[1], row[0])))
+    return _count_by(counts["reason"], counts["count"])
+
+
+def field_issue_counts(quarantine: pl.DataFrame) -> dict[str, int]:
+    """Events per field rule outcome (``kept``, ``cleared``, ``missing``, ``dropped``) of a
+    :data:`QUARANTINE_SCHEMA` frame; an event with two outcomes counts for both."""
+    if not quarantine.height:
+        return {}
+    return _count_by(quarantine["action"], quarantine["events"])
 
 
 def ingest_stats(fetched: pl.DataFrame, validated: ValidatedDay) -> dict:
     """The ``ingest_stats`` record of one day: what the source handed over and what became
     of it. ``fetched`` (rows) and ``fetched_by_event`` (rows per ``event`` value, before
     validation: what the reconciliation check recounts), ``valid`` (rows kept),
-    ``duplicates``, ``rejected`` and ``rejects_by_reason``."""
-    return {
+    ``duplicates``, ``rejected``, ``rejects_by_reason`` and ``field_issues`` (events per
+    field rule outcome, :func:`field_issue_counts`). ``fetched`` always equals
+    ``valid + duplicates + rejected``; ``ValueError`` if it does not (a bug, never data).
+    """
+    stats = {
         "fetched": fetched.height,
         "fetched_by_event": fmt.count_events(fetched),
         "valid": validated.events.height,
         "duplicates": validated.duplicates,
         "rejected": validated.rejects.height,
         "rejects_by_reason": rejects_by_reason(validated.rejects),
+        "field_issues": field_issue_counts(validated.quarantine),
     }
+    if stats["fetched"] != stats["valid"] + stats["duplicates"] + stats["rejected"]:
+        raise ValueError(f"rows do not add up: {stats}")
+    return stats

@@ -26,7 +26,7 @@ from datetime import date
 
 import polars as pl
 
-from usage_assets.common.formatting import pct
+from usage_assets.common.formatting import known_first, pct
 from usage_assets.sources.export_format import AUTH_VOLUME_BUCKETS
 
 #: First registry release that sends the auth-path fields.
@@ -61,8 +61,8 @@ def auth_path_summary(instances: pl.DataFrame, history: pl.LazyFrame, day: date)
     Keys: ``total_instances``, ``schema_v6_instances`` (latest schema_version 6),
     ``reporting_instances``, ``reporting_instances_yesterday`` (reporting on ``day``),
     ``per_path_instances`` {path: reporting installs using it} sorted (-n, path),
-    ``volume_bucket_counts`` {bucket: reporting installs} in bucket order, present buckets
-    only; ``window_hours`` {min, median (float), max} over reporting installs or ``{}``;
+    ``volume_bucket_counts`` {bucket: reporting installs} in bucket order (a bucket a newer
+    registry sends after the known ones), present buckets only; ``window_hours`` {min, median (float), max} over reporting installs or ``{}``;
     ``fleet_share_pct`` {path: % of weighted requests, 1 dp} sorted (-share, path), weights
     :data:`BUCKET_WEIGHTS` (``"0"``/missing bucket -> :data:`FALLBACK_WEIGHT`);
     ``coverage_pct`` (reporting / total, 1 dp); ``collected`` (Boolean);
@@ -101,7 +101,7 @@ def auth_path_summary(instances: pl.DataFrame, history: pl.LazyFrame, day: date)
         "reporting_instances": len(reporting),
         "reporting_instances_yesterday": sum(1 for share in shares_on_day if _paths(share)),
         "per_path_instances": dict(sorted(per_path.items(), key=lambda item: (-item[1], item[0]))),
-        "volume_bucket_counts": {b: buckets.count(b) for b in AUTH_VOLUME_BUCKETS if b in buckets},
+        "volume_bucket_counts": {b: buckets.count(b) for b in known_first(filter(None, buckets), AUTH_VOLUME_BUCKETS)},
         "window_hours": (
             {"min": min(windows), "median": float(statistics.median(windows)), "max": max(windows)}
             if windows

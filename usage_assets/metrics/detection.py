@@ -14,6 +14,8 @@ whatever its size, so the column totals equal the customer count.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import polars as pl
 
 from usage_assets.common.formatting import pct
@@ -41,12 +43,13 @@ def detection_by_version(instances: pl.DataFrame) -> pl.DataFrame:
     ``instances``: the install table (``is_internal``, ``v``, ``cloud_detection_method``).
     Out columns: ``version`` (String, without a leading ``v``: :func:`~usage_assets.common.versions.normalized_version`;
     a null version is ``"unknown"``), one Int64 column per
-    name in :data:`METHOD_COLUMNS`, ``total`` (Int64). The 12 versions with the most installs
+    name in :func:`method_columns`, ``total`` (Int64). The 12 versions with the most installs
     (ties: newer version first) each get a row, ordered by :func:`~usage_assets.metrics.versions.semver_key`
     descending (equal keys by version string); the remaining K versions add one last row
     ``"other (K versions)"``. No customers gives an empty frame with these columns.
     """
     methods = _customer_methods(instances)
+    columns = method_columns(methods["method"])
     per_version = methods.group_by("version").len("installs").rows()
     # Python's sort is stable, so each pass keeps the order of the previous one for ties.
     by_size = sorted(sorted(per_version), key=lambda row: semver_key(row[0]), reverse=True)
@@ -58,17 +61,24 @@ def detection_by_version(instances: pl.DataFrame) -> pl.DataFrame:
     )
     order = {version: position for position, version in enumerate(shown)}
     counts = methods.with_columns(label.alias("version")).group_by("version").agg(
-        (pl.col("method") == method).sum().cast(pl.Int64).alias(method) for method in METHOD_COLUMNS
+        (pl.col("method") == method).sum().cast(pl.Int64).alias(method) for method in columns
     )
     return (
         counts.with_columns(
-            pl.sum_horizontal(METHOD_COLUMNS).cast(pl.Int64).alias("total"),
+            pl.sum_horizontal(columns).cast(pl.Int64).alias("total"),
             pl.col("version").replace_strict(order, default=len(shown), return_dtype=pl.Int64).alias("_order"),
         )
         .sort("_order")
         .drop("_order")
-        .select("version", *METHOD_COLUMNS, "total")
+        .select("version", *columns, "total")
     )
+
+
+def method_columns(methods: Iterable[str]) -> list[str]:
+    """:data:`METHOD_COLUMNS`, with any other method a newer registry sent (a kept new
+    value, see ``ingest/validation.py``) after the known ones, by name, before ``(field absent)``."""
+    known = [*CLOUD_DETECTION_METHODS, *sorted(set(methods) - set(METHOD_COLUMNS))]
+    return [*known, FIELD_ABSENT]
 
 
 def detection_breakdown(instances: pl.DataFrame) -> list[dict]:

@@ -23,6 +23,7 @@ from usage_assets.storage.datasets import (
     COMPUTE_TIMESERIES,
     DAILY_REPORTERS,
     ENGAGEMENT,
+    FIELD_QUARANTINE,
     FLEET_METRICS,
     GITHUB_STATS,
     INGEST_STATS,
@@ -36,16 +37,42 @@ from usage_assets.storage.datasets import (
     RECOMMENDATIONS,
     USAGE_INSIGHTS,
 )
-from usage_assets.storage.lake import Lake, canonical_json
+from usage_assets.storage.lake import Lake, MissingPartitionsError, canonical_json
 
 #: Datasets of D and of the days it compares with (D-1, D-7), read when present.
 COMPARED_DATASETS = (FLEET_METRICS, LIVENESS, GITHUB_STATS)
-#: Every other dataset of D the report reads.
+#: Every other dataset of D the report reads (ingest_stats and field_quarantine: of every
+#: day up to D, see the usage_report asset).
 REPORT_INPUTS = (
-    INGEST_STATS, INSTANCES, ENGAGEMENT, LIFETIME_BUCKETS, COMPUTE_TIMESERIES, INSTALL_FORECAST, LTV_SPEND,
+    INSTANCES, ENGAGEMENT, LIFETIME_BUCKETS, COMPUTE_TIMESERIES, INSTALL_FORECAST, LTV_SPEND,
     LTV_SPEND_BY_DAY, DAILY_REPORTERS, BUILD_KINDS, CLOUD_DETECTION, RECOMMENDATIONS, PROMETHEUS_TRENDS,
     USAGE_INSIGHTS,
 )
+
+
+#: The key of a field_quarantine row: the same key on two days is the same finding.
+_FINDING = ("column", "rule", "action", "value")
+
+
+def read_field_quarantine(lake: Lake, day: date) -> pl.DataFrame:
+    """``field_quarantine`` of ``day`` plus ``first_seen`` (Date): the first day up to
+    ``day`` whose field_quarantine holds the same (column, rule, action, value).
+
+    Days without the dataset (ingested before it existed) are not looked at. Raises
+    :class:`MissingPartitionsError` when ``day`` itself has none.
+    """
+    days = [each for each in lake.days(FIELD_QUARANTINE) if each <= day]
+    if day not in days:
+        raise MissingPartitionsError(FIELD_QUARANTINE, [day])
+    history = pl.concat(
+        [pl.scan_parquet(lake.path(FIELD_QUARANTINE, each)).select(*_FINDING, first_seen=pl.lit(each)) for each in days]
+    )
+    first_seen = history.group_by(_FINDING).agg(pl.col("first_seen").min())
+    return (
+        lake.read_frame(FIELD_QUARANTINE, day).lazy()
+        .join(first_seen, on=list(_FINDING), how="left", nulls_equal=True)
+        .collect()
+    )
 
 
 def read_report_inputs(
@@ -68,6 +95,7 @@ def read_report_inputs(
         day_before=day_metrics(day_before),
         week_before=day_metrics(week_before),
         ingest_stats=lake.read_json(INGEST_STATS, day),
+        field_quarantine=read_field_quarantine(lake, day),
         instances=lake.read_frame(INSTANCES, day),
         engagement=lake.read_frame(ENGAGEMENT, day),
         retention=lake.read_frame(LIFETIME_BUCKETS, day),

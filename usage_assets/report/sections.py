@@ -16,8 +16,9 @@ from typing import Any
 
 import polars as pl
 
-from usage_assets.common.formatting import format_pct, pct, plural, short_id
+from usage_assets.common.formatting import format_pct, known_first, pct, plural, short_id
 from usage_assets.enrichment.github_stats import github_changes
+from usage_assets.ingest.validation import CLEARED, DROPPED, KEPT, MISSING
 from usage_assets.insights.recommendations import recommendation_rules
 from usage_assets.metrics.fleet import longest_lived
 from usage_assets.metrics.retention import adoption_funnel
@@ -78,6 +79,7 @@ class ReportInputs:
     day_before: DayMetrics
     week_before: DayMetrics
     ingest_stats: dict
+    field_quarantine: pl.DataFrame
     instances: pl.DataFrame
     engagement: pl.DataFrame
     retention: pl.DataFrame
@@ -263,8 +265,7 @@ def engagement_section(inputs: ReportInputs) -> dict:
 def compute_section(inputs: ReportInputs) -> dict:
     """Cumulative installs by compute platform on each of the last 7 days, newest first."""
     frame = inputs.compute_timeseries
-    platforms = sorted(set(frame["compute"].to_list()),
-                       key=lambda name: (COMPUTE_ORDER.index(name) if name in COMPUTE_ORDER else len(COMPUTE_ORDER), name))
+    platforms = known_first(frame["compute"], COMPUTE_ORDER)
     recent_days = sorted(set(frame["date"].to_list()), reverse=True)[:7]
     rows = []
     for day in recent_days:
@@ -368,7 +369,8 @@ def auth_path_section(inputs: ReportInputs) -> dict:
     else:
         status = (f"Not collected yet: none of {auth['total_instances']:,} installs sends schema v6 heartbeats "
                   f"(auth paths are collected from release {auth['capture_since_release']}).")
-    buckets = sorted(auth["volume_bucket_counts"].items(), key=lambda item: AUTH_VOLUME_BUCKETS.index(item[0]))
+    counts = auth["volume_bucket_counts"]
+    buckets = [(bucket, counts[bucket]) for bucket in known_first(counts, AUTH_VOLUME_BUCKETS)]
     # Reporting installs whose heartbeat had no recognised bucket still count (reference 6.14).
     absent = reporting - sum(n for _bucket, n in buckets)
     if absent > 0:
@@ -551,6 +553,38 @@ def _profile(row: Mapping[str, Any]) -> str:
     return escape_markdown(f"{row.get('cloud') or 'unknown'}/{row.get('compute') or 'unknown'}", 40)
 
 
+def quality_section(inputs: ReportInputs) -> dict:
+    """What became of every row the source handed over for D, and the fields of kept events
+    that broke a rule: ``new_values`` (values outside the known lists, kept as categories, and
+    auth paths dropped from shares) and ``cleared`` (values set to null, required values
+    missing), each with its events on D and the first day it was seen. From the source as
+    a whole (as of D's ingest): rows that belong to no day (``set_aside``), columns ignored,
+    files skipped and exports not treated as complete."""
+    stats = inputs.ingest_stats
+    findings = inputs.field_quarantine.sort(["events", "column", "rule", "value"], descending=[True, False, False, False],
+                                            nulls_last=False)
+
+    def rows(actions: tuple[str, ...]) -> list[dict]:
+        return [
+            {**row, "first_seen": row["first_seen"].isoformat() if row["first_seen"] else None}
+            for row in findings.filter(pl.col("action").is_in(actions)).iter_rows(named=True)
+        ]
+
+    notes = stats.get("source_notes") or {}
+    set_aside = notes.get("set_aside") or {"rows": 0, "by_reason": {}}
+    return {
+        **stats,
+        "rejects_by_reason": sorted(stats["rejects_by_reason"].items(), key=lambda item: (-item[1], item[0])),
+        "unidentified_events": inputs.today.fleet["key_metrics"]["null_registry_id_count"],
+        "new_values": rows((KEPT, DROPPED)),
+        "cleared": rows((CLEARED, MISSING)),
+        "set_aside": {**set_aside, "by_reason": sorted(set_aside["by_reason"].items(), key=lambda item: (-item[1], item[0]))},
+        "ignored_columns": sorted((notes.get("ignored_columns") or {}).items()),
+        "skipped_files": sorted((notes.get("skipped_files") or {}).items()),
+        "incomplete_exports": sorted((notes.get("incomplete_exports") or {}).items()),
+    }
+
+
 def build_report_context(inputs: ReportInputs) -> dict[str, Any]:
     """The template context: every value the report shows, computed, never typed."""
     fleet, liveness = inputs.today.fleet, inputs.today.liveness
@@ -560,7 +594,6 @@ def build_report_context(inputs: ReportInputs) -> dict[str, Any]:
         (date.fromisoformat(latest[:10]) - date.fromisoformat(earliest[:10])).days if earliest != "N/A" else 0
     )
     day = inputs.day
-    stats = inputs.ingest_stats
     return {
         "report_date": day.isoformat(),
         "source": inputs.source,
@@ -599,11 +632,7 @@ def build_report_context(inputs: ReportInputs) -> dict[str, Any]:
         "recommendation_rules": recommendation_rules(),
         "prometheus": prometheus_section(inputs.trends),
         "insights": insights_section(inputs.insights),
-        "quality": {
-            **stats,
-            "rejects_by_reason": sorted(stats["rejects_by_reason"].items(), key=lambda item: (-item[1], item[0])),
-            "unidentified_events": key["null_registry_id_count"],
-        },
+        "quality": quality_section(inputs),
         "charts": {chart.stem: {"file": chart.filename(day), "caption": chart.caption, "uri": chart.data_uri()}
                    for chart in inputs.charts},
     }

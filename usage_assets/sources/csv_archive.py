@@ -1,36 +1,64 @@
-"""Import reference CSV exports into a day-partitioned cache, once and incrementally.
+"""Import reference CSV exports into a day-partitioned cache, once, incrementally and in
+bounded memory, accounting for every row read.
 
 An archive is either one ``registry_metrics.csv`` or a folder of dated snapshot folders
 (``YYYY-MM-DD/registry_metrics.csv``), each a cumulative export of the whole database.
-Any ``.csv`` directly in the folder or one level down is considered; files whose header
-lacks the export's key columns (the reference's sidecar CSVs) are skipped and listed.
-Header variants from 24 to 34 columns are accepted: a missing column reads as empty.
+Any ``.csv`` or ``.csv.gz`` directly in the folder or one level down is considered (gzip is
+recognised by content, whatever the name); a file whose header lacks the export's key
+columns (a reference sidecar, or not a CSV at all) is skipped and named on every refresh.
+Header variants from 24 to 34 columns are accepted: a missing column reads as empty; a
+column the export does not have is ignored and named.
 
-Each new or changed file is parsed once; its rows are merged into
-``<cache>/days/date=YYYY-MM-DD/part-0.parquet`` (export-format strings), de-duplicated
-across snapshots on (event, registry_id, instant of ts) keeping the most complete row.
-A day's ingest then reads one small file instead of re-parsing every snapshot. A row
-whose ``ts`` does not parse but starts with ``YYYY-MM-DD`` is cached on that day, where
-validation rejects it with its reason; a row with no date at all belongs to no day and
-is kept in ``<cache>/unparsable-ts.parquet`` and counted, never dropped silently.
+Each new or changed file is read once, line by line (:mod:`usage_assets.sources.csv_reader`:
+a broken line spoils only itself), in batches spooled per day, then merged into
+``<cache>/days/date=YYYY-MM-DD/part-0.parquet`` (export-format strings plus the record's
+problem and origin), de-duplicated across snapshots on (event, registry_id, instant of
+ts) keeping the most complete row. A day's ingest then reads one small file.
+
+Where every row read goes (rows read = rows cached on a day + rows set aside):
+
+* a row whose ts parses, or whose garbled ts starts with ``YYYY-MM-DD``, is cached on
+  that UTC day, where validation keeps or rejects it with a reason;
+* a row that belongs to no day (no ts, no date in it, a line that is not CSV), the cut
+  last row of a truncated export, or a row dated after the day it was read (a clock far
+  off) is **set aside** in
+  ``<cache>/set-aside.parquet`` with its reason and origin. The store is merged across
+  snapshots like the days, so its count is the number of distinct rows, whatever the
+  number of snapshots repeating them. The report of any day names it.
+
 A duplicate delivery inside one export is kept (validation counts and drops it, as for
 the DocumentDB source); the same row in two snapshots is one.
+
+**Truncated exports.** An export whose last row is cut, or that holds fewer distinct events
+of a day than an older snapshot held (within the database's 365-day retention), or whose
+re-import holds fewer events of a day than its previous import, is *incomplete*: its rows
+are still merged (merging never loses a row), but its date does not make any day
+complete (:meth:`CsvArchive.coverage`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import polars as pl
 
 from usage_assets.common.locks import exclusive_lock
-from usage_assets.ingest.validation import deduplicate, event_identity, parse_ts
+from usage_assets.ingest.validation import (
+    RECORD_ORIGIN,
+    RECORD_PROBLEM,
+    deduplicate,
+    event_identity,
+    parse_ts,
+)
 from usage_assets.sources import export_format as fmt
+from usage_assets.sources.csv_reader import CUT_SHORT, RAW_RECORD, FileReading, read_batches, read_header
 from usage_assets.storage.lake import (
     atomic_write_bytes,
     canonical_json,
@@ -38,47 +66,55 @@ from usage_assets.storage.lake import (
 )
 
 _DATED_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: Bumped when the cache's layout changes; an older cache is rebuilt from the exports.
+CACHE_FORMAT = 2
+#: Columns of a cached day: the export's strings, why the record was broken, where it was read.
+CACHE_SCHEMA = pl.Schema({**fmt.EXPORT_SCHEMA, RECORD_PROBLEM: pl.String, RECORD_ORIGIN: pl.String})
+#: Columns of the set-aside store.
+SET_ASIDE_SCHEMA = pl.Schema({**fmt.EXPORT_SCHEMA, "reason": pl.String, "origin": pl.String, RAW_RECORD: pl.String})
+#: The collector's database keeps a year (TTL on received_at, reference 2.3): older days
+#: may shrink between snapshots without the newer one being truncated.
+RETENTION_DAYS = 365
+
+NO_DAY = "ts: no date in it"
+NO_TS = "ts: missing"
+FUTURE = "ts: after the day the export was read"
 
 
 class CsvArchiveError(RuntimeError):
-    """The archive path is missing or holds no readable export."""
+    """The archive path is missing, holds no readable export, or no complete one."""
 
 
 @dataclass
 class ImportSummary:
-    """What one :meth:`CsvArchive.refresh` did (for logs and the CLI)."""
+    """What one :meth:`CsvArchive.refresh` did and found (for logs and the CLI).
+
+    ``imported_files``: files read by this refresh; ``rows_read``: their records;
+    ``days_written``: cached days that changed. The others describe the whole archive
+    after the refresh: ``skipped_files`` (name -> why it is not an export),
+    ``incomplete_files`` (name -> why its days are not treated as complete),
+    ``ignored_columns`` (column -> first file that had it), ``set_aside_rows`` (rows that
+    belong to no day, in ``set_aside_path``).
+    """
 
     imported_files: list[str] = field(default_factory=list)
-    skipped_files: dict[str, str] = field(default_factory=dict)
     rows_read: int = 0
     days_written: int = 0
-    unparsable_ts_rows: int = 0
+    skipped_files: dict[str, str] = field(default_factory=dict)
+    incomplete_files: dict[str, str] = field(default_factory=dict)
+    ignored_columns: dict[str, str] = field(default_factory=dict)
+    set_aside_rows: int = 0
+    set_aside_path: str = ""
 
 
 def discover_csv_files(source: Path) -> list[Path]:
-    """The candidate export files of an archive, sorted by path."""
+    """The candidate export files of an archive (``.csv``, ``.csv.gz``), sorted by path."""
     if source.is_file():
         return [source]
     if not source.is_dir():
         raise CsvArchiveError(f"CSV archive not found: {source} (give a registry_metrics.csv or a folder of dated exports)")
-    return sorted([*source.glob("*.csv"), *source.glob("*/*.csv")])
-
-
-def read_header(path: Path) -> list[str]:
-    """The column names of a CSV file's first line (BOM and surrounding spaces removed)."""
-    with path.open("r", encoding="utf-8-sig", errors="replace") as stream:
-        return [name.strip() for name in stream.readline().rstrip("\r\n").split(",")]
-
-
-def read_export_csv(path: Path) -> pl.DataFrame:
-    """Read one export file as export-format strings (:func:`export_format.conform_to_export`)."""
-    frame = pl.read_csv(
-        path,
-        infer_schema=False,
-        encoding="utf8-lossy",
-        truncate_ragged_lines=True,
-    )
-    return fmt.conform_to_export(frame)
+    patterns = ("*.csv", "*.csv.gz", "*/*.csv", "*/*.csv.gz")
+    return sorted({path for pattern in patterns for path in source.glob(pattern) if path.is_file()})
 
 
 def merge_snapshot_rows(cached: pl.DataFrame, incoming: pl.DataFrame) -> pl.DataFrame:
@@ -87,7 +123,8 @@ def merge_snapshot_rows(cached: pl.DataFrame, incoming: pl.DataFrame) -> pl.Data
     Snapshots are cumulative, so the same delivery appears in each: an event keeps as
     many copies as the file that held the most (a duplicate delivery inside one export
     stays visible, and validation counts it, as with the DocumentDB source), each copy
-    its most complete version. Sorted by (ts, event, registry_id).
+    its most complete version (the older one, and its origin, on a tie). Sorted by
+    (ts, event, registry_id).
     """
     key = ["event", "registry_id", "_instant"]
     tagged = pl.concat([cached.with_columns(_new=pl.lit(False)), incoming.with_columns(_new=pl.lit(True))])
@@ -97,22 +134,71 @@ def merge_snapshot_rows(cached: pl.DataFrame, incoming: pl.DataFrame) -> pl.Data
         .agg(pl.max_horizontal((~pl.col("_new")).sum(), pl.col("_new").sum()).alias("_copies"))
     )
     best = deduplicate(tagged.drop("_new")).with_columns(event_identity())
-    return (
-        best.join(copies, on=key, how="left", nulls_equal=True)
-        .with_columns(pl.int_ranges(0, pl.col("_copies")).alias("_copy"))
-        .explode("_copy")
-        .drop("_instant", "_copies", "_copy")
-        .sort("ts", "event", "registry_id", nulls_last=False, maintain_order=True)
+    return _with_copies(best, copies, key).drop("_instant").sort(
+        "ts", "event", "registry_id", nulls_last=False, maintain_order=True
     )
 
 
-class CsvArchive:
-    """A CSV archive and its day cache; see the module docstring."""
+def merge_set_aside(cached: pl.DataFrame, incoming: pl.DataFrame) -> pl.DataFrame:
+    """The set-aside store united with a new export's set-aside rows: a row (all its export
+    cells, reason and raw text) keeps as many copies as the file that held the most, and
+    its first origin."""
+    key = [*fmt.EXPORT_COLUMNS, "reason", RAW_RECORD]
+    tagged = pl.concat([cached.with_columns(_new=pl.lit(False)), incoming.with_columns(_new=pl.lit(True))])
+    copies = tagged.group_by(key).agg(
+        pl.max_horizontal((~pl.col("_new")).sum(), pl.col("_new").sum()).alias("_copies")
+    )
+    best = tagged.unique(subset=key, keep="first", maintain_order=True).drop("_new")
+    return _with_copies(best, copies, key)
 
-    def __init__(self, source: Path | str, cache_dir: Path | str):
+
+def _with_copies(best: pl.DataFrame, copies: pl.DataFrame, key: list[str]) -> pl.DataFrame:
+    return (
+        best.join(copies, on=key, how="left", nulls_equal=True, maintain_order="left")
+        .with_columns(pl.int_ranges(0, pl.col("_copies")).alias("_copy"))
+        .explode("_copy")
+        .drop("_copies", "_copy")
+    )
+
+
+def _row_day() -> pl.Expr:
+    """A row's UTC day: from its ts, or the date its garbled ts starts with; null if neither."""
+    text_day = pl.col("ts").str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+    return pl.coalesce(parse_ts(pl.col("ts")).dt.date(), text_day)
+
+
+def _set_aside_reason(limit: date) -> pl.Expr:
+    """Why a row of a batch with ``_any_day`` (:func:`_row_day`) belongs to no day."""
+    return (
+        pl.when(pl.col(RECORD_PROBLEM).is_not_null()).then(pl.col(RECORD_PROBLEM))
+        .when(pl.col("ts").is_null()).then(pl.lit(NO_TS))
+        .when(pl.col("_any_day") > limit).then(pl.lit(FUTURE))
+        .otherwise(pl.lit(NO_DAY))
+    )
+
+
+def _fewer_events(newer: dict[str, int], older: dict[str, int], days: Callable[[str], bool]) -> str | None:
+    """The first day (of those ``days`` accepts) on which ``newer`` holds fewer distinct
+    events than ``older``, described; None if there is none."""
+    for day in sorted(older):
+        if days(day) and newer.get(day, 0) < older[day]:
+            return f"{day}: {newer.get(day, 0):,} events where {older[day]:,} were"
+    return None
+
+
+class CsvArchive:
+    """A CSV archive and its day cache; see the module docstring.
+
+    ``today``: the UTC day the exports are read on (default: now); rows dated after it
+    are set aside.
+    """
+
+    def __init__(self, source: Path | str, cache_dir: Path | str, today: date | None = None):
         self.source = Path(source).expanduser().resolve()
         self.cache_dir = Path(cache_dir)
         self.manifest_path = self.cache_dir / "manifest.json"
+        self.set_aside_path = self.cache_dir / "set-aside.parquet"
+        self.today = today
 
     def day_path(self, day: date) -> Path:
         """Where the cache keeps the export rows of UTC ``day``."""
@@ -120,15 +206,18 @@ class CsvArchive:
 
     def _manifest(self) -> dict:
         if self.manifest_path.is_file():
-            return json.loads(self.manifest_path.read_text())
-        return {"source": str(self.source), "files": {}, "days": [], "snapshot_dates": [], "unparsable_ts_rows": 0}
+            manifest = json.loads(self.manifest_path.read_text())
+            if manifest.get("format") == CACHE_FORMAT:
+                return manifest
+        return {"format": CACHE_FORMAT, "source": str(self.source), "files": {}, "days": [], "set_aside_rows": 0}
 
     def refresh(self, on_file: Callable[[str], None] | None = None) -> ImportSummary:
         """Import files that are new or changed since the last refresh.
 
-        ``on_file`` is called with each file's relative name before it is parsed (for
-        progress output). Raises :class:`CsvArchiveError` when the archive is missing
-        or contains no export at all. Safe against concurrent refreshes (file lock).
+        ``on_file`` is called with each file's relative name before it is read (for
+        progress output). Raises :class:`CsvArchiveError` when the archive is missing or
+        contains no export at all (naming each file found and why it is not one). Safe
+        against concurrent refreshes (file lock).
         """
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         with exclusive_lock(self.cache_dir / ".lock"):
@@ -136,7 +225,13 @@ class CsvArchive:
 
     def _refresh_locked(self, on_file: Callable[[str], None] | None) -> ImportSummary:
         manifest = self._manifest()
-        summary = ImportSummary()
+        if not manifest["files"]:
+            # A new cache, or one of an older layout: rebuilt from the exports.
+            for stale in (self.cache_dir / "days", self.cache_dir / ".spool"):
+                shutil.rmtree(stale, ignore_errors=True)
+            for stale in (self.set_aside_path, self.cache_dir / "unparsable-ts.parquet"):
+                stale.unlink(missing_ok=True)
+        summary = ImportSummary(set_aside_path=str(self.set_aside_path))
         base = self.source if self.source.is_dir() else self.source.parent
         for path in discover_csv_files(self.source):
             name = str(path.relative_to(base))
@@ -145,67 +240,193 @@ class CsvArchive:
             known = manifest["files"].get(name)
             if known and {k: known.get(k) for k in fingerprint} == fingerprint:
                 continue
-            missing = [c for c in fmt.REQUIRED_COLUMNS if c not in read_header(path)]
+            try:
+                header = read_header(path)
+            except OSError as error:
+                manifest["files"][name] = {**fingerprint, "skipped": f"cannot be read: {error.strerror or error}"}
+                continue
+            missing = [c for c in fmt.REQUIRED_COLUMNS if c not in header]
             if missing:
-                summary.skipped_files[name] = f"not an export: header lacks {', '.join(missing)}"
-                manifest["files"][name] = {**fingerprint, "skipped": summary.skipped_files[name]}
+                manifest["files"][name] = {**fingerprint, "skipped": f"not an export: its header lacks {', '.join(missing)}"}
                 continue
             if on_file:
                 on_file(name)
-            rows = read_export_csv(path)
-            summary.rows_read += rows.height
-            summary.days_written += self._merge(rows, summary)
-            manifest["files"][name] = {**fingerprint, "rows": rows.height}
+            snapshot = path.parent.name if path.parent != base and _DATED_FOLDER.match(path.parent.name) else None
+            try:
+                entry = self._import(path, name, snapshot, summary)
+            except (OSError, pl.exceptions.PolarsError) as error:
+                # Whatever fails while reading a file says which file.
+                raise CsvArchiveError(f"{name} in {base} could not be imported: {error}") from error
+            entry["incomplete"] = entry["incomplete"] or self._shrunk(entry, known, manifest["files"])
+            manifest["files"][name] = {**fingerprint, **entry}
             summary.imported_files.append(name)
-            if path.parent != base and _DATED_FOLDER.match(path.parent.name):
-                manifest["snapshot_dates"] = sorted({*manifest["snapshot_dates"], path.parent.name})
-        if not any("rows" in entry for entry in manifest["files"].values()):
-            raise CsvArchiveError(f"no registry_metrics export found in {self.source}")
+        self._describe(manifest, summary)
+        if not any("records" in entry for entry in manifest["files"].values()):
+            found = "; ".join(f"{name} exists but is {reason}" for name, reason in summary.skipped_files.items())
+            raise CsvArchiveError(f"no registry_metrics export found in {self.source}" + (f": {found}" if found else ""))
         manifest["days"] = sorted(p.parent.name.removeprefix("date=") for p in (self.cache_dir / "days").glob("date=*/part-0.parquet"))
-        manifest["unparsable_ts_rows"] += summary.unparsable_ts_rows
+        manifest["set_aside_rows"] = summary.set_aside_rows
         atomic_write_bytes(self.manifest_path, canonical_json(manifest))
         return summary
 
-    def _merge(self, rows: pl.DataFrame, summary: ImportSummary) -> int:
-        """Merge one file's rows into the day cache; returns how many day files changed."""
-        # A ts that does not parse but starts with a date goes to that day, where validation
-        # rejects it with a reason (as the DocumentDB source does with string ts values).
-        text_day = pl.col("ts").str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
-        dated = rows.with_columns(pl.coalesce(parse_ts(pl.col("ts")).dt.date(), text_day).alias("_day"))
-        unparsable = dated.filter(pl.col("_day").is_null()).drop("_day")
-        if unparsable.height:
-            summary.unparsable_ts_rows += unparsable.height
-            kept_path = self.cache_dir / "unparsable-ts.parquet"
-            previous = [pl.read_parquet(kept_path)] if kept_path.is_file() else []
-            write_parquet_atomic(kept_path, pl.concat([*previous, unparsable]).unique(maintain_order=True))
-        changed = 0
-        for (day,), day_rows in dated.filter(pl.col("_day").is_not_null()).group_by("_day", maintain_order=True):
-            path = self.day_path(day)
-            existing = pl.read_parquet(path) if path.is_file() else fmt.empty_export_frame()
-            merged = merge_snapshot_rows(existing, day_rows.drop("_day"))
+    def _describe(self, manifest: dict, summary: ImportSummary) -> None:
+        """Fill the archive-wide fields of ``summary`` from ``manifest``."""
+        for name, entry in sorted(manifest["files"].items()):
+            if "skipped" in entry:
+                summary.skipped_files[name] = entry["skipped"]
+            elif entry.get("incomplete"):
+                summary.incomplete_files[name] = entry["incomplete"]
+            for column in entry.get("ignored_columns", []):
+                summary.ignored_columns.setdefault(column, name)
+        summary.set_aside_rows = pl.scan_parquet(self.set_aside_path).select(pl.len()).collect().item() \
+            if self.set_aside_path.is_file() else 0
+
+    def _import(self, path: Path, name: str, snapshot: str | None, summary: ImportSummary) -> dict:
+        """Read one export file into the cache; returns its manifest entry (without fingerprint)."""
+        reading = FileReading()
+        limit = self.today or datetime.now(timezone.utc).date()
+        spool = self.cache_dir / ".spool"
+        shutil.rmtree(spool, ignore_errors=True)
+        day_events: dict[str, int] = {}
+        set_aside = 0
+        for part, batch in enumerate(read_batches(path, name, reading)):
+            # The fragment a truncated export ends with is set aside: the whole row, if
+            # it exists, comes with a complete export.
+            dated = batch.with_columns(_row_day().alias("_any_day")).with_columns(
+                pl.when((pl.col("_any_day") <= limit) & (pl.col(RECORD_PROBLEM).fill_null("") != CUT_SHORT))
+                .then(pl.col("_any_day")).alias("_day")
+            )
+            aside = dated.filter(pl.col("_day").is_null())
+            if aside.height:
+                set_aside += aside.height
+                write_parquet_atomic(
+                    spool / "set-aside" / f"part-{part}.parquet",
+                    aside.with_columns(_set_aside_reason(limit).alias("reason"), pl.col(RECORD_ORIGIN).alias("origin"))
+                    .select(list(SET_ASIDE_SCHEMA)),
+                )
+            for (day,), rows in dated.filter(pl.col("_day").is_not_null()).group_by("_day"):
+                write_parquet_atomic(spool / "days" / f"date={day}" / f"part-{part}.parquet", rows.select(list(CACHE_SCHEMA)))
+        summary.rows_read += reading.records
+        for folder in sorted((spool / "days").glob("date=*")):
+            day = date.fromisoformat(folder.name.removeprefix("date="))
+            incoming = pl.read_parquet(sorted(folder.glob("part-*.parquet"), key=_part_number))
+            # Distinct events, so a duplicate delivery one snapshot holds and the next does
+            # not (the collector's database keeps both) is not a lost row.
+            day_events[day.isoformat()] = incoming.select("event", "registry_id", event_identity()).n_unique()
+            target = self.day_path(day)
+            existing = pl.read_parquet(target) if target.is_file() else pl.DataFrame(schema=CACHE_SCHEMA)
+            merged = merge_snapshot_rows(existing, incoming)
             if merged.height != existing.height or not merged.equals(existing):
-                write_parquet_atomic(path, merged)
-                changed += 1
-        return changed
+                write_parquet_atomic(target, merged)
+                summary.days_written += 1
+        parts = sorted((spool / "set-aside").glob("part-*.parquet"), key=_part_number)
+        if parts:
+            existing = pl.read_parquet(self.set_aside_path) if self.set_aside_path.is_file() \
+                else pl.DataFrame(schema=SET_ASIDE_SCHEMA)
+            write_parquet_atomic(self.set_aside_path, merge_set_aside(existing, pl.read_parquet(parts)))
+        shutil.rmtree(spool, ignore_errors=True)
+        complete_through = None
+        if reading.ends_mid_row and reading.last_whole and reading.last_whole[0] == "heartbeat":
+            # Heartbeats come last, in ts order (reference 2.4): those before the cut are all there.
+            last = pl.select(parse_ts(pl.lit(reading.last_whole[1], dtype=pl.String)).dt.date()).item()
+            complete_through = (last - timedelta(days=1)).isoformat() if last else None
+        return {
+            "records": reading.records,
+            "day_events": dict(sorted(day_events.items())),
+            "set_aside": set_aside,
+            "ignored_columns": reading.ignored_columns,
+            "snapshot": snapshot,
+            "incomplete": "its last row is cut short (a truncated export)" if reading.ends_mid_row else None,
+            "complete_through": complete_through,
+        }
+
+    def _shrunk(self, entry: dict, previous: dict | None, files: dict) -> str | None:
+        """Why ``entry`` looks truncated next to its own previous import or the nearest older
+        snapshot (fewer distinct events of a day than those held), or None."""
+        if previous and "day_events" in previous:
+            fewer = _fewer_events(entry["day_events"], previous["day_events"], lambda _day: True)
+            if fewer:
+                return f"re-imported with fewer events than before ({fewer})"
+        if not entry["snapshot"]:
+            return None
+        taken = date.fromisoformat(entry["snapshot"])
+        older = [e for e in files.values() if e.get("snapshot") and e["snapshot"] < entry["snapshot"] and "day_events" in e]
+        if not older:
+            return None
+        nearest = max(older, key=lambda e: e["snapshot"])
+        kept_from = (taken - timedelta(days=RETENTION_DAYS - 1)).isoformat()
+        fewer = _fewer_events(entry["day_events"], nearest["day_events"],
+                            lambda day: kept_from <= day < nearest["snapshot"])
+        return f"fewer events than the {nearest['snapshot']} export ({fewer})" if fewer else None
 
     def day(self, day: date) -> pl.DataFrame:
-        """The cached rows of UTC ``day`` (export format; empty when the archive has none)."""
+        """The cached rows of UTC ``day`` (:data:`CACHE_SCHEMA`; empty when the archive has none)."""
         path = self.day_path(day)
-        return pl.read_parquet(path) if path.is_file() else fmt.empty_export_frame()
+        return pl.read_parquet(path) if path.is_file() else pl.DataFrame(schema=CACHE_SCHEMA)
+
+    def day_version(self, day: date) -> str | None:
+        """A digest of the cached rows of ``day`` (None when it has none): it changes exactly
+        when an import changes the day."""
+        path = self.day_path(day)
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else None
 
     def coverage(self) -> tuple[date, date] | None:
         """(first day with events, last complete day), or None for an empty cache.
 
-        The newest day of an export is taken as incomplete (it was exported during that
-        day); with dated snapshot folders the last complete day is the day before the
-        newest snapshot's date.
+        A dated snapshot is complete through the day before its date, an undated export
+        through the day before its newest day (it was exported during that day). With
+        dated snapshots only they count. An incomplete export counts only through the day
+        before its last heartbeat when it was cut inside its (ts-ordered) heartbeats.
+        Raises :class:`CsvArchiveError` when no export makes any day complete.
         """
         manifest = self._manifest()
         if not manifest["days"]:
             return None
+        exports = {name: e for name, e in manifest["files"].items() if "records" in e}
+        if any(e["snapshot"] for e in exports.values()):
+            exports = {name: e for name, e in exports.items() if e["snapshot"]}
+        limits = [limit for e in exports.values() if (limit := _complete_through(e)) is not None]
+        if not limits:
+            reasons = "; ".join(f"{name}: {e['incomplete']}" for name, e in exports.items() if e.get("incomplete"))
+            raise CsvArchiveError(
+                f"no export in {self.source} can be treated as complete ({reasons}); add a complete export and run again"
+            )
         first = date.fromisoformat(manifest["days"][0])
-        last_data = date.fromisoformat(manifest["days"][-1])
-        last = last_data - timedelta(days=1)
-        if manifest["snapshot_dates"]:
-            last = min(last_data, date.fromisoformat(manifest["snapshot_dates"][-1]) - timedelta(days=1))
+        last = min(max(limits), date.fromisoformat(manifest["days"][-1]))
         return first, max(first, last)
+
+    def quality_notes(self) -> dict:
+        """Archive-wide facts for the report's data-quality section (JSON-ready):
+        ``set_aside`` {``rows``, ``by_reason``, ``kept_in``} (rows that belong to no day),
+        ``ignored_columns`` {column: first file}, ``skipped_files`` and
+        ``incomplete_exports`` {file: reason}."""
+        summary = ImportSummary()
+        self._describe(self._manifest(), summary)
+        by_reason: dict[str, int] = {}
+        if summary.set_aside_rows:
+            counts = pl.scan_parquet(self.set_aside_path).group_by("reason").len().collect()
+            by_reason = dict(sorted(counts.rows(), key=lambda row: (-row[1], row[0])))
+        return {
+            "set_aside": {"rows": summary.set_aside_rows, "by_reason": by_reason, "kept_in": str(self.set_aside_path)},
+            "ignored_columns": summary.ignored_columns,
+            "skipped_files": summary.skipped_files,
+            "incomplete_exports": summary.incomplete_files,
+        }
+
+
+def _part_number(path: Path) -> int:
+    return int(path.stem.removeprefix("part-"))
+
+
+def _complete_through(entry: dict) -> date | None:
+    """The last day one export vouches for (see :meth:`CsvArchive.coverage`)."""
+    if entry.get("incomplete"):
+        through = entry.get("complete_through")
+        limit = date.fromisoformat(through) if through else None
+    elif entry["snapshot"]:
+        limit = date.fromisoformat(entry["snapshot"]) - timedelta(days=1)
+    else:
+        limit = date.fromisoformat(max(entry["day_events"])) - timedelta(days=1) if entry["day_events"] else None
+    if limit and entry["snapshot"]:
+        limit = min(limit, date.fromisoformat(entry["snapshot"]) - timedelta(days=1))
+    return limit

@@ -12,6 +12,7 @@ from __future__ import annotations
 # Ingest (Parquet / JSON, one file per UTC day).
 RAW_EVENTS = "raw_events"
 REJECTED_EVENTS = "rejected_events"
+FIELD_QUARANTINE = "field_quarantine"
 INGEST_STATS = "ingest_stats"
 # Daily layer.
 INSTANCE_DAYS = "instance_days"

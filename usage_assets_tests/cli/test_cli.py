@@ -62,3 +62,50 @@ def test_a_day_after_the_archive_is_refused_not_reported_empty(pipeline_env):
     assert result.exit_code == 1
     assert "2026-05-05 is after the last complete day the source has (2026-05-01)" in result.output
     assert not (pipeline_env / "data" / "raw_events").exists()
+
+
+def test_a_truncated_newest_export_is_not_reported_on_and_a_changed_day_is_reingested(pipeline_env):
+    # Issue 10, item 4: with the newest export cut at 70 %, `run` reported on a day holding
+    # half its rows, and later days were built on that stale partial data.
+    def row(kind, registry_id, ts):
+        return {"event": kind, "registry_id": registry_id, "ts": ts, "v": "1.31.0", "cloud": "aws"}
+
+    exports = pipeline_env / "exports"
+    day_one = [row("startup", ID_A, "2026-05-01T08:00:00.000Z")] + [
+        row("heartbeat", ID_A, f"2026-05-01T{h:02d}:00:05.000Z") for h in range(9, 13)]
+    day_two = [row("heartbeat", ID_A, f"2026-05-02T{h:02d}:00:05.000Z") for h in range(0, 24)]
+    write_export(exports / "2026-05-02" / "registry_metrics.csv", header_variant(34), day_one)
+    newest = exports / "2026-05-03" / "registry_metrics.csv"
+    write_export(newest, header_variant(34), day_one + day_two)
+    newest.write_text(newest.read_text()[: int(newest.stat().st_size * 0.7)])
+    arguments = ["run", "--source", "csv", "--csv-path", str(exports),
+                 "--data-dir", str(pipeline_env / "data"), "--reports-dir", str(pipeline_env / "reports")]
+
+    wide = {"COLUMNS": "500"}  # one log message per line
+    result = CliRunner().invoke(main, arguments, env=wide)
+    assert result.exit_code == 0, result.output
+    assert "2026-05-03/registry_metrics.csv is incomplete, its last row is cut short" in result.output
+    assert "Report for 2026-05-01" in result.output
+    assert not (pipeline_env / "reports" / "2026-05-02").exists()
+
+    # The complete export arrives, with a late heartbeat of 05-01 that the database received since.
+    late = row("heartbeat", ID_B, "2026-05-01T23:00:05.000Z")
+    write_export(newest, header_variant(34), [*day_one, late, *day_two])
+    result = CliRunner().invoke(main, [*arguments, "--date", "2026-05-02"], env=wide)
+    assert result.exit_code == 0, result.output
+    assert "The source changed 1 ingested day(s) since their ingest (2026-05-01 to 2026-05-01)" in result.output
+    assert "usage-report backfill --start 2026-05-01 --end 2026-05-01 --force" in result.output
+    metrics = json.loads((pipeline_env / "reports" / "2026-05-02" / "metrics-2026-05-02.json").read_text())
+    assert metrics["key_metrics"]["total_events"] == 5 + 1 + 24
+    assert metrics["key_metrics"]["identified_instances"] == 2
+
+
+def test_a_file_that_is_not_an_export_is_named(pipeline_env):
+    # Issue 10, item 15: "/etc/passwd" as registry_metrics.csv said only "no export found".
+    (pipeline_env / "exports").mkdir()
+    (pipeline_env / "exports" / "registry_metrics.csv").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    result = CliRunner().invoke(main, ["run", "--source", "csv", "--csv-path", str(pipeline_env / "exports"),
+                                       "--data-dir", str(pipeline_env / "data")])
+    assert result.exit_code == 1
+    assert "registry_metrics.csv exists but is not an export: its header lacks event, registry_id, v, ts" in \
+        " ".join(result.output.split())

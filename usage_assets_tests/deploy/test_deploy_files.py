@@ -10,7 +10,6 @@ official chart's schema requires of a user deployment.
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml

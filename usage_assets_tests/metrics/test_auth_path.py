@@ -123,3 +123,11 @@ def test_not_collected_states():
     empty = auth_path_summary(installs([]), NO_HISTORY, DAY)
     assert (empty["state"], empty["total_instances"], empty["coverage_pct"]) == ("no_schema_v6", 0, 0.0)
     assert empty["volume_bucket_counts"] == {} and empty["window_hours"] == {}
+
+
+def test_decimal_shares_and_a_new_volume_bucket_count():
+    table = installs([(6, '{"keycloak":62.5,"jwt":37.5}', "100k+", 24), (6, '{"jwt":100}', "1-9", 24)])
+    summary = auth_path_summary(table, NO_HISTORY, DAY)
+    assert summary["reporting_instances"] == 2
+    assert summary["volume_bucket_counts"] == {"1-9": 1, "100k+": 1}  # known buckets first
+    assert summary["per_path_instances"] == {"jwt": 2, "keycloak": 1}

@@ -72,3 +72,9 @@ def test_breakdown_over_customers_sorted_by_count_then_method():
 def test_a_v_prefixed_version_counts_with_its_release():
     table = detection_by_version(installs([(False, "v1.31.0", "imds"), (False, "1.31.0", "explicit"), (False, "vdev", None)]))
     assert table.select("version", "imds", "explicit", "total").rows() == [("1.31.0", 1, 1, 2), ("vdev", 0, 0, 1)]
+
+
+def test_a_method_a_newer_registry_sends_is_a_column_of_its_own():
+    table = detection_by_version(installs([(False, "1.40.0", "oci_meta"), (False, "1.40.0", "imds")]))
+    assert table.columns[-4:] == ["unknown", "oci_meta", "(field absent)", "total"]
+    assert table.select("oci_meta", "imds", "total").rows() == [(1, 1, 2)]

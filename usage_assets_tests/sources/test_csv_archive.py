@@ -1,5 +1,6 @@
 """Importing reference CSV exports: header variants, snapshot de-duplication, incremental pickup."""
 
+import json
 from datetime import date
 
 import polars as pl
@@ -7,7 +8,7 @@ import pytest
 
 from usage_assets.sources.csv_archive import CsvArchive, CsvArchiveError
 from usage_assets.sources.export_format import EXPORT_COLUMNS
-from usage_assets_tests.conftest import ID_A, ID_B
+from usage_assets_tests.conftest import ID_A, ID_B, ID_C
 
 V6_ONLY = ("schema_version", "auth_path_share_24h", "auth_path_volume_bucket_24h", "auth_path_window_hours")
 INTERNAL = ("internal_only_deployment", "internal_deployment_type")
@@ -52,7 +53,9 @@ def test_every_combined_header_variant_reads_with_missing_columns_empty(tmp_path
     archive = CsvArchive(tmp_path / "registry_metrics.csv", tmp_path / "cache")
     archive.refresh()
     day = archive.day(date(2026, 5, 1))
-    assert day.columns == list(EXPORT_COLUMNS)
+    # The export's columns, then where each row was read and what was wrong with its record.
+    assert day.columns == [*EXPORT_COLUMNS, "record_problem", "record_origin"]
+    assert day["record_origin"].to_list() == ["registry_metrics.csv line 2"]
     assert day["registry_id"].to_list() == [ID_A]
     assert day["embeddings_backend_kind"][0] == ("bedrock" if width >= 27 else None)
     assert day["schema_version"][0] == ("6" if width == 34 else None)
@@ -97,11 +100,12 @@ def test_rows_without_a_parseable_ts_are_kept_aside_and_counted(tmp_path):
                  [startup(ID_A, "2026-05-01T10:00:00.000Z"), startup(ID_B, "last tuesday"),
                   startup(ID_B, "2026-05-01 at noon")])
     archive = CsvArchive(tmp_path / "registry_metrics.csv", tmp_path / "cache")
-    assert archive.refresh().unparsable_ts_rows == 1
+    assert archive.refresh().set_aside_rows == 1
     # A garbled ts that still names its day goes to that day, for validation to reject.
     assert archive.day(date(2026, 5, 1))["ts"].to_list() == ["2026-05-01 at noon", "2026-05-01T10:00:00.000Z"]
-    kept = pl.read_parquet(tmp_path / "cache" / "unparsable-ts.parquet")
+    kept = pl.read_parquet(tmp_path / "cache" / "set-aside.parquet")
     assert kept["ts"].to_list() == ["last tuesday"]
+    assert kept.select("reason", "origin").rows() == [("ts: no date in it", "registry_metrics.csv line 3")]
 
 
 def test_a_missing_or_empty_archive_is_a_clear_error(tmp_path):
@@ -124,3 +128,141 @@ def test_a_duplicate_delivery_inside_one_export_stays_visible_to_validation(tmp_
     day = archive.day(date(2026, 5, 1))
     assert day["registry_id"].to_list() == [ID_A, ID_A, ID_B]  # not 4 + 2: snapshots overlap
     assert validate_events(day, date(2026, 5, 1)).duplicates == 1
+
+
+# -- issue 10: nothing lost, every row accounted for ---------------------------------------
+
+def lines_of(header: list[str], rows: list[dict[str, str]]) -> list[str]:
+    return [",".join(header)] + [",".join(row.get(name) or "" for name in header) for row in rows]
+
+
+def test_an_unbalanced_quote_spoils_its_own_line_only(tmp_path):
+    # Item 3: polars failed on the whole file with a ComputeError naming no file.
+    header = header_variant(34)
+    lines = lines_of(header, [startup(ID_A, f"2026-05-01T1{n}:00:00.000Z") for n in range(4)])
+    lines[2] = lines[2].replace("1.24.1", '"1.24.1')
+    (tmp_path / "registry_metrics.csv").write_text("\n".join(lines) + "\n")
+    archive = CsvArchive(tmp_path / "registry_metrics.csv", tmp_path / "cache")
+    summary = archive.refresh()
+    assert summary.rows_read == 4 and summary.set_aside_rows == 1
+    assert archive.day(date(2026, 5, 1)).height == 3
+    kept = pl.read_parquet(tmp_path / "cache" / "set-aside.parquet").row(0, named=True)
+    assert (kept["reason"], kept["origin"]) == ("record: unbalanced quote", "registry_metrics.csv line 3")
+    assert kept["raw_record"] == lines[2]
+
+
+def test_a_row_with_more_fields_than_the_header_is_rejected_with_a_reason(tmp_path):
+    from usage_assets.ingest.validation import validate_events
+
+    header = header_variant(34)
+    lines = lines_of(header, [startup(ID_A, "2026-05-01T10:00:00.000Z"), startup(ID_B, "2026-05-01T11:00:00.000Z")])
+    lines[2] += ",surplus"
+    (tmp_path / "registry_metrics.csv").write_text("\n".join(lines) + "\n")
+    archive = CsvArchive(tmp_path / "registry_metrics.csv", tmp_path / "cache")
+    archive.refresh()
+    validated = validate_events(archive.day(date(2026, 5, 1)), date(2026, 5, 1))
+    assert validated.events["registry_id"].to_list() == [ID_A]
+    assert validated.rejects.select("registry_id", "reason", "origin").rows() == [
+        (ID_B, "record: more fields than the header", "registry_metrics.csv line 3")
+    ]
+
+
+def test_unknown_columns_are_ignored_and_named(tmp_path):
+    header = [*header_variant(34), "accelerator"]
+    write_export(tmp_path / "registry_metrics.csv", header, [startup(ID_A, "2026-05-01T10:00:00.000Z", accelerator="gpu")])
+    archive = CsvArchive(tmp_path / "registry_metrics.csv", tmp_path / "cache")
+    assert archive.refresh().ignored_columns == {"accelerator": "registry_metrics.csv"}
+    assert archive.quality_notes()["ignored_columns"] == {"accelerator": "registry_metrics.csv"}
+    assert archive.day(date(2026, 5, 1))["registry_id"].to_list() == [ID_A]
+
+
+def test_a_file_that_is_not_an_export_is_named_with_the_columns_it_lacks(tmp_path):
+    # Item 15: "/etc/passwd" named registry_metrics.csv.
+    (tmp_path / "registry_metrics.csv").write_text("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/:/bin/sh\n")
+    with pytest.raises(CsvArchiveError) as failure:
+        CsvArchive(tmp_path / "registry_metrics.csv", tmp_path / "cache").refresh()
+    assert str(failure.value).endswith(
+        "registry_metrics.csv exists but is not an export: its header lacks event, registry_id, v, ts")
+
+
+def test_gzipped_exports_are_read_and_skipped_files_are_named_on_every_refresh(tmp_path):
+    import gzip
+
+    exports = tmp_path / "exports"
+    (exports / "2026-05-02").mkdir(parents=True)
+    text = "\n".join(lines_of(header_variant(34), [startup(ID_A, "2026-05-01T10:00:00.000Z")])) + "\n"
+    (exports / "2026-05-02" / "registry_metrics.csv.gz").write_bytes(gzip.compress(text.encode()))
+    (exports / "2026-05-02" / "notes.csv").write_text("date,note\n")
+    archive = CsvArchive(exports, tmp_path / "cache")
+    first = archive.refresh()
+    assert first.imported_files == ["2026-05-02/registry_metrics.csv.gz"]
+    assert archive.day(date(2026, 5, 1))["registry_id"].to_list() == [ID_A]
+    second = archive.refresh()
+    assert second.imported_files == []
+    assert second.skipped_files == {"2026-05-02/notes.csv": "not an export: its header lacks event, registry_id, v, ts"}
+
+
+def test_rows_of_no_day_are_counted_once_across_snapshots(tmp_path):
+    # Item 5: 270 rows logged, 242 stored (identical rows merged), 540 in the manifest
+    # after a second snapshot repeating them. Now one number: the distinct rows, with the
+    # copies one export holds.
+    exports = tmp_path / "exports"
+    garbage = [startup(ID_B, "last tuesday")] * 3 + [startup(ID_C, None), startup(ID_A, "2099-01-01T00:00:00.000Z")]
+    good = [startup(ID_A, "2026-05-01T10:00:00.000Z")]
+    write_export(exports / "2026-05-02" / "registry_metrics.csv", header_variant(34), good + garbage)
+    write_export(exports / "2026-05-03" / "registry_metrics.csv", header_variant(34), good + garbage)
+    archive = CsvArchive(exports, tmp_path / "cache", today=date(2026, 5, 3))
+    assert archive.refresh().set_aside_rows == 5
+    notes = archive.quality_notes()["set_aside"]
+    assert notes["rows"] == 5
+    assert notes["by_reason"] == {"ts: no date in it": 3, "ts: after the day the export was read": 1, "ts: missing": 1}
+    assert json.loads((tmp_path / "cache" / "manifest.json").read_text())["set_aside_rows"] == 5
+    assert archive.day(date(2099, 1, 1)).height == 0  # a far-future row is not a day of the cache
+
+
+def test_a_truncated_newest_snapshot_does_not_make_its_days_complete(tmp_path):
+    # Item 4: the newest export cut mid-row (at 70 %) gave a report on a half day.
+    exports = tmp_path / "exports"
+    rows = [startup(ID_A, "2026-05-01T08:00:00.000Z")] + [
+        {**startup(ID_A, f"2026-05-0{d}T{h:02d}:00:00.000Z"), "event": "heartbeat"} for d in (1, 2, 3) for h in (6, 18)
+    ]
+    write_export(exports / "2026-05-03" / "registry_metrics.csv", header_variant(34), rows[:5])
+    archive = CsvArchive(exports, tmp_path / "cache")
+    archive.refresh()
+    assert archive.coverage() == (date(2026, 5, 1), date(2026, 5, 2))
+    text = "\n".join(lines_of(header_variant(34), rows))
+    cut = exports / "2026-05-04" / "registry_metrics.csv"
+    cut.parent.mkdir()
+    cut.write_text(text[: int(len(text) * 0.9)])  # the newest export, cut inside a 05-03 heartbeat
+    summary = archive.refresh()
+    assert summary.incomplete_files == {"2026-05-04/registry_metrics.csv": "its last row is cut short (a truncated export)"}
+    assert archive.coverage() == (date(2026, 5, 1), date(2026, 5, 2))  # 05-03 is not complete
+    version = archive.day_version(date(2026, 5, 3))
+    write_export(exports / "2026-05-04" / "registry_metrics.csv", header_variant(34), rows)  # the complete export
+    assert archive.refresh().incomplete_files == {}
+    assert archive.coverage() == (date(2026, 5, 1), date(2026, 5, 3))
+    assert archive.day(date(2026, 5, 3)).height == 2 and archive.day_version(date(2026, 5, 3)) != version
+
+
+def test_a_snapshot_with_fewer_events_of_a_day_than_the_one_before_is_incomplete(tmp_path):
+    exports = tmp_path / "exports"
+    rows = [startup(ID_A, f"2026-05-01T{h:02d}:00:00.000Z") for h in range(6)] + [startup(ID_B, "2026-05-02T08:00:00.000Z")]
+    write_export(exports / "2026-05-02" / "registry_metrics.csv", header_variant(34), rows[:6])
+    write_export(exports / "2026-05-03" / "registry_metrics.csv", header_variant(34), rows[2:])  # lost 2 rows of 05-01
+    archive = CsvArchive(exports, tmp_path / "cache")
+    summary = archive.refresh()
+    assert summary.incomplete_files == {
+        "2026-05-03/registry_metrics.csv": "fewer events than the 2026-05-02 export (2026-05-01: 4 events where 6 were)"}
+    assert archive.coverage() == (date(2026, 5, 1), date(2026, 5, 1))
+    assert archive.day(date(2026, 5, 1)).height == 6  # merging lost nothing
+
+
+def test_a_truncated_single_export_is_complete_up_to_its_last_heartbeat_day(tmp_path):
+    rows = [startup(ID_A, "2026-05-01T08:00:00.000Z"), startup(ID_B, "2026-05-04T08:00:00.000Z")] + [
+        {**startup(ID_A, f"2026-05-0{d}T12:00:00.000Z"), "event": "heartbeat"} for d in (1, 2, 3, 4)
+    ]
+    text = "\n".join(lines_of(header_variant(34), rows))
+    (tmp_path / "registry_metrics.csv").write_text(text[:-10])  # cut inside the 05-04 heartbeat
+    archive = CsvArchive(tmp_path / "registry_metrics.csv", tmp_path / "cache")
+    archive.refresh()
+    assert archive.coverage() == (date(2026, 5, 1), date(2026, 5, 2))  # 05-03's heartbeat was the last whole row

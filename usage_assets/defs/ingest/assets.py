@@ -14,7 +14,7 @@ from usage_assets.ingest.completeness import check_heartbeats
 from usage_assets.ingest.validation import ingest_stats, validate_events
 from usage_assets.settings import Settings
 from usage_assets.sources.errors import SourceError
-from usage_assets.storage.datasets import INGEST_STATS, RAW_EVENTS, REJECTED_EVENTS
+from usage_assets.storage.datasets import FIELD_QUARANTINE, INGEST_STATS, RAW_EVENTS, REJECTED_EVENTS
 from usage_assets.storage.disk import LocalDiskError
 from usage_assets.storage.lake import MissingPartitionsError
 
@@ -76,6 +76,16 @@ def only_transient_errors_retried() -> Iterator[None]:
             skippable=True,
         ),
         dg.AssetSpec(
+            FIELD_QUARANTINE,
+            description="Fields of day D's events that broke a rule while the event was kept: a value "
+            "outside the known list kept as a new category (a new compute platform, say), a value of the "
+            "wrong type, length or range set to null. One row per column, rule, action and value, with "
+            "the number of events. The report's data-quality section lists them.",
+            group_name="ingest",
+            kinds={"polars", "parquet"},
+            skippable=True,
+        ),
+        dg.AssetSpec(
             INGEST_STATS,
             description="What day D's ingest fetched from the source (rows, per event type) and what "
             "became of them: kept, duplicates, rejected by reason. Read by the report's data-quality "
@@ -101,7 +111,7 @@ def only_transient_errors_retried() -> Iterator[None]:
 )
 def daily_events(context: dg.AssetExecutionContext, telemetry: TelemetrySource, data_lake: DataLake):
     """Fetch day D from the source, check it, validate it and write raw_events,
-    rejected_events and ingest_stats."""
+    rejected_events, field_quarantine and ingest_stats."""
     with only_transient_errors_retried():
         yield from _ingest_day(context, telemetry, data_lake)
 
@@ -133,7 +143,13 @@ def _ingest_day(context: dg.AssetExecutionContext, telemetry: TelemetrySource, d
         # Nothing is written: the previous good partition stays, and the failed blocking
         # check stops everything downstream.
         return
-    stats = ingest_stats(fetched, validated)
+    stats = {
+        **ingest_stats(fetched, validated),
+        # Which version of the source's day this is, and what the source set aside or ignored
+        # as a whole (rows of no day, extra columns): the report's data-quality section shows both.
+        "source_version": telemetry.day_version(day),
+        "source_notes": telemetry.quality_notes(),
+    }
     yield frame_result(
         lake, RAW_EVENTS, day, validated.events,
         rows_fetched=fetched.height,
@@ -148,4 +164,7 @@ def _ingest_day(context: dg.AssetExecutionContext, telemetry: TelemetrySource, d
     if validated.rejects.height:
         context.log.warning(f"{validated.rejects.height} row(s) of {day} rejected; see {rejected.metadata['path'].path}")
     yield rejected
+    yield frame_result(
+        lake, FIELD_QUARANTINE, day, validated.quarantine, events_by_action=dg.MetadataValue.json(stats["field_issues"])
+    )
     yield json_result(lake, INGEST_STATS, day, stats, rows_fetched=stats["fetched"], rows_kept=stats["valid"])

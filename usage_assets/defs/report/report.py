@@ -7,6 +7,7 @@ import dagster as dg
 
 from usage_assets.charts.catalog import CHARTS
 from usage_assets.defs.partitions import (
+    ALL_DAYS_UP_TO_D,
     DAY_OVER_DAY,
     WEEK_BEFORE,
     WEEK_OVER_WEEK,
@@ -16,6 +17,7 @@ from usage_assets.defs.partitions import (
 from usage_assets.defs.report.charts import chart_key
 from usage_assets.defs.resources.storage import DataLake, ReportConfig
 from usage_assets.defs.resources.telemetry import TelemetrySource
+from usage_assets.ingest.freshness import stale_ingested_days, stale_message
 from usage_assets.report.commentary import COMMENTARY_FILE, load_commentary
 from usage_assets.report.inputs import (
     COMPARED_DATASETS,
@@ -26,7 +28,7 @@ from usage_assets.report.inputs import (
 from usage_assets.report.render import Chart, render_report, write_report_folder
 from usage_assets.report.sections import build_report_context
 from usage_assets.storage.datasets import CHARTS as CHARTS_DATASET
-from usage_assets.storage.datasets import USAGE_REPORT
+from usage_assets.storage.datasets import FIELD_QUARANTINE, INGEST_STATS, USAGE_REPORT
 from usage_assets.storage.lake import Lake
 
 
@@ -44,12 +46,26 @@ def read_charts(lake: Lake, day: date) -> list[Chart]:
     return [Chart(spec.stem, spec.caption, lake.path(CHARTS_DATASET, day, spec.filename).read_bytes()) for spec in CHARTS]
 
 
+def refuse_stale_days(lake: Lake, telemetry: TelemetrySource, day: date) -> None:
+    """Raise ``dg.Failure`` naming the fix when the source changed an ingested day up to
+    ``day`` after it was ingested (:mod:`usage_assets.ingest.freshness`). Sources without
+    day versions (demo, documentdb) are not checked."""
+    if telemetry.day_version(day) is None:
+        return
+    stale = stale_ingested_days(lake, telemetry.day_version, day)
+    if stale:
+        raise dg.Failure(description=stale_message(stale, day), allow_retries=False)
+
+
 @dg.asset(
     name=USAGE_REPORT,
     partitions_def=daily_partitions,
     # D-1 and D-7 metrics are read when they exist, for the comparisons.
     deps=[chart_key(spec) for spec in CHARTS]
     + [dg.AssetDep(name, partition_mapping=WEEK_BEFORE) for name in COMPARED_DATASETS]
+    # Every earlier day's field quarantine, for the day each new value was first seen, and
+    # ingest record, to refuse days the source changed after they were ingested.
+    + [dg.AssetDep(name, partition_mapping=ALL_DAYS_UP_TO_D) for name in (FIELD_QUARANTINE, INGEST_STATS)]
     + list(REPORT_INPUTS),
     group_name="report",
     kinds={"jinja", "html", "markdown"},
@@ -66,6 +82,7 @@ def usage_report(
     sections and kept. Written as a whole or not at all."""
     day = partition_day(context)
     lake = data_lake.lake()
+    refuse_stale_days(lake, telemetry, day)
     reports_dir = Path(report_config.reports_dir)
     commentary_path = reports_dir / day.isoformat() / COMMENTARY_FILE
     commentary = load_commentary(commentary_path)

@@ -81,6 +81,18 @@ class TelemetrySource(dg.ConfigurableResource, ABC):
         ``progress`` receives short human-readable messages.
         """
 
+    def day_version(self, day: date) -> str | None:
+        """A short string that changes whenever the source's rows of UTC ``day`` change, or
+        None when the source cannot tell (default). The ingest records it, so a day whose
+        rows changed after it was ingested is found (:func:`usage_assets.ingest.freshness.stale_days`)."""
+        return None
+
+    def quality_notes(self) -> dict:
+        """Source-wide facts for the report's data-quality section (JSON-ready; default
+        none): rows that belong to no day, columns ignored, files skipped, exports not
+        treated as complete (see :meth:`usage_assets.sources.csv_archive.CsvArchive.quality_notes`)."""
+        return {}
+
     def count_day(self, day: date) -> dict[str, int]:
         """Events the source holds for UTC ``day``, per event type.
 
@@ -181,21 +193,33 @@ class CsvTelemetrySource(TelemetrySource):
         archive.refresh()
         return archive.coverage()
 
+    def day_version(self, day: date) -> str | None:
+        return self.archive().day_version(day)
+
+    def quality_notes(self) -> dict:
+        return self.archive().quality_notes()
+
     def prepare(self, progress: Callable[[str], None] | None = None) -> None:
         summary = self.archive().refresh(on_file=lambda name: progress and progress(f"importing {name}"))
-        if progress:
-            if summary.imported_files:
-                progress(
-                    f"imported {len(summary.imported_files)} export file(s): {summary.rows_read:,} rows, "
-                    f"{summary.days_written:,} cached day(s) updated"
-                )
-            for name, reason in summary.skipped_files.items():
-                progress(f"skipped {name}: {reason}")
-            if summary.unparsable_ts_rows:
-                progress(
-                    f"{summary.unparsable_ts_rows} row(s) have no parseable ts and belong to no day; "
-                    f"kept in {self.archive().cache_dir / 'unparsable-ts.parquet'}"
-                )
+        if not progress:
+            return
+        if summary.imported_files:
+            progress(
+                f"imported {len(summary.imported_files)} export file(s): {summary.rows_read:,} rows, "
+                f"{summary.days_written:,} cached day(s) updated"
+            )
+        # Named on every run, not only the one that first met them.
+        for name, reason in summary.skipped_files.items():
+            progress(f"skipped {name}: {reason}")
+        for name, reason in summary.incomplete_files.items():
+            progress(f"WARNING: {name} is incomplete, {reason}; its days are not treated as complete")
+        if summary.ignored_columns:
+            progress(f"ignored column(s) the export format does not have: {', '.join(summary.ignored_columns)}")
+        if summary.set_aside_rows:
+            progress(
+                f"{summary.set_aside_rows:,} row(s) belong to no day (no usable ts, a broken line, or dated "
+                f"after the import); set aside in {summary.set_aside_path} and counted in the report"
+            )
 
     def describe(self) -> str:
         return f"CSV exports at {Path(self.csv_path).name}"

@@ -4,6 +4,7 @@ The filters are evaluated with mongomock (a MongoDB query engine in Python) so t
 test checks what the server would select, not just the shape of the query.
 """
 
+import uuid
 from datetime import date, datetime, timezone
 
 import mongomock
@@ -99,11 +100,13 @@ def test_string_ts_documents_land_on_their_utc_day_or_are_rejected_there_with_a_
     next_day = docs.split_day_documents(list(collection.find(docs.day_filter(date(2026, 5, 21)), docs.PROJECTION)),
                                         "heartbeat", date(2026, 5, 21))
     assert "string-offset-out-of-day" in next_day["registry_id"].to_list()
-    validated = validate_events(frame, DAY)
-    assert validated.rejects["registry_id"].to_list() == ["string-garbage-of-day"]
+    # The documents are named by their registry_id; validation wants UUIDs.
+    names = {name: str(uuid.uuid5(uuid.NAMESPACE_URL, name)) for name in frame["registry_id"]}
+    validated = validate_events(frame.with_columns(pl.col("registry_id").replace(names)), DAY)
+    assert validated.rejects["registry_id"].to_list() == [names["string-garbage-of-day"]]
     assert validated.rejects["reason"].to_list() == ["ts: not an ISO-8601 time"]
     assert validated.rejects["ts"].to_list() == ["2026-05-20 sometime"]  # the original string is kept
-    utc_string = validated.events.filter(pl.col("registry_id") == "string-utc")["ts"][0]
+    utc_string = validated.events.filter(pl.col("registry_id") == names["string-utc"])["ts"][0]
     assert utc_string == datetime(2026, 5, 20, 10, 0, 0, 123000, tzinfo=timezone.utc)
 
 
@@ -111,3 +114,22 @@ def test_count_events_always_names_both_event_types():
     assert fmt.count_events(fmt.empty_export_frame()) == {"startup": 0, "heartbeat": 0}
     rows = docs.rows_to_frame([docs.document_to_row({"ts": datetime(2026, 5, 20)}, "heartbeat")] * 3)
     assert fmt.count_events(rows) == {"startup": 0, "heartbeat": 3}
+
+
+def test_documents_get_the_field_level_quarantine_of_csv_rows():
+    # Issue 10, item 2: a newer registry's document (a new platform, a fractional count, a
+    # counter at the int64 maximum, decimal shares, a field the export does not have) is kept.
+    document = {
+        "registry_id": "aaaaaaaa-0000-4000-8000-00000000000a", "v": "1.40.0", "compute": "nomad",
+        "ts": datetime(2026, 5, 20, 10, 0, tzinfo=timezone.utc), "servers_count": 2.5,
+        "search_queries_total": 2**63 - 1, "auth_path_share_24h": {"keycloak": 62.5, "jwt": 37.5}, "gpu": "a100",
+    }
+    validated = validate_events(docs.rows_to_frame([docs.document_to_row(document, "heartbeat")]), DAY)
+    event = validated.events.row(0, named=True)
+    assert (event["compute"], event["servers_count"], event["search_queries_total"]) == ("nomad", None, None)
+    assert event["auth_path_share_24h"] == '{"keycloak":62.5,"jwt":37.5}'
+    assert validated.quarantine.select("column", "action", "value").rows() == [
+        ("compute", "kept", "nomad"),
+        ("search_queries_total", "cleared", "9223372036854775807"),
+        ("servers_count", "cleared", "2.5"),
+    ]
