@@ -15,6 +15,11 @@ validation rejects it with its reason; a row with no date at all belongs to no d
 is kept in ``<cache>/unparsable-ts.parquet`` and counted, never dropped silently.
 A duplicate delivery inside one export is kept (validation counts and drops it, as for
 the DocumentDB source); the same row in two snapshots is one.
+
+The archive's first day is the earliest day of any export's rows that the collector could
+still hold when that export was taken (:func:`first_plausible_day`): a row dated 1999 in
+a 2026 export comes from a wrong clock. Such rows stay cached on their day, before the
+archive's first day, so they are never ingested; each import counts them.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from pathlib import Path
 
 import polars as pl
 
+from usage_assets.common.days import last_complete_utc_day
 from usage_assets.ingest.validation import deduplicate, event_identity, parse_ts
 from usage_assets.sources import export_format as fmt
 from usage_assets.storage.lake import (
@@ -38,6 +44,9 @@ from usage_assets.storage.lake import (
 )
 
 _DATED_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: The cache's manifest layout; a cache of another one is imported again, file by file
+#: (2: each file records its first plausible day).
+CACHE_FORMAT = 2
 
 
 class CsvArchiveError(RuntimeError):
@@ -53,6 +62,8 @@ class ImportSummary:
     rows_read: int = 0
     days_written: int = 0
     unparsable_ts_rows: int = 0
+    #: Rows dated before their export's first plausible day (:func:`first_plausible_day`).
+    rows_too_old: int = 0
 
 
 def discover_csv_files(source: Path) -> list[Path]:
@@ -79,6 +90,24 @@ def read_export_csv(path: Path) -> pl.DataFrame:
         truncate_ragged_lines=True,
     )
     return fmt.conform_to_export(frame)
+
+
+def first_plausible_day(days: pl.Series, export_day: date | None) -> tuple[date | None, int]:
+    """The first of one export's row days that the collector could still hold when the
+    export was taken, and how many rows are dated earlier.
+
+    ``days``: the UTC day of each row (``pl.Date``; nulls, rows without a day, are
+    ignored). ``export_day``: the day the export was taken (its snapshot folder's date),
+    or None for its newest row day; never later than today. Rows more than
+    :data:`export_format.COLLECTOR_RETENTION_DAYS` before it count as too old. Returns
+    ``(None, 0)`` for an export without a dated row.
+    """
+    days = days.drop_nulls()
+    if days.is_empty():
+        return None, 0
+    taken = min(export_day or days.max(), last_complete_utc_day() + timedelta(days=1))
+    plausible = days.filter(days >= taken - timedelta(days=fmt.COLLECTOR_RETENTION_DAYS))
+    return plausible.min(), days.len() - plausible.len()
 
 
 def merge_snapshot_rows(cached: pl.DataFrame, incoming: pl.DataFrame) -> pl.DataFrame:
@@ -119,9 +148,11 @@ class CsvArchive:
         return self.cache_dir / "days" / f"date={day.isoformat()}" / "part-0.parquet"
 
     def _manifest(self) -> dict:
-        if self.manifest_path.is_file():
-            return json.loads(self.manifest_path.read_text())
-        return {"source": str(self.source), "files": {}, "days": [], "snapshot_dates": [], "unparsable_ts_rows": 0}
+        manifest = json.loads(self.manifest_path.read_text()) if self.manifest_path.is_file() else {}
+        if manifest.get("format") == CACHE_FORMAT:
+            return manifest
+        return {"format": CACHE_FORMAT, "source": str(self.source), "files": {}, "days": [], "snapshot_dates": [],
+                "unparsable_ts_rows": 0}
 
     def refresh(self, on_file: Callable[[str], None] | None = None) -> ImportSummary:
         """Import files that are new or changed since the last refresh.
@@ -155,11 +186,14 @@ class CsvArchive:
                 on_file(name)
             rows = read_export_csv(path)
             summary.rows_read += rows.height
-            summary.days_written += self._merge(rows, summary)
-            manifest["files"][name] = {**fingerprint, "rows": rows.height}
+            snapshot = path.parent.name if path.parent != base and _DATED_FOLDER.match(path.parent.name) else None
+            changed, first_day = self._merge(rows, summary, date.fromisoformat(snapshot) if snapshot else None)
+            summary.days_written += changed
+            manifest["files"][name] = {**fingerprint, "rows": rows.height,
+                                       "first_day": first_day.isoformat() if first_day else None}
             summary.imported_files.append(name)
-            if path.parent != base and _DATED_FOLDER.match(path.parent.name):
-                manifest["snapshot_dates"] = sorted({*manifest["snapshot_dates"], path.parent.name})
+            if snapshot:
+                manifest["snapshot_dates"] = sorted({*manifest["snapshot_dates"], snapshot})
         if not any("rows" in entry for entry in manifest["files"].values()):
             raise CsvArchiveError(f"no registry_metrics export found in {self.source}")
         manifest["days"] = sorted(p.parent.name.removeprefix("date=") for p in (self.cache_dir / "days").glob("date=*/part-0.parquet"))
@@ -167,12 +201,15 @@ class CsvArchive:
         atomic_write_bytes(self.manifest_path, canonical_json(manifest))
         return summary
 
-    def _merge(self, rows: pl.DataFrame, summary: ImportSummary) -> int:
-        """Merge one file's rows into the day cache; returns how many day files changed."""
+    def _merge(self, rows: pl.DataFrame, summary: ImportSummary, export_day: date | None) -> tuple[int, date | None]:
+        """Merge one file's rows into the day cache; returns how many day files changed and
+        the file's first plausible day (:func:`first_plausible_day` of ``export_day``)."""
         # A ts that does not parse but starts with a date goes to that day, where validation
         # rejects it with a reason (as the DocumentDB source does with string ts values).
         text_day = pl.col("ts").str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
         dated = rows.with_columns(pl.coalesce(parse_ts(pl.col("ts")).dt.date(), text_day).alias("_day"))
+        first_day, too_old = first_plausible_day(dated["_day"], export_day)
+        summary.rows_too_old += too_old
         unparsable = dated.filter(pl.col("_day").is_null()).drop("_day")
         if unparsable.height:
             summary.unparsable_ts_rows += unparsable.height
@@ -187,7 +224,7 @@ class CsvArchive:
             if merged.height != existing.height or not merged.equals(existing):
                 write_parquet_atomic(path, merged)
                 changed += 1
-        return changed
+        return changed, first_day
 
     def day(self, day: date) -> pl.DataFrame:
         """The cached rows of UTC ``day`` (export format; empty when the archive has none)."""
@@ -195,16 +232,18 @@ class CsvArchive:
         return pl.read_parquet(path) if path.is_file() else fmt.empty_export_frame()
 
     def coverage(self) -> tuple[date, date] | None:
-        """(first day with events, last complete day), or None for an empty cache.
+        """(first day, last complete day), or None for an empty cache.
 
-        The newest day of an export is taken as incomplete (it was exported during that
-        day); with dated snapshot folders the last complete day is the day before the
-        newest snapshot's date.
+        The first day is the earliest first plausible day of the imported exports (rows
+        dated before it come from a wrong clock). The newest day of an export is taken as
+        incomplete (it was exported during that day); with dated snapshot folders the last
+        complete day is the day before the newest snapshot's date.
         """
         manifest = self._manifest()
-        if not manifest["days"]:
+        firsts = [entry["first_day"] for entry in manifest["files"].values() if entry.get("first_day")]
+        if not manifest["days"] or not firsts:
             return None
-        first = date.fromisoformat(manifest["days"][0])
+        first = date.fromisoformat(min(firsts))
         last_data = date.fromisoformat(manifest["days"][-1])
         last = last_data - timedelta(days=1)
         if manifest["snapshot_dates"]:

@@ -21,7 +21,7 @@ from usage_assets.common.days import last_complete_utc_day
 from usage_assets.sources.csv_archive import CsvArchive, CsvArchiveError
 from usage_assets.sources.demo_fleet import DemoFleetParams, demo_events_for_day
 from usage_assets.sources.errors import SourceCheckStep
-from usage_assets.sources.export_format import count_events
+from usage_assets.sources.export_format import COLLECTOR_RETENTION_DAYS, count_events
 
 
 def with_secrets_resolved(source: "TelemetrySource") -> "TelemetrySource":
@@ -191,6 +191,11 @@ class CsvTelemetrySource(TelemetrySource):
                 )
             for name, reason in summary.skipped_files.items():
                 progress(f"skipped {name}: {reason}")
+            if summary.rows_too_old:
+                progress(
+                    f"{summary.rows_too_old} row(s) are dated more than {COLLECTOR_RETENTION_DAYS} days before the "
+                    "export holding them (a wrong clock): they are before the archive's first day, never ingested"
+                )
             if summary.unparsable_ts_rows:
                 progress(
                     f"{summary.unparsable_ts_rows} row(s) have no parseable ts and belong to no day; "
