@@ -173,6 +173,9 @@ def test_a_day_arrives_through_the_tunnel_with_tls_and_credentials(tmp_path, bas
     assert source.count_day(DAY2) == {"startup": 1, "heartbeat": 3}
     assert source.count_day(DAY1) == {"startup": 2, "heartbeat": 3}  # the duplicate delivery counts
     assert source.coverage()[0] == DAY1
+    # A heartbeat from an install whose clock says 1999 does not move the first day.
+    database.insert("heartbeat_events", [{**fleet_documents()["heartbeat_events"][0], "ts": datetime(1999, 12, 31, 8)}])
+    assert source.coverage()[0] == DAY1
 
 
 def test_an_unknown_bastion_host_key_is_rejected_before_logging_in(tmp_path, bastion, database, secrets):
