@@ -35,6 +35,15 @@ def event(kind: str, registry_id: str | None, ts: str, **fields: str | None) -> 
     return {"event": kind, "registry_id": registry_id, "ts": ts, **fields}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def workspaces_dir(tmp_path_factory):
+    """Default workspaces go to a temporary folder, never into the project."""
+    with pytest.MonkeyPatch.context() as patch:
+        folder = tmp_path_factory.mktemp("workspaces")
+        patch.setenv("USAGE_WORKSPACES_DIR", str(folder))
+        yield folder
+
+
 @pytest.fixture
 def pipeline_env(tmp_path, monkeypatch):
     """Data lake, reports and DAGSTER_HOME inside ``tmp_path``; returns the tmp folder."""

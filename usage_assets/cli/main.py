@@ -2,8 +2,9 @@
 
 Every option has an environment variable (see ``.env.example``); a ``.env`` file in the
 project root is read first, so the CLI, the Dagster UI and the schedule agree on the
-source. Runs are recorded in the Dagster instance at ``DAGSTER_HOME`` (default: the
-project's ``dagster_home/``), where the UI shows them.
+source. Each source has its own workspace (:mod:`usage_assets.workspace`): its data lake,
+its reports and the Dagster instance its runs are recorded in (``DAGSTER_HOME``, default:
+the workspace's ``dagster_home/``), where the UI shows them.
 """
 
 from __future__ import annotations
@@ -31,15 +32,31 @@ from rich.progress import (
 
 from usage_assets.cli.summary import DATE, _day, prometheus_options, summary
 from usage_assets.settings import PROJECT_ROOT, SOURCES, Settings, SettingsError
+from usage_assets.workspace import Workspace
 
 console = Console(stderr=True)
 
 
 def _prepare_environment() -> None:
     load_dotenv(PROJECT_ROOT / ".env", override=False)
-    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / "dagster_home"))
-    os.environ["DAGSTER_HOME"] = os.path.abspath(os.environ["DAGSTER_HOME"])
+    if os.environ.get("DAGSTER_HOME"):
+        os.environ["DAGSTER_HOME"] = os.path.abspath(os.environ["DAGSTER_HOME"])
 
+
+def _open_workspace(**options) -> tuple[Settings, Workspace]:
+    """The settings with this command's options, and their source's workspace, opened.
+
+    Points this process's ``DAGSTER_HOME`` (for this command's runs, and the UI's) at the
+    workspace's unless it is set.
+    """
+    try:
+        settings = Settings.from_env(**options)
+        workspace = Workspace.of(settings).open()
+    except SettingsError as error:
+        raise click.UsageError(str(error)) from error
+    if not os.environ.get("DAGSTER_HOME"):
+        os.environ["DAGSTER_HOME"] = str(workspace.dagster_home)
+    return settings, workspace
 
 
 
@@ -49,8 +66,8 @@ def source_options(command):
         click.option("--source", type=click.Choice(SOURCES), help="Where events come from [env USAGE_SOURCE; default demo]."),
         click.option("--csv-path", type=click.Path(exists=True), help="registry_metrics.csv or a folder of dated exports [env USAGE_CSV_PATH]."),
         click.option("--internal-instances", type=click.Path(exists=True, dir_okay=False), help="Allowlist of internal installs, known-internal-instances.md [env USAGE_INTERNAL_INSTANCES]."),
-        click.option("--reports-dir", type=click.Path(file_okay=False), help="Reports go to DIR/<date>/ [env USAGE_REPORTS_DIR; default ./reports]."),
-        click.option("--data-dir", type=click.Path(file_okay=False), help="The day-partitioned data lake [env USAGE_DATA_DIR; default ./data]."),
+        click.option("--reports-dir", type=click.Path(file_okay=False), help="Reports go to DIR/<date>/ [env USAGE_REPORTS_DIR; default: the source's workspace, workspaces/<source>/reports]."),
+        click.option("--data-dir", type=click.Path(file_okay=False), help="The day-partitioned data lake [env USAGE_DATA_DIR; default: the source's workspace, workspaces/<source>/data]."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -62,10 +79,7 @@ def _runner(**options):
         PipelineRunner,  # imports dagster: keep --help fast
     )
 
-    try:
-        settings = Settings.from_env(**options)
-    except SettingsError as error:
-        raise click.UsageError(str(error)) from error
+    settings, _ = _open_workspace(**options)
     return PipelineRunner(settings)
 
 
@@ -185,7 +199,7 @@ def backfill(start: date, end: date, force: bool, **options):
             runner.report(day)
             progress.advance(task)
         progress.update(task, description=f"Built {len(todo)} report(s)")
-    click.echo(f"Reports for {start} to {end} are in {runner.settings.reports_dir}")
+    click.echo(f"Reports for {start} to {end} are in {runner.workspace.reports_dir}")
 
 
 @main.command("check-source")
@@ -209,6 +223,7 @@ def check_source(day: date | None, **options):
 
     try:
         settings = Settings.from_env(**options)
+        Workspace.of(settings).open()  # the CSV source imports its archive into the workspace's lake
     except SettingsError as error:
         raise click.UsageError(str(error)) from error
     source = with_secrets_resolved(build_telemetry_source(settings))
@@ -228,14 +243,17 @@ def check_source(day: date | None, **options):
 def ui(host: str, port: int):
     """Start the Dagster web UI and daemon on this project (schedule, backfills, lineage).
 
-    Uses the same settings as the CLI (environment and .env). For local use: it runs
-    `dg dev` (webserver, daemon and code server on SQLite under DAGSTER_HOME); a
-    production deployment runs them as services (README, "Deploying"). Stop with Ctrl-C
-    or SIGTERM: both stop every process it started.
+    Uses the same settings as the CLI (environment and .env), so the same source and its
+    workspace: its lake, reports and Dagster instance. For local use: it runs `dg dev`
+    (webserver, daemon and code server on SQLite under DAGSTER_HOME); a production
+    deployment runs them as services (README, "Deploying"). Stop with Ctrl-C or SIGTERM:
+    both stop every process it started.
     """
+    _, workspace = _open_workspace()
     command = [str(Path(sys.executable).with_name("dg")), "dev", "--target-path", str(PROJECT_ROOT),
                "--use-active-venv", "-h", host, "-p", str(port)]
-    console.log(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})")
+    console.log(f"Dagster UI on http://{host}:{port} for {workspace.source.describe()} "
+                f"(DAGSTER_HOME={os.environ['DAGSTER_HOME']})")
     raise SystemExit(run_until_signalled(command, cwd=PROJECT_ROOT))
 
 

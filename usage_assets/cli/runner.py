@@ -23,6 +23,7 @@ from usage_assets.enrichment.trend_arithmetic import parse_range
 from usage_assets.settings import Settings
 from usage_assets.storage.datasets import FLEET_METRICS, INSTANCE_DAYS, LIVENESS
 from usage_assets.storage.lake import Lake
+from usage_assets.workspace import Workspace
 
 # Dagster's console logger at WARNING: the CLI shows its own progress instead of debug lines.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -36,15 +37,18 @@ class PipelineRunner:
     """Materializes partitions of the ingest and report jobs for given settings.
 
     ``instance``: where runs are recorded (default: the instance at ``DAGSTER_HOME``).
+    Raises :class:`usage_assets.workspace.WorkspaceError` when a folder of the source's
+    workspace belongs to another source.
     """
 
     def __init__(self, settings: Settings, instance: dg.DagsterInstance | None = None):
         self.settings = settings
+        self.workspace = Workspace.of(settings).open()
         self.definitions = build_definitions(settings)
         self.instance = instance or dg.DagsterInstance.get()
         # Resolved: secrets given as dg.EnvVar are read now, as a run would read them.
         self.telemetry = with_secrets_resolved(self.definitions.resources["telemetry"])
-        self.lake = Lake(settings.data_dir)
+        self.lake = Lake(self.workspace.data_dir)
 
     def prepare_source(self, progress: Callable[[str], None] | None = None) -> None:
         """Let the source do one-off work up front (the CSV source imports new exports)."""
@@ -89,7 +93,7 @@ class PipelineRunner:
 
     def report_path(self, day: date) -> Path:
         """The HTML report of ``day`` (it exists once the report was built)."""
-        return Path(self.settings.reports_dir) / day.isoformat() / f"usage-report-{day}.html"
+        return self.workspace.reports_dir / day.isoformat() / f"usage-report-{day}.html"
 
     def ingest(self, day: date) -> None:
         """Materialize ``day``'s raw_events, rejected_events and instance_days; raises

@@ -289,14 +289,17 @@ def test_the_same_events_through_csv_and_documentdb_give_identical_raw_events(ru
         writer.writerows(_as_csv_row("heartbeat", doc) for doc in documents["heartbeat_events"])
     csv_settings = Settings(source="csv", csv_path=str(export.parent.parent), data_dir=str(tmp_path / "csv-data"),
                             reports_dir=str(tmp_path / "csv-reports"))
-    csv_runner = PipelineRunner(csv_settings, runner.instance)
-    for day in (DAY1, DAY2):
-        runner.ingest(day)
-        csv_runner.ingest(day)
-        from_db = Lake(tmp_path / "data").read_frame("raw_events", day)
-        from_csv = Lake(tmp_path / "csv-data").read_frame("raw_events", day)
-        assert from_db.height > 0
-        assert from_db.equals(from_csv), (from_db, from_csv)
+    # Another source: its own Dagster instance (one instance never records two sources).
+    (tmp_path / "csv-home").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "csv-home")) as csv_instance:
+        csv_runner = PipelineRunner(csv_settings, csv_instance)
+        for day in (DAY1, DAY2):
+            runner.ingest(day)
+            csv_runner.ingest(day)
+            from_db = Lake(tmp_path / "data").read_frame("raw_events", day)
+            from_csv = Lake(tmp_path / "csv-data").read_frame("raw_events", day)
+            assert from_db.height > 0
+            assert from_db.equals(from_csv), (from_db, from_csv)
     assert Lake(tmp_path / "data").read_json("ingest_stats", DAY1)["duplicates"] == 1
     assert Lake(tmp_path / "csv-data").read_json("ingest_stats", DAY1)["duplicates"] == 1
 
