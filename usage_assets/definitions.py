@@ -9,6 +9,8 @@ and the ``usage-report`` CLI read the same source.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,10 +29,12 @@ from usage_assets.defs.resources.telemetry import (
     CsvTelemetrySource,
     DemoTelemetrySource,
     TelemetrySource,
+    with_secrets_resolved,
 )
 from usage_assets.enrichment.prometheus_trends import SWITCHED_OFF
 from usage_assets.settings import PROJECT_ROOT, Settings, variable
 from usage_assets.sources.demo_fleet import DEMO_INTERNAL_ALLOWLIST
+from usage_assets.sources.errors import SourceError
 from usage_assets.workspace import Workspace
 
 C = TypeVar("C", bound=dg.Config)
@@ -98,6 +102,31 @@ def build_prometheus_source(settings: Settings) -> PrometheusSource:
     return config_from_settings(
         PrometheusSource, settings, "prometheus", disabled_reason=SWITCHED_OFF if settings.no_prometheus else None
     )
+
+
+def source_first_day(settings: Settings, progress: Callable[[str], None] | None = None) -> date:
+    """The first UTC day of ``settings``' source: where its daily partitions start.
+
+    Known without asking the source for the demo fleet (its start) and once recorded in the
+    source's workspace (:meth:`usage_assets.workspace.Workspace.first_day`). Otherwise the
+    workspace is opened, the source prepared (the CSV source imports its archive, telling
+    ``progress``) and asked for its coverage, and its first day recorded for good. Raises
+    :class:`SourceError` when the source holds no events,
+    :class:`usage_assets.workspace.WorkspaceError` when a folder belongs to another source,
+    and the source's own errors when it cannot be read.
+    """
+    workspace = Workspace.of(settings)
+    known = workspace.first_day()
+    if known is not None:
+        return known
+    workspace.open()  # before the CSV source writes its import cache into the lake
+    source = with_secrets_resolved(build_telemetry_source(settings))
+    source.prepare(progress)
+    covered = source.coverage()
+    if covered is None:
+        raise SourceError(f"{source.describe()} holds no events", "Check it with `usage-report check-source`.",
+                          stage="query")
+    return workspace.record_first_day(covered[0])
 
 
 @functools.cache

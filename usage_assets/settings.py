@@ -201,7 +201,7 @@ class Settings(BaseSettings):
     ``dagster_home/`` are the defaults of ``data_dir``, ``reports_dir`` and
     ``DAGSTER_HOME``. ``data_dir``: the day-partitioned data lake; ``reports_dir``:
     ``<reports_dir>/<D>/`` report folders (None: the source's workspace's).
-    ``partitions_start``: the first daily partition (UTC).
+    ``partitions_start``: the first daily partition (UTC; None: the source's first day).
     ``demo_*``: the simulator's seed, first day (YYYY-MM-DD) and initial new installs per
     day. ``no_prometheus``: leave Prometheus out even when ``prometheus.endpoint`` is set.
     ``cost_model``: the JSON file of daily platform rates behind the infra-spend section;
@@ -237,7 +237,7 @@ class Settings(BaseSettings):
     workspaces_dir: str = str(PROJECT_ROOT / "workspaces")
     data_dir: str | None = None
     reports_dir: str | None = None
-    partitions_start: date = date(2025, 1, 1)
+    partitions_start: date | None = None
     demo_seed: int = 7
     demo_start: str = "2026-08-23"
     demo_daily_new_installs: PositiveFloat = 2.0

@@ -19,6 +19,9 @@ deployments set them). Every folder carries a ``workspace.json`` naming its sour
 :meth:`Workspace.open` refuses a folder whose manifest names another source before
 anything is written, naming the setting to change. A folder without a manifest (a new
 one, or one written before workspaces existed) is taken by the first source that opens it.
+
+The lake's manifest also records the source's first day (:meth:`Workspace.first_day`),
+where the daily partitions start unless ``USAGE_PARTITIONS_START`` is set.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -176,3 +180,25 @@ class Workspace:
             if not target.is_file() or target.read_bytes() != config:
                 atomic_write_bytes(target, config)
         return self
+
+    def first_day(self) -> date | None:
+        """The source's first UTC day: the demo fleet's start, else the day recorded in the
+        lake's manifest (:meth:`record_first_day`); None while none is recorded (or the
+        lake belongs to another source)."""
+        if self.source.kind == "demo":
+            return date.fromisoformat(self.source.identity["start"])
+        manifest = _read_manifest(self.data_dir)
+        recorded = manifest.get("first_day") if manifest and self._owns(manifest) else None
+        return date.fromisoformat(recorded) if recorded else None
+
+    def record_first_day(self, day: date) -> date:
+        """Record ``day`` as the source's first day unless one is known already, and return
+        the first day. Once recorded it never moves: events dated earlier that arrive later
+        (or a CSV row with a wrong clock) are not a reason to re-partition the lake. Call
+        :meth:`open` first."""
+        known = self.first_day()
+        if known is not None:
+            return known
+        manifest = _read_manifest(self.data_dir)
+        atomic_write_bytes(self.data_dir / MANIFEST, canonical_json({**manifest, "first_day": day.isoformat()}))
+        return day

@@ -9,6 +9,10 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 # The ingest's retry policy waits USAGE_INGEST_RETRY_DELAY_S (default 30 s) before retrying a
 # flaky source; the tests that drop connections on purpose should not wait that long.
 os.environ.setdefault("USAGE_INGEST_RETRY_DELAY_S", "0.2")
+# The partitions are built once per process, when the pipeline is imported, from the source
+# the environment names (the demo fleet, from 2026-08-23); the tests' fleets and archives
+# start earlier, so the tests fix the first partition before any import.
+os.environ.setdefault("USAGE_PARTITIONS_START", "2026-01-01")
 
 from collections.abc import Iterable  # noqa: E402
 

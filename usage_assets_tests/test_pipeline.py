@@ -298,3 +298,10 @@ def test_github_figures_and_their_change_since_the_day_before(pipeline_env, gith
     assert TOKEN not in markdown
     assert "| Stars | 415 | — |" in backfilled and "no figures fetched a day earlier" in backfilled
     assert "| GitHub stars | 415 | — | — |" in backfilled
+
+
+def test_a_day_before_the_demo_fleets_first_day_is_refused_not_reported_empty(demo_runner):
+    with pytest.raises(PipelineRunError, match=f"{START - timedelta(days=1)} is before the source's first day {START}"):
+        demo_runner.check_report_day(START - timedelta(days=1))
+    demo_runner.check_report_day(START)
+    assert demo_runner.first_day_to_ingest(START + timedelta(days=5)) == START

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from usage_assets.definitions import build_resources
+from usage_assets.definitions import build_resources, source_first_day
 from usage_assets.settings import PROJECT_ROOT, Settings
 from usage_assets.workspace import MANIFEST, Workspace, WorkspaceError, source_identity
 from usage_assets_tests.conftest import ID_A
@@ -52,10 +52,11 @@ def test_the_default_workspace_holds_the_lake_the_reports_and_a_dagster_home(tmp
     assert (workspace.dagster_home / "dagster.yaml").read_text() == instance_config.read_text()
     for folder in (workspace.data_dir, workspace.reports_dir, workspace.dagster_home):
         assert json.loads((folder / MANIFEST).read_text())["source"] == "demo"
-    # The resources write there.
+    # The resources write there, and the demo's first day is its start.
     resources = build_resources(settings)
     assert resources["data_lake"].data_dir == str(workspace.data_dir)
     assert resources["report_config"].reports_dir == str(workspace.reports_dir)
+    assert workspace.first_day() == date(2026, 8, 23)
 
 
 def test_a_folder_of_another_source_is_refused_naming_the_setting_before_anything_is_written(tmp_path, monkeypatch):
@@ -89,3 +90,19 @@ def test_two_csv_archives_get_two_import_caches(tmp_path):
         source.prepare()
     assert [source.archive().day(date(2026, 5, 1))["registry_id"].to_list() for source in sources] == [
         [ID_A], ["bbbbbbbb-0000-4000-8000-00000000000b"]]
+
+
+def test_a_csv_sources_first_day_is_recorded_once_and_never_moved(tmp_path, monkeypatch):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    exports = tmp_path / "exports"
+    write_export(exports / "2026-05-03" / "registry_metrics.csv", header_variant(34),
+                 [startup(ID_A, "2026-05-01T10:00:00.000Z")])
+    settings = csv_settings(exports, data_dir=str(tmp_path / "data"), reports_dir=str(tmp_path / "reports"))
+    workspace = Workspace.of(settings)
+    assert workspace.first_day() is None
+    assert source_first_day(settings) == date(2026, 5, 1)
+    assert json.loads((workspace.data_dir / MANIFEST).read_text())["first_day"] == "2026-05-01"
+    # A later export with an earlier event (a late delivery) does not move the partitions.
+    write_export(exports / "2026-05-04" / "registry_metrics.csv", header_variant(34),
+                 [startup(ID_A, "2026-04-20T10:00:00.000Z"), startup(ID_A, "2026-05-01T10:00:00.000Z")])
+    assert source_first_day(settings) == date(2026, 5, 1)

@@ -46,16 +46,23 @@ def _prepare_environment() -> None:
 def _open_workspace(**options) -> tuple[Settings, Workspace]:
     """The settings with this command's options, and their source's workspace, opened.
 
-    Points this process's ``DAGSTER_HOME`` (for this command's runs, and the UI's) at the
-    workspace's unless it is set.
+    Points this process at the workspace before the pipeline is imported: ``DAGSTER_HOME``
+    (for this command's runs, and the UI's) and ``USAGE_PARTITIONS_START`` (read at import,
+    when the options may name another source than the environment) unless they are set.
+    Finding the source's first day the first time prepares the source, with progress.
     """
+    from usage_assets.definitions import source_first_day  # imports dagster: keep --help fast
+
     try:
         settings = Settings.from_env(**options)
         workspace = Workspace.of(settings).open()
     except SettingsError as error:
         raise click.UsageError(str(error)) from error
+    with console.status("Preparing the source…"):
+        first_day = source_first_day(settings, lambda message: console.log(message))
     if not os.environ.get("DAGSTER_HOME"):
         os.environ["DAGSTER_HOME"] = str(workspace.dagster_home)
+    os.environ.setdefault("USAGE_PARTITIONS_START", first_day.isoformat())
     return settings, workspace
 
 
@@ -75,11 +82,9 @@ def source_options(command):
 
 
 def _runner(**options):
-    from usage_assets.cli.runner import (
-        PipelineRunner,  # imports dagster: keep --help fast
-    )
-
     settings, _ = _open_workspace(**options)
+    from usage_assets.cli.runner import PipelineRunner  # imports the pipeline: after _open_workspace
+
     return PipelineRunner(settings)
 
 
@@ -88,16 +93,15 @@ def _fails_cleanly(command):
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        from usage_assets.cli.errors import PipelineRunError
         from usage_assets.sources.csv_archive import CsvArchiveError
         from usage_assets.sources.errors import SourceError
 
         try:
-            # Importing the pipeline reads the settings Dagster needs at import time.
-            from usage_assets.cli.runner import PipelineRunError
-        except SettingsError as error:
-            raise click.UsageError(str(error)) from error
-        try:
             return command(*args, **kwargs)
+        except SettingsError as error:
+            # Also raised by importing the pipeline, which reads the settings Dagster needs then.
+            raise click.UsageError(str(error)) from error
         except (PipelineRunError, CsvArchiveError, SourceError, FileNotFoundError) as error:
             raise click.ClickException(str(error)) from error
 
@@ -186,6 +190,7 @@ def backfill(start: date, end: date, force: bool, **options):
     runner = _runner(**options)
     with console.status("Preparing the source…"):
         runner.prepare_source(lambda message: console.log(message))
+    runner.check_report_day(start)
     runner.check_report_day(end)
     _fill_ingest(runner, runner.first_day_to_ingest(start), day_before(start))
     days = [date.fromordinal(n) for n in range(start.toordinal(), end.toordinal() + 1)]
@@ -240,6 +245,7 @@ def check_source(day: date | None, **options):
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address the web UI listens on.")
 @click.option("--port", default=3000, show_default=True, help="Port of the web UI.")
+@_fails_cleanly
 def ui(host: str, port: int):
     """Start the Dagster web UI and daemon on this project (schedule, backfills, lineage).
 

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import dagster as dg
 
+from usage_assets.cli.errors import PipelineRunError
 from usage_assets.common.days import day_range, last_complete_utc_day
 from usage_assets.daily.history import history_first_day
-from usage_assets.definitions import build_definitions
+from usage_assets.definitions import build_definitions, source_first_day
 from usage_assets.defs.jobs import INGEST_JOB, METRICS_JOB, REPORT_JOB
 from usage_assets.defs.partitions import PARTITIONS_START, comparison_days
 from usage_assets.defs.resources.telemetry import with_secrets_resolved
@@ -27,10 +28,6 @@ from usage_assets.workspace import Workspace
 
 # Dagster's console logger at WARNING: the CLI shows its own progress instead of debug lines.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-
-
-class PipelineRunError(RuntimeError):
-    """A run failed; the message names the day, the step and the underlying error."""
 
 
 class PipelineRunner:
@@ -62,23 +59,21 @@ class PipelineRunner:
         return coverage[1]
 
     def first_day_to_ingest(self, report_day: date) -> date:
-        """First day the report for ``report_day`` needs ingested (the source's first day).
-
-        Raises :class:`PipelineRunError` when the source starts before the partitions do.
+        """First day the report for ``report_day`` needs ingested: the source's first day
+        (:func:`usage_assets.definitions.source_first_day`), or the first partition when
+        ``USAGE_PARTITIONS_START`` is later; never after ``report_day``. Events dated before
+        it are never ingested (a CSV row with a wrong clock does not ask for earlier days).
         """
-        coverage = self.telemetry.cached_coverage()
-        first = coverage[0] if coverage else report_day
-        if first < PARTITIONS_START:
-            raise PipelineRunError(
-                f"the source has events from {first}, before the first partition {PARTITIONS_START}; "
-                f"set USAGE_PARTITIONS_START={first} (in .env or the environment) and run again"
-            )
-        return min(first, report_day)
+        return min(max(source_first_day(self.settings), PARTITIONS_START), report_day)
 
     def check_report_day(self, day: date) -> None:
-        """Raise :class:`PipelineRunError` for a day that has no partition (yet)."""
+        """Raise :class:`PipelineRunError` for a day that has no partition (yet), or that is
+        before the source's first day (its report would be empty)."""
         if day > last_complete_utc_day():
             raise PipelineRunError(f"{day} is not over yet (UTC); the newest complete day is {last_complete_utc_day()}")
+        first = source_first_day(self.settings)
+        if day < first:
+            raise PipelineRunError(f"{day} is before the source's first day {first}: {self.telemetry.describe()}")
         if day < PARTITIONS_START:
             raise PipelineRunError(f"{day} is before the first partition {PARTITIONS_START} (USAGE_PARTITIONS_START)")
         coverage = self.telemetry.cached_coverage()

@@ -114,3 +114,33 @@ def test_a_data_folder_of_another_source_is_refused_naming_the_setting(pipeline_
     assert f"{pipeline_env / 'data'} (USAGE_DATA_DIR (--data-dir)) holds the workspace of the demo source" in result.output
     assert "Set USAGE_DATA_DIR (--data-dir) to another folder" in result.output
     assert sorted(path.name for path in (pipeline_env / "data").iterdir()) == ["workspace.json"]
+
+
+def test_an_event_dated_1999_does_not_block_a_run(pipeline_env):
+    rows = [archive_row("startup", ID_A, "2026-05-01T08:00:00.000Z"),
+            archive_row("heartbeat", ID_A, "2026-05-01T08:00:05.000Z"),
+            archive_row("heartbeat", ID_A, "2026-05-02T08:00:05.000Z"),
+            archive_row("heartbeat", ID_B, "1999-12-31T08:00:05.000Z")]  # an install with a wrong clock
+    write_export(pipeline_env / "exports" / "2026-05-03" / "registry_metrics.csv", header_variant(34), rows)
+    result = CliRunner().invoke(main, [
+        "run", "--source", "csv", "--csv-path", str(pipeline_env / "exports"),
+        "--data-dir", str(pipeline_env / "data"), "--reports-dir", str(pipeline_env / "reports"),
+    ])
+    assert result.exit_code == 0, result.output
+    assert "1 row(s) are dated more than 365 days before the export" in result.output  # (the log wraps there)
+    assert sorted(path.name for path in (pipeline_env / "data" / "raw_events").iterdir()) == [
+        "date=2026-05-01", "date=2026-05-02"]
+    metrics = json.loads((pipeline_env / "reports" / "2026-05-02" / "metrics-2026-05-02.json").read_text())
+    assert metrics["key_metrics"]["identified_instances"] == 1
+
+
+def test_a_day_before_the_sources_first_day_is_refused_naming_it(pipeline_env):
+    write_export(pipeline_env / "exports" / "2026-05-03" / "registry_metrics.csv", header_variant(34),
+                 [archive_row("startup", ID_A, "2026-05-01T08:00:00.000Z")])
+    result = CliRunner().invoke(main, [
+        "run", "--source", "csv", "--csv-path", str(pipeline_env / "exports"), "--date", "2026-04-30",
+        "--data-dir", str(pipeline_env / "data"), "--reports-dir", str(pipeline_env / "reports"),
+    ])
+    assert result.exit_code == 1
+    assert "2026-04-30 is before the source's first day 2026-05-01" in result.output
+    assert not (pipeline_env / "data" / "raw_events").exists() and not (pipeline_env / "reports" / "2026-04-30").exists()
