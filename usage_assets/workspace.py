@@ -144,8 +144,8 @@ class Workspace:
     def _folders(self) -> list[tuple[Path, str]]:
         """Each folder with the setting that chooses it."""
         return [
-            (self.data_dir, f"{variable('data_dir')} (--data-dir)"),
-            (self.reports_dir, f"{variable('reports_dir')} (--reports-dir)"),
+            (self.data_dir, f"{variable('data_dir')} or --data-dir"),
+            (self.reports_dir, f"{variable('reports_dir')} or --reports-dir"),
             (self.dagster_home, "DAGSTER_HOME"),
         ]
 

@@ -69,8 +69,8 @@ def test_a_folder_of_another_source_is_refused_naming_the_setting_before_anythin
     with pytest.raises(WorkspaceError) as refused:
         other.open()
     message = str(refused.value)
-    assert f"{tmp_path / 'data'} (USAGE_DATA_DIR (--data-dir)) holds the workspace of the demo source" in message
-    assert "Set USAGE_DATA_DIR (--data-dir) to another folder" in message and str(other.root) in message
+    assert f"{tmp_path / 'data'} (USAGE_DATA_DIR or --data-dir) holds the workspace of the demo source" in message
+    assert "Set USAGE_DATA_DIR or --data-dir to another folder" in message and str(other.root) in message
     assert sorted(tmp_path.rglob("*")) == before
     # Its own data folder is not enough: the reports folder and the Dagster home are the demo's too.
     with pytest.raises(WorkspaceError, match="USAGE_REPORTS_DIR"):

@@ -111,8 +111,8 @@ def test_a_data_folder_of_another_source_is_refused_naming_the_setting(pipeline_
     result = CliRunner().invoke(main, ["run", "--source", "csv", "--csv-path", str(pipeline_env / "exports"),
                                        "--data-dir", str(pipeline_env / "data")])
     assert result.exit_code == 2
-    assert f"{pipeline_env / 'data'} (USAGE_DATA_DIR (--data-dir)) holds the workspace of the demo source" in result.output
-    assert "Set USAGE_DATA_DIR (--data-dir) to another folder" in result.output
+    assert f"{pipeline_env / 'data'} (USAGE_DATA_DIR or --data-dir) holds the workspace of the demo source" in result.output
+    assert "Set USAGE_DATA_DIR or --data-dir to another folder" in result.output
     assert sorted(path.name for path in (pipeline_env / "data").iterdir()) == ["workspace.json"]
 
 
