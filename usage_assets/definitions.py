@@ -9,6 +9,8 @@ and the ``usage-report`` CLI read the same source.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,10 +29,13 @@ from usage_assets.defs.resources.telemetry import (
     CsvTelemetrySource,
     DemoTelemetrySource,
     TelemetrySource,
+    with_secrets_resolved,
 )
 from usage_assets.enrichment.prometheus_trends import SWITCHED_OFF
 from usage_assets.settings import PROJECT_ROOT, Settings, variable
 from usage_assets.sources.demo_fleet import DEMO_INTERNAL_ALLOWLIST
+from usage_assets.sources.errors import SourceError
+from usage_assets.workspace import Workspace
 
 C = TypeVar("C", bound=dg.Config)
 
@@ -52,7 +57,9 @@ def config_from_settings(config_type: type[C], settings: Settings, group: str, *
 
 
 def build_telemetry_source(settings: Settings) -> TelemetrySource:
-    """The source resource named by ``settings.source``."""
+    """The source resource named by ``settings.source``; the CSV source keeps its import
+    cache in its workspace's lake (:class:`usage_assets.workspace.Workspace`), so two
+    archives never share one."""
     if settings.source == "documentdb":
         return DocumentDBTelemetrySource(
             database=config_from_settings(DatabaseConfig, settings, "docdb"),
@@ -61,7 +68,7 @@ def build_telemetry_source(settings: Settings) -> TelemetrySource:
     if settings.source == "csv":
         return CsvTelemetrySource(
             csv_path=str(Path(settings.csv_path).expanduser().resolve()),
-            cache_dir=str(Path(settings.data_dir) / "csv_archive"),
+            cache_dir=str(Workspace.of(settings).data_dir / "csv_archive"),
         )
     return DemoTelemetrySource(
         seed=settings.demo_seed, start=settings.demo_start, daily_new_installs=settings.demo_daily_new_installs
@@ -69,15 +76,17 @@ def build_telemetry_source(settings: Settings) -> TelemetrySource:
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
-    """Resources for ``settings``; the demo source brings its own internal-installs list."""
+    """Resources for ``settings``, writing to the source's workspace; the demo source brings
+    its own internal-installs list."""
+    workspace = Workspace.of(settings)
     allowlist = settings.internal_instances
     if allowlist is None and settings.source == "demo":
         allowlist = str(DEMO_INTERNAL_ALLOWLIST)
     return {
         "telemetry": build_telemetry_source(settings),
-        "data_lake": DataLake(data_dir=settings.data_dir),
+        "data_lake": DataLake(data_dir=str(workspace.data_dir)),
         "report_config": ReportConfig(
-            reports_dir=settings.reports_dir,
+            reports_dir=str(workspace.reports_dir),
             templates_dir=str(PROJECT_ROOT / "templates"),
             internal_instances=str(Path(allowlist).expanduser().resolve()) if allowlist else None,
             cost_model=str(Path(settings.cost_model).expanduser().resolve()),
@@ -93,6 +102,31 @@ def build_prometheus_source(settings: Settings) -> PrometheusSource:
     return config_from_settings(
         PrometheusSource, settings, "prometheus", disabled_reason=SWITCHED_OFF if settings.no_prometheus else None
     )
+
+
+def source_first_day(settings: Settings, progress: Callable[[str], None] | None = None) -> date:
+    """The first UTC day of ``settings``' source: where its daily partitions start.
+
+    Known without asking the source for the demo fleet (its start) and once recorded in the
+    source's workspace (:meth:`usage_assets.workspace.Workspace.first_day`). Otherwise the
+    workspace is opened, the source prepared (the CSV source imports its archive, telling
+    ``progress``) and asked for its coverage, and its first day recorded for good. Raises
+    :class:`SourceError` when the source holds no events,
+    :class:`usage_assets.workspace.WorkspaceError` when a folder belongs to another source,
+    and the source's own errors when it cannot be read.
+    """
+    workspace = Workspace.of(settings)
+    known = workspace.first_day()
+    if known is not None:
+        return known
+    workspace.open()  # before the CSV source writes its import cache into the lake
+    source = with_secrets_resolved(build_telemetry_source(settings))
+    source.prepare(progress)
+    covered = source.coverage()
+    if covered is None:
+        raise SourceError(f"{source.describe()} holds no events", "Check it with `usage-report check-source`.",
+                          stage="query")
+    return workspace.record_first_day(covered[0])
 
 
 @functools.cache
@@ -111,6 +145,10 @@ def defs() -> dg.Definitions:
     """What the Dagster UI, the daemon and ``dg`` load: resources from the environment.
 
     Lazy, so importing this module (as the CLI does) never reads the environment; a bad
-    setting fails the code location's load with the message naming the variable.
+    setting, or a folder of another source's workspace, fails the code location's load
+    with the message naming the variable.
     """
-    return build_definitions(Settings.from_env())
+    settings = Settings.from_env()
+    # Taken before a run launched from the UI writes into the folders.
+    Workspace.of(settings).open()
+    return build_definitions(settings)

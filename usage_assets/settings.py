@@ -196,18 +196,21 @@ class Settings(BaseSettings):
     ``source``: ``demo`` (built-in simulated fleet), ``csv`` (reference exports at
     ``csv_path``) or ``documentdb`` (``docdb``, through ``bastion``).
     ``internal_instances``: optional allowlist file of internal installs (for ``demo``, the
-    simulator's own list is used when unset). ``data_dir``: the day-partitioned data lake;
-    ``reports_dir``: ``<reports_dir>/<D>/`` report folders. ``partitions_start``: the first
-    daily partition (UTC). ``demo_*``: the simulator's seed, first day (YYYY-MM-DD) and
-    initial new installs per day. ``no_prometheus``: leave Prometheus out even when
-    ``prometheus.endpoint`` is set. ``cost_model``: the JSON file of daily platform rates
-    behind the infra-spend section; ``forecast_target``: the install count the forecast
-    gives an ETA for. ``ingest_retry_delay_s``: seconds before the ingest's first retry of
-    a flaky source, then twice and four times that. ``partitions_start`` and
-    ``ingest_retry_delay_s`` are read when the definitions are imported (they are part of
-    them). The report's settings stay top-level because their variables
-    (``USAGE_COST_MODEL``, ``USAGE_FORECAST_TARGET``, ``USAGE_INTERNAL_INSTANCES``) share no
-    group prefix.
+    simulator's own list is used when unset). ``workspaces_dir``: the folder holding one
+    workspace per source (:mod:`usage_assets.workspace`), whose ``data/``, ``reports/`` and
+    ``dagster_home/`` are the defaults of ``data_dir``, ``reports_dir`` and
+    ``DAGSTER_HOME``. ``data_dir``: the day-partitioned data lake; ``reports_dir``:
+    ``<reports_dir>/<D>/`` report folders (None: the source's workspace's).
+    ``partitions_start``: the first daily partition (UTC; None: the source's first day).
+    ``demo_*``: the simulator's seed, first day (YYYY-MM-DD) and initial new installs per
+    day. ``no_prometheus``: leave Prometheus out even when ``prometheus.endpoint`` is set.
+    ``cost_model``: the JSON file of daily platform rates behind the infra-spend section;
+    ``forecast_target``: the install count the forecast gives an ETA for.
+    ``ingest_retry_delay_s``: seconds before the ingest's first retry of a flaky source,
+    then twice and four times that. ``partitions_start`` and ``ingest_retry_delay_s`` are
+    read when the definitions are imported (they are part of them). The report's settings
+    stay top-level because their variables (``USAGE_COST_MODEL``,
+    ``USAGE_FORECAST_TARGET``, ``USAGE_INTERNAL_INSTANCES``) share no group prefix.
 
     Constructing one reads the environment and ``.env`` for every value not given, and
     validates; pydantic's ``ValidationError`` is raised for direct construction,
@@ -231,9 +234,10 @@ class Settings(BaseSettings):
     source: SourceName = "demo"
     csv_path: str | None = None
     internal_instances: str | None = None
-    data_dir: str = str(PROJECT_ROOT / "data")
-    reports_dir: str = str(PROJECT_ROOT / "reports")
-    partitions_start: date = date(2025, 1, 1)
+    workspaces_dir: str = str(PROJECT_ROOT / "workspaces")
+    data_dir: str | None = None
+    reports_dir: str | None = None
+    partitions_start: date | None = None
     demo_seed: int = 7
     demo_start: str = "2026-08-23"
     demo_daily_new_installs: PositiveFloat = 2.0

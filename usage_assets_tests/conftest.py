@@ -9,6 +9,10 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 # The ingest's retry policy waits USAGE_INGEST_RETRY_DELAY_S (default 30 s) before retrying a
 # flaky source; the tests that drop connections on purpose should not wait that long.
 os.environ.setdefault("USAGE_INGEST_RETRY_DELAY_S", "0.2")
+# The partitions are built once per process, when the pipeline is imported, from the source
+# the environment names (the demo fleet, from 2026-08-23); the tests' fleets and archives
+# start earlier, so the tests fix the first partition before any import.
+os.environ.setdefault("USAGE_PARTITIONS_START", "2026-01-01")
 
 from collections.abc import Iterable  # noqa: E402
 
@@ -33,6 +37,15 @@ def export_rows(rows: Iterable[dict[str, str | None]]) -> pl.DataFrame:
 def event(kind: str, registry_id: str | None, ts: str, **fields: str | None) -> dict[str, str | None]:
     """One export row as a dict."""
     return {"event": kind, "registry_id": registry_id, "ts": ts, **fields}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def workspaces_dir(tmp_path_factory):
+    """Default workspaces go to a temporary folder, never into the project."""
+    with pytest.MonkeyPatch.context() as patch:
+        folder = tmp_path_factory.mktemp("workspaces")
+        patch.setenv("USAGE_WORKSPACES_DIR", str(folder))
+        yield folder
 
 
 @pytest.fixture

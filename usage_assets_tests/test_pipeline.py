@@ -429,3 +429,10 @@ def test_rows_of_no_day_are_accounted_for_in_the_report(pipeline_env):
     assert "Rows in the source that belong to no day (whole source, as read for 2026-05-01's ingest): 3" in quality
     for reason in ("ts: missing", "ts: no date in it", "ts: after the day the export was read"):
         assert f"“{reason}”: 1" in quality
+
+
+def test_a_day_before_the_demo_fleets_first_day_is_refused_not_reported_empty(demo_runner):
+    with pytest.raises(PipelineRunError, match=f"{START - timedelta(days=1)} is before the source's first day {START}"):
+        demo_runner.check_report_day(START - timedelta(days=1))
+    demo_runner.check_report_day(START)
+    assert demo_runner.first_day_to_ingest(START + timedelta(days=5)) == START

@@ -2,8 +2,9 @@
 
 Every option has an environment variable (see ``.env.example``); a ``.env`` file in the
 project root is read first, so the CLI, the Dagster UI and the schedule agree on the
-source. Runs are recorded in the Dagster instance at ``DAGSTER_HOME`` (default: the
-project's ``dagster_home/``), where the UI shows them.
+source. Each source has its own workspace (:mod:`usage_assets.workspace`): its data lake,
+its reports and the Dagster instance its runs are recorded in (``DAGSTER_HOME``, default:
+the workspace's ``dagster_home/``), where the UI shows them.
 """
 
 from __future__ import annotations
@@ -31,16 +32,38 @@ from rich.progress import (
 
 from usage_assets.cli.summary import DATE, _day, prometheus_options, summary
 from usage_assets.settings import PROJECT_ROOT, SOURCES, Settings, SettingsError
+from usage_assets.workspace import Workspace
 
 console = Console(stderr=True)
 
 
 def _prepare_environment() -> None:
     load_dotenv(PROJECT_ROOT / ".env", override=False)
-    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / "dagster_home"))
-    os.environ["DAGSTER_HOME"] = os.path.abspath(os.environ["DAGSTER_HOME"])
+    if os.environ.get("DAGSTER_HOME"):
+        os.environ["DAGSTER_HOME"] = os.path.abspath(os.environ["DAGSTER_HOME"])
 
 
+def _open_workspace(**options) -> tuple[Settings, Workspace]:
+    """The settings with this command's options, and their source's workspace, opened.
+
+    Points this process at the workspace before the pipeline is imported: ``DAGSTER_HOME``
+    (for this command's runs, and the UI's) and ``USAGE_PARTITIONS_START`` (read at import,
+    when the options may name another source than the environment) unless they are set.
+    Finding the source's first day the first time prepares the source, with progress.
+    """
+    from usage_assets.definitions import source_first_day  # imports dagster: keep --help fast
+
+    try:
+        settings = Settings.from_env(**options)
+        workspace = Workspace.of(settings).open()
+    except SettingsError as error:
+        raise click.UsageError(str(error)) from error
+    with console.status("Preparing the source…"):
+        first_day = source_first_day(settings, lambda message: console.log(message))
+    if not os.environ.get("DAGSTER_HOME"):
+        os.environ["DAGSTER_HOME"] = str(workspace.dagster_home)
+    os.environ.setdefault("USAGE_PARTITIONS_START", first_day.isoformat())
+    return settings, workspace
 
 
 def source_options(command):
@@ -49,8 +72,8 @@ def source_options(command):
         click.option("--source", type=click.Choice(SOURCES), help="Where events come from [env USAGE_SOURCE; default demo]."),
         click.option("--csv-path", type=click.Path(exists=True), help="registry_metrics.csv or a folder of dated exports [env USAGE_CSV_PATH]."),
         click.option("--internal-instances", type=click.Path(exists=True, dir_okay=False), help="Allowlist of internal installs, known-internal-instances.md [env USAGE_INTERNAL_INSTANCES]."),
-        click.option("--reports-dir", type=click.Path(file_okay=False), help="Reports go to DIR/<date>/ [env USAGE_REPORTS_DIR; default ./reports]."),
-        click.option("--data-dir", type=click.Path(file_okay=False), help="The day-partitioned data lake [env USAGE_DATA_DIR; default ./data]."),
+        click.option("--reports-dir", type=click.Path(file_okay=False), help="Reports go to DIR/<date>/ [env USAGE_REPORTS_DIR; default: the source's workspace, workspaces/<source>/reports]."),
+        click.option("--data-dir", type=click.Path(file_okay=False), help="The day-partitioned data lake [env USAGE_DATA_DIR; default: the source's workspace, workspaces/<source>/data]."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -58,15 +81,11 @@ def source_options(command):
 
 
 def _runner(**options):
-    """A runner for the options, after recovering runs a stopped process left behind."""
-    from usage_assets.cli.runner import (
-        PipelineRunner,  # imports dagster: keep --help fast
-    )
+    """A runner for the options, in their source's workspace, after recovering runs a
+    stopped process left behind."""
+    settings, _ = _open_workspace(**options)
+    from usage_assets.cli.runner import PipelineRunner  # imports the pipeline: after _open_workspace
 
-    try:
-        settings = Settings.from_env(**options)
-    except SettingsError as error:
-        raise click.UsageError(str(error)) from error
     runner = PipelineRunner(settings, notify=console.log)
     # A killed or crashed earlier command may have left a run STARTED with a pool slot
     # claimed, which would make this command wait forever.
@@ -88,18 +107,17 @@ def _fails_cleanly(command):
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        from usage_assets.cli.errors import PipelineRunError
         from usage_assets.sources.csv_archive import CsvArchiveError
         from usage_assets.sources.errors import SourceError
         from usage_assets.storage.disk import LocalDiskError
 
-        try:
-            # Importing the pipeline reads the settings Dagster needs at import time.
-            from usage_assets.cli.runner import PipelineRunError
-        except SettingsError as error:
-            raise click.UsageError(str(error)) from error
         previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:
             return command(*args, **kwargs)
+        except SettingsError as error:
+            # Also raised by importing the pipeline, which reads the settings Dagster needs then.
+            raise click.UsageError(str(error)) from error
         except (PipelineRunError, CsvArchiveError, SourceError, LocalDiskError, FileNotFoundError) as error:
             raise click.ClickException(str(error)) from error
         finally:
@@ -206,6 +224,7 @@ def backfill(start: date, end: date, force: bool, **options):
     runner = _runner(**options)
     with console.status("Preparing the source…"):
         runner.prepare_source(lambda message: console.log(message))
+    runner.check_report_day(start)
     runner.check_report_day(end)
     days = [date.fromordinal(n) for n in range(start.toordinal(), end.toordinal() + 1)]
     todo = [day for day in days if force or not runner.report_path(day).is_file()]
@@ -219,7 +238,7 @@ def backfill(start: date, end: date, force: bool, **options):
             runner.report(day)
             progress.advance(task)
         progress.update(task, description=f"Built {len(todo)} report(s)")
-    click.echo(f"Reports for {start} to {end} are in {runner.settings.reports_dir}")
+    click.echo(f"Reports for {start} to {end} are in {runner.workspace.reports_dir}")
 
 
 @main.command("check-source")
@@ -243,6 +262,7 @@ def check_source(day: date | None, **options):
 
     try:
         settings = Settings.from_env(**options)
+        Workspace.of(settings).open()  # the CSV source imports its archive into the workspace's lake
     except SettingsError as error:
         raise click.UsageError(str(error)) from error
     source = with_secrets_resolved(build_telemetry_source(settings))
@@ -259,17 +279,21 @@ def check_source(day: date | None, **options):
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address the web UI listens on.")
 @click.option("--port", default=3000, show_default=True, help="Port of the web UI.")
+@_fails_cleanly
 def ui(host: str, port: int):
     """Start the Dagster web UI and daemon on this project (schedule, backfills, lineage).
 
-    Uses the same settings as the CLI (environment and .env). For local use: it runs
-    `dg dev` (webserver, daemon and code server on SQLite under DAGSTER_HOME); a
-    production deployment runs them as services (README, "Deploying"). Stop with Ctrl-C
-    or SIGTERM: both stop every process it started.
+    Uses the same settings as the CLI (environment and .env), so the same source and its
+    workspace: its lake, reports and Dagster instance. For local use: it runs `dg dev`
+    (webserver, daemon and code server on SQLite under DAGSTER_HOME); a production
+    deployment runs them as services (README, "Deploying"). Stop with Ctrl-C or SIGTERM:
+    both stop every process it started.
     """
+    _, workspace = _open_workspace()
     command = [str(Path(sys.executable).with_name("dg")), "dev", "--target-path", str(PROJECT_ROOT),
                "--use-active-venv", "-h", host, "-p", str(port)]
-    console.log(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})")
+    console.log(f"Dagster UI on http://{host}:{port} for {workspace.source.describe()} "
+                f"(DAGSTER_HOME={os.environ['DAGSTER_HOME']})")
     raise SystemExit(run_until_signalled(command, cwd=PROJECT_ROOT))
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from usage_assets.cli.errors import PipelineRunError
 from usage_assets.cli.run_recovery import (
     describe_wait,
     process_tags,
@@ -32,7 +33,7 @@ from usage_assets.cli.run_recovery import (
 )
 from usage_assets.common.days import day_range, last_complete_utc_day
 from usage_assets.daily.history import history_first_day
-from usage_assets.definitions import build_definitions
+from usage_assets.definitions import build_definitions, source_first_day
 from usage_assets.defs.jobs import INGEST_JOB, METRICS_JOB, REPORT_JOB
 from usage_assets.defs.partitions import PARTITIONS_START, comparison_days
 from usage_assets.defs.resources.telemetry import with_secrets_resolved
@@ -41,6 +42,7 @@ from usage_assets.ingest.freshness import stale_ingested_days
 from usage_assets.settings import Settings
 from usage_assets.storage.datasets import FLEET_METRICS, INSTANCE_DAYS, LIVENESS
 from usage_assets.storage.lake import Lake
+from usage_assets.workspace import Workspace
 
 # Dagster's console logger at WARNING: the CLI shows its own progress instead of debug lines.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -50,10 +52,6 @@ WATCH_INTERVAL_S = 2.0
 STOP_GRACE_S = 3.0
 
 logger = logging.getLogger(__name__)
-
-
-class PipelineRunError(RuntimeError):
-    """A run failed; the message names the day, the step and the underlying error."""
 
 
 class RunStopped(BaseException):
@@ -73,6 +71,8 @@ class PipelineRunner:
     ``instance``: where runs are recorded (default: the instance at ``DAGSTER_HOME``);
     ``notify``: receives one-line messages while a run goes on (what a run waits for,
     runs recovered meanwhile); default: this module's logger, at WARNING.
+    Raises :class:`usage_assets.workspace.WorkspaceError` when a folder of the source's
+    workspace belongs to another source.
     """
 
     def __init__(
@@ -83,11 +83,12 @@ class PipelineRunner:
     ):
         self.settings = settings
         self.notify = notify or logger.warning
+        self.workspace = Workspace.of(settings).open()
         self.definitions = build_definitions(settings)
         self.instance = instance or dg.DagsterInstance.get()
         # Resolved: secrets given as dg.EnvVar are read now, as a run would read them.
         self.telemetry = with_secrets_resolved(self.definitions.resources["telemetry"])
-        self.lake = Lake(settings.data_dir)
+        self.lake = Lake(self.workspace.data_dir)
 
     def recover_dead_runs(self) -> str | None:
         """Mark runs whose ``usage-report`` process is gone as failed and free the pool
@@ -107,23 +108,21 @@ class PipelineRunner:
         return coverage[1]
 
     def first_day_to_ingest(self, report_day: date) -> date:
-        """First day the report for ``report_day`` needs ingested (the source's first day).
-
-        Raises :class:`PipelineRunError` when the source starts before the partitions do.
+        """First day the report for ``report_day`` needs ingested: the source's first day
+        (:func:`usage_assets.definitions.source_first_day`), or the first partition when
+        ``USAGE_PARTITIONS_START`` is later; never after ``report_day``. Events dated before
+        it are never ingested (a CSV row with a wrong clock does not ask for earlier days).
         """
-        coverage = self.telemetry.cached_coverage()
-        first = coverage[0] if coverage else report_day
-        if first < PARTITIONS_START:
-            raise PipelineRunError(
-                f"the source has events from {first}, before the first partition {PARTITIONS_START}; "
-                f"set USAGE_PARTITIONS_START={first} (in .env or the environment) and run again"
-            )
-        return min(first, report_day)
+        return min(max(source_first_day(self.settings), PARTITIONS_START), report_day)
 
     def check_report_day(self, day: date) -> None:
-        """Raise :class:`PipelineRunError` for a day that has no partition (yet)."""
+        """Raise :class:`PipelineRunError` for a day that has no partition (yet), or that is
+        before the source's first day (its report would be empty)."""
         if day > last_complete_utc_day():
             raise PipelineRunError(f"{day} is not over yet (UTC); the newest complete day is {last_complete_utc_day()}")
+        first = source_first_day(self.settings)
+        if day < first:
+            raise PipelineRunError(f"{day} is before the source's first day {first}: {self.telemetry.describe()}")
         if day < PARTITIONS_START:
             raise PipelineRunError(f"{day} is before the first partition {PARTITIONS_START} (USAGE_PARTITIONS_START)")
         coverage = self.telemetry.cached_coverage()
@@ -143,14 +142,14 @@ class PipelineRunner:
 
     def existing_reports(self, first: date) -> list[date]:
         """Days from ``first`` on whose report exists, ascending."""
-        folder = Path(self.settings.reports_dir)
+        folder = self.workspace.reports_dir
         days = [date.fromisoformat(child.name) for child in folder.glob("????-??-??") if child.is_dir()] \
             if folder.is_dir() else []
         return sorted(day for day in days if day >= first and self.report_path(day).is_file())
 
     def report_path(self, day: date) -> Path:
         """The HTML report of ``day`` (it exists once the report was built)."""
-        return Path(self.settings.reports_dir) / day.isoformat() / f"usage-report-{day}.html"
+        return self.workspace.reports_dir / day.isoformat() / f"usage-report-{day}.html"
 
     def ingest(self, day: date) -> None:
         """Materialize ``day``'s raw_events, rejected_events and instance_days; raises

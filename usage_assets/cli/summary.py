@@ -62,7 +62,8 @@ def _day(_ctx, _param, value: datetime | None) -> date | None:
               help="Query this Prometheus now instead of showing the stored trends [default: "
               "USAGE_PROMETHEUS_ENDPOINT, used only when a fresh query is needed].")
 @click.option("--data-dir", type=click.Path(file_okay=False),
-              help="The data lake to read [env USAGE_DATA_DIR; default ./data].")
+              help="The data lake to read [env USAGE_DATA_DIR; default: the source's workspace, "
+              "workspaces/<source>/data].")
 @click.option("--verbose", "-v", is_flag=True,
               help="Every breakdown row, the recommendations and every rule's outcome; progress on stderr.")
 def summary(report_date, output_format, range_label, no_prometheus, prometheus_endpoint, data_dir, verbose):
@@ -86,14 +87,16 @@ def summary(report_date, output_format, range_label, no_prometheus, prometheus_e
         load_summary,
     )
     from usage_assets.terminal.views import DASHBOARD_WIDTH, dashboard_view, table_view
+    from usage_assets.workspace import Workspace
 
     errors = Console(stderr=True, highlight=False)
     try:
-        # The summary reads the lake: the telemetry source need not be configured.
+        # The summary reads the lake: the telemetry source need not be configured when the
+        # lake's folder is given, only to find its workspace's.
         settings = Settings.from_env(data_dir=data_dir, prometheus_endpoint=prometheus_endpoint, need_source=False)
+        lake = Lake(settings.data_dir or Workspace.of(settings).data_dir)
     except SettingsError as error:
         raise click.UsageError(str(error)) from error
-    lake = Lake(settings.data_dir)
     prometheus = settings.prometheus
     try:
         day = report_date or default_day(lake)

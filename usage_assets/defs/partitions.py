@@ -3,8 +3,10 @@ mappings between days: the windows of earlier days an asset of day D reads.
 
 Partition ``D`` holds events with ``D 00:00Z <= ts < D+1 00:00Z``. With the default
 ``end_offset=0`` a day becomes a partition only once it is over, so no report ever
-shows a partial day. The first partition is ``USAGE_PARTITIONS_START`` (default
-2025-01-01); days before a source's first event are simply never materialized.
+shows a partial day. The first partition is the source's first day (the demo fleet's
+start, or the first day a CSV archive or the database held when it was first read, kept
+in the source's workspace), or ``USAGE_PARTITIONS_START`` when set; events dated before
+it are never ingested, and the UI shows no partition the source cannot fill.
 """
 
 from __future__ import annotations
@@ -16,9 +18,22 @@ import dagster as dg
 from usage_assets.enrichment.trend_arithmetic import RANGES, comparison_day
 from usage_assets.settings import Settings
 
+
+def _first_partition() -> date:
+    """``USAGE_PARTITIONS_START``, else the first day of the source the environment names
+    (:func:`usage_assets.definitions.source_first_day`). The CLI, whose options may name
+    another source, sets the variable to its source's first day before importing this."""
+    settings = Settings.from_env(need_source=False)
+    if settings.partitions_start is not None:
+        return settings.partitions_start
+    from usage_assets.definitions import source_first_day  # definitions.py loads this module's folder
+
+    return source_first_day(settings)
+
+
 # Read while the definitions are imported: the partitions are part of them. A bad value of
 # any setting raises SettingsError naming its variable.
-PARTITIONS_START: date = Settings.from_env(need_source=False).partitions_start
+PARTITIONS_START: date = _first_partition()
 
 daily_partitions = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START.isoformat(), timezone="UTC")
 

@@ -34,6 +34,11 @@ of a day than an older snapshot held (within the database's 365-day retention), 
 re-import holds fewer events of a day than its previous import, is *incomplete*: its rows
 are still merged (merging never loses a row), but its date does not make any day
 complete (:meth:`CsvArchive.coverage`).
+
+**The first day.** The archive's first day is the earliest day of any export's rows that
+the collector could still hold when that export was taken (:func:`first_plausible_day`):
+a row dated 1999 in a 2026 export comes from a wrong clock. Such rows stay cached on their
+day, before the archive's first day, so they are never ingested; each refresh counts them.
 """
 
 from __future__ import annotations
@@ -66,15 +71,13 @@ from usage_assets.storage.lake import (
 )
 
 _DATED_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-#: Bumped when the cache's layout changes; an older cache is rebuilt from the exports.
-CACHE_FORMAT = 2
+#: Bumped when the cache's layout changes; an older cache is rebuilt from the exports
+#: (3: each file records its first plausible day).
+CACHE_FORMAT = 3
 #: Columns of a cached day: the export's strings, why the record was broken, where it was read.
 CACHE_SCHEMA = pl.Schema({**fmt.EXPORT_SCHEMA, RECORD_PROBLEM: pl.String, RECORD_ORIGIN: pl.String})
 #: Columns of the set-aside store.
 SET_ASIDE_SCHEMA = pl.Schema({**fmt.EXPORT_SCHEMA, "reason": pl.String, "origin": pl.String, RAW_RECORD: pl.String})
-#: The collector's database keeps a year (TTL on received_at, reference 2.3): older days
-#: may shrink between snapshots without the newer one being truncated.
-RETENTION_DAYS = 365
 
 NO_DAY = "ts: no date in it"
 NO_TS = "ts: missing"
@@ -94,7 +97,8 @@ class ImportSummary:
     after the refresh: ``skipped_files`` (name -> why it is not an export),
     ``incomplete_files`` (name -> why its days are not treated as complete),
     ``ignored_columns`` (column -> first file that had it), ``set_aside_rows`` (rows that
-    belong to no day, in ``set_aside_path``).
+    belong to no day, in ``set_aside_path``), ``rows_too_old`` (rows cached on a day before
+    the archive's first day, :func:`first_plausible_day`: a wrong clock, never ingested).
     """
 
     imported_files: list[str] = field(default_factory=list)
@@ -105,6 +109,7 @@ class ImportSummary:
     ignored_columns: dict[str, str] = field(default_factory=dict)
     set_aside_rows: int = 0
     set_aside_path: str = ""
+    rows_too_old: int = 0
 
 
 def discover_csv_files(source: Path) -> list[Path]:
@@ -115,6 +120,23 @@ def discover_csv_files(source: Path) -> list[Path]:
         raise CsvArchiveError(f"CSV archive not found: {source} (give a registry_metrics.csv or a folder of dated exports)")
     patterns = ("*.csv", "*.csv.gz", "*/*.csv", "*/*.csv.gz")
     return sorted({path for pattern in patterns for path in source.glob(pattern) if path.is_file()})
+
+
+def first_plausible_day(day_rows: dict[date, int], export_day: date | None, today: date) -> tuple[date | None, int]:
+    """The first of one export's row days that the collector could still hold when the
+    export was taken, and how many rows are dated earlier.
+
+    ``day_rows``: the export's rows cached per UTC day. ``export_day``: the day the export
+    was taken (its snapshot folder's date), or None for its newest row day; never later
+    than ``today``. Rows more than :data:`export_format.COLLECTOR_RETENTION_DAYS` before it
+    count as too old. Returns ``(None, 0)`` for an export without a dated row.
+    """
+    if not day_rows:
+        return None, 0
+    taken = min(export_day or max(day_rows), today)
+    floor = taken - timedelta(days=fmt.COLLECTOR_RETENTION_DAYS)
+    plausible = [day for day in day_rows if day >= floor]
+    return min(plausible, default=None), sum(rows for day, rows in day_rows.items() if day < floor)
 
 
 def merge_snapshot_rows(cached: pl.DataFrame, incoming: pl.DataFrame) -> pl.DataFrame:
@@ -260,11 +282,11 @@ class CsvArchive:
             entry["incomplete"] = entry["incomplete"] or self._shrunk(entry, known, manifest["files"])
             manifest["files"][name] = {**fingerprint, **entry}
             summary.imported_files.append(name)
+        manifest["days"] = sorted(p.parent.name.removeprefix("date=") for p in (self.cache_dir / "days").glob("date=*/part-0.parquet"))
         self._describe(manifest, summary)
         if not any("records" in entry for entry in manifest["files"].values()):
             found = "; ".join(f"{name} exists but is {reason}" for name, reason in summary.skipped_files.items())
             raise CsvArchiveError(f"no registry_metrics export found in {self.source}" + (f": {found}" if found else ""))
-        manifest["days"] = sorted(p.parent.name.removeprefix("date=") for p in (self.cache_dir / "days").glob("date=*/part-0.parquet"))
         manifest["set_aside_rows"] = summary.set_aside_rows
         atomic_write_bytes(self.manifest_path, canonical_json(manifest))
         return summary
@@ -280,6 +302,9 @@ class CsvArchive:
                 summary.ignored_columns.setdefault(column, name)
         summary.set_aside_rows = pl.scan_parquet(self.set_aside_path).select(pl.len()).collect().item() \
             if self.set_aside_path.is_file() else 0
+        first = _first_day(manifest)
+        early = [self.day_path(date.fromisoformat(day)) for day in manifest["days"] if first and day < first.isoformat()]
+        summary.rows_too_old = pl.scan_parquet(early).select(pl.len()).collect().item() if early else 0
 
     def _import(self, path: Path, name: str, snapshot: str | None, summary: ImportSummary) -> dict:
         """Read one export file into the cache; returns its manifest entry (without fingerprint)."""
@@ -288,6 +313,7 @@ class CsvArchive:
         spool = self.cache_dir / ".spool"
         shutil.rmtree(spool, ignore_errors=True)
         day_events: dict[str, int] = {}
+        day_rows: dict[date, int] = {}
         set_aside = 0
         for part, batch in enumerate(read_batches(path, name, reading)):
             # The fragment a truncated export ends with is set aside: the whole row, if
@@ -310,6 +336,7 @@ class CsvArchive:
         for folder in sorted((spool / "days").glob("date=*")):
             day = date.fromisoformat(folder.name.removeprefix("date="))
             incoming = pl.read_parquet(sorted(folder.glob("part-*.parquet"), key=_part_number))
+            day_rows[day] = incoming.height
             # Distinct events, so a duplicate delivery one snapshot holds and the next does
             # not (the collector's database keeps both) is not a lost row.
             day_events[day.isoformat()] = incoming.select("event", "registry_id", event_identity()).n_unique()
@@ -325,6 +352,7 @@ class CsvArchive:
                 else pl.DataFrame(schema=SET_ASIDE_SCHEMA)
             write_parquet_atomic(self.set_aside_path, merge_set_aside(existing, pl.read_parquet(parts)))
         shutil.rmtree(spool, ignore_errors=True)
+        first_day, _ = first_plausible_day(day_rows, date.fromisoformat(snapshot) if snapshot else None, limit)
         complete_through = None
         if reading.ends_mid_row and reading.last_whole and reading.last_whole[0] == "heartbeat":
             # Heartbeats come last, in ts order (reference 2.4): those before the cut are all there.
@@ -338,6 +366,7 @@ class CsvArchive:
             "snapshot": snapshot,
             "incomplete": "its last row is cut short (a truncated export)" if reading.ends_mid_row else None,
             "complete_through": complete_through,
+            "first_day": first_day.isoformat() if first_day else None,
         }
 
     def _shrunk(self, entry: dict, previous: dict | None, files: dict) -> str | None:
@@ -354,7 +383,7 @@ class CsvArchive:
         if not older:
             return None
         nearest = max(older, key=lambda e: e["snapshot"])
-        kept_from = (taken - timedelta(days=RETENTION_DAYS - 1)).isoformat()
+        kept_from = (taken - timedelta(days=fmt.COLLECTOR_RETENTION_DAYS - 1)).isoformat()
         fewer = _fewer_events(entry["day_events"], nearest["day_events"],
                             lambda day: kept_from <= day < nearest["snapshot"])
         return f"fewer events than the {nearest['snapshot']} export ({fewer})" if fewer else None
@@ -371,16 +400,19 @@ class CsvArchive:
         return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else None
 
     def coverage(self) -> tuple[date, date] | None:
-        """(first day with events, last complete day), or None for an empty cache.
+        """(first day, last complete day), or None for an empty cache.
 
-        A dated snapshot is complete through the day before its date, an undated export
+        The first day is the earliest first plausible day of the imported exports
+        (:func:`first_plausible_day`: rows dated before it come from a wrong clock). A
+        dated snapshot is complete through the day before its date, an undated export
         through the day before its newest day (it was exported during that day). With
         dated snapshots only they count. An incomplete export counts only through the day
         before its last heartbeat when it was cut inside its (ts-ordered) heartbeats.
         Raises :class:`CsvArchiveError` when no export makes any day complete.
         """
         manifest = self._manifest()
-        if not manifest["days"]:
+        first = _first_day(manifest)
+        if not manifest["days"] or first is None:
             return None
         exports = {name: e for name, e in manifest["files"].items() if "records" in e}
         if any(e["snapshot"] for e in exports.values()):
@@ -391,7 +423,6 @@ class CsvArchive:
             raise CsvArchiveError(
                 f"no export in {self.source} can be treated as complete ({reasons}); add a complete export and run again"
             )
-        first = date.fromisoformat(manifest["days"][0])
         last = min(max(limits), date.fromisoformat(manifest["days"][-1]))
         return first, max(first, last)
 
@@ -412,6 +443,12 @@ class CsvArchive:
             "skipped_files": summary.skipped_files,
             "incomplete_exports": summary.incomplete_files,
         }
+
+
+def _first_day(manifest: dict) -> date | None:
+    """The archive's first day: the earliest first plausible day of its exports."""
+    firsts = [entry["first_day"] for entry in manifest["files"].values() if entry.get("first_day")]
+    return date.fromisoformat(min(firsts)) if firsts else None
 
 
 def _part_number(path: Path) -> int:

@@ -58,6 +58,11 @@ EXPORT_COLUMNS: tuple[str, ...] = (
 #: Columns a file must have to be read as an export at all.
 REQUIRED_COLUMNS: tuple[str, ...] = ("event", "registry_id", "v", "ts")
 
+#: Days the collector keeps an event (its TTL index on ``received_at``, reference 2.3): no
+#: export or query can see an event received earlier, so an event dated more than this
+#: before the export that holds it was sent by an install with a wrong clock.
+COLLECTOR_RETENTION_DAYS = 365
+
 EVENT_TYPES = ("startup", "heartbeat")
 
 CLOUDS = ("aws", "gcp", "azure", "on_premises", "other", "unknown")

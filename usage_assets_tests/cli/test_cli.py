@@ -2,10 +2,13 @@
 
 import json
 
+import dagster as dg
 import pytest
 from click.testing import CliRunner
 
 from usage_assets.cli.main import main
+from usage_assets.settings import Settings
+from usage_assets.workspace import Workspace
 from usage_assets_tests.conftest import ID_A, ID_B
 from usage_assets_tests.sources.test_csv_archive import header_variant, write_export
 
@@ -109,3 +112,82 @@ def test_a_file_that_is_not_an_export_is_named(pipeline_env):
     assert result.exit_code == 1
     assert "registry_metrics.csv exists but is not an export: its header lacks event, registry_id, v, ts" in \
         " ".join(result.output.split())
+
+
+def archive_row(kind, registry_id, ts):
+    return {"event": kind, "registry_id": registry_id, "ts": ts, "v": "1.31.0", "cloud": "aws"}
+
+
+def test_switching_from_the_demo_to_an_export_in_one_folder_neither_mixes_nor_overwrites(tmp_path, monkeypatch):
+    """Issue 10 item 9: the Quickstart's demo run, then a 3-install export, with no folder set."""
+    monkeypatch.setenv("USAGE_WORKSPACES_DIR", str(tmp_path / "workspaces"))
+    monkeypatch.setenv("USAGE_DEMO_START", "2026-05-01")
+    cli = CliRunner(env={"DAGSTER_HOME": None})  # unset: each command uses its workspace's
+    demo = cli.invoke(main, ["run", "--date", "2026-05-02"])
+    assert demo.exit_code == 0, demo.output
+    [demo_workspace] = (tmp_path / "workspaces").glob("demo-seed7-*")
+    demo_metrics = demo_workspace / "reports" / "2026-05-02" / "metrics-2026-05-02.json"
+    assert str(demo_metrics.with_name("usage-report-2026-05-02.html")) in demo.output
+    demo_report = demo_metrics.read_bytes()
+    with dg.DagsterInstance.from_config(str(demo_workspace / "dagster_home")) as instance:
+        demo_runs = instance.get_runs_count()
+
+    rows = [archive_row(kind, registry_id, f"2026-05-0{day}T08:00:0{n}.000Z")
+            for day in (1, 2) for n, registry_id in enumerate((ID_A, ID_B, "cccccccc-0000-4000-8000-00000000000c"))
+            for kind in ("startup", "heartbeat")]
+    write_export(tmp_path / "exports" / "2026-05-03" / "registry_metrics.csv", header_variant(34), rows)
+    export = cli.invoke(main, ["run", "--source", "csv", "--csv-path", str(tmp_path / "exports"), "--date", "2026-05-02"])
+    assert export.exit_code == 0, export.output
+    [csv_workspace] = (tmp_path / "workspaces").glob("csv-exports-*")
+    report = csv_workspace / "reports" / "2026-05-02"
+    assert str(report / "usage-report-2026-05-02.html") in export.output
+    metrics = json.loads((report / "metrics-2026-05-02.json").read_text())
+    assert metrics["key_metrics"]["identified_instances"] == 3 and metrics["key_metrics"]["total_events"] == 12
+    assert demo_metrics.read_bytes() == demo_report
+    # Each source's runs are in its own Dagster instance, so the UI shows its partitions only.
+    with dg.DagsterInstance.from_config(str(demo_workspace / "dagster_home")) as instance:
+        assert instance.get_runs_count() == demo_runs
+    with dg.DagsterInstance.from_config(str(csv_workspace / "dagster_home")) as instance:
+        assert instance.get_runs_count() > 0
+
+
+def test_a_data_folder_of_another_source_is_refused_naming_the_setting(pipeline_env):
+    Workspace.of(Settings(data_dir=str(pipeline_env / "data"))).open()  # the demo's lake
+    write_export(pipeline_env / "exports" / "registry_metrics.csv", header_variant(34),
+                 [archive_row("startup", ID_A, "2026-05-01T08:00:00.000Z")])
+    result = CliRunner().invoke(main, ["run", "--source", "csv", "--csv-path", str(pipeline_env / "exports"),
+                                       "--data-dir", str(pipeline_env / "data")])
+    assert result.exit_code == 2
+    assert f"{pipeline_env / 'data'} (USAGE_DATA_DIR or --data-dir) holds the workspace of the demo source" in result.output
+    assert "Set USAGE_DATA_DIR or --data-dir to another folder" in result.output
+    assert sorted(path.name for path in (pipeline_env / "data").iterdir()) == ["workspace.json"]
+
+
+def test_an_event_dated_1999_does_not_block_a_run(pipeline_env):
+    rows = [archive_row("startup", ID_A, "2026-05-01T08:00:00.000Z"),
+            archive_row("heartbeat", ID_A, "2026-05-01T08:00:05.000Z"),
+            archive_row("heartbeat", ID_A, "2026-05-02T08:00:05.000Z"),
+            archive_row("heartbeat", ID_B, "1999-12-31T08:00:05.000Z")]  # an install with a wrong clock
+    write_export(pipeline_env / "exports" / "2026-05-03" / "registry_metrics.csv", header_variant(34), rows)
+    result = CliRunner().invoke(main, [
+        "run", "--source", "csv", "--csv-path", str(pipeline_env / "exports"),
+        "--data-dir", str(pipeline_env / "data"), "--reports-dir", str(pipeline_env / "reports"),
+    ])
+    assert result.exit_code == 0, result.output
+    assert "1 row(s) are dated more than 365 days before the export" in result.output  # (the log wraps there)
+    assert sorted(path.name for path in (pipeline_env / "data" / "raw_events").iterdir()) == [
+        "date=2026-05-01", "date=2026-05-02"]
+    metrics = json.loads((pipeline_env / "reports" / "2026-05-02" / "metrics-2026-05-02.json").read_text())
+    assert metrics["key_metrics"]["identified_instances"] == 1
+
+
+def test_a_day_before_the_sources_first_day_is_refused_naming_it(pipeline_env):
+    write_export(pipeline_env / "exports" / "2026-05-03" / "registry_metrics.csv", header_variant(34),
+                 [archive_row("startup", ID_A, "2026-05-01T08:00:00.000Z")])
+    result = CliRunner().invoke(main, [
+        "run", "--source", "csv", "--csv-path", str(pipeline_env / "exports"), "--date", "2026-04-30",
+        "--data-dir", str(pipeline_env / "data"), "--reports-dir", str(pipeline_env / "reports"),
+    ])
+    assert result.exit_code == 1
+    assert "2026-04-30 is before the source's first day 2026-05-01" in result.output
+    assert not (pipeline_env / "data" / "raw_events").exists() and not (pipeline_env / "reports" / "2026-04-30").exists()

@@ -266,3 +266,29 @@ def test_a_truncated_single_export_is_complete_up_to_its_last_heartbeat_day(tmp_
     archive = CsvArchive(tmp_path / "registry_metrics.csv", tmp_path / "cache")
     archive.refresh()
     assert archive.coverage() == (date(2026, 5, 1), date(2026, 5, 2))  # 05-03's heartbeat was the last whole row
+
+
+def test_a_row_dated_long_before_its_export_does_not_move_the_archives_first_day(tmp_path):
+    exports = tmp_path / "exports"
+    write_export(exports / "2026-05-03" / "registry_metrics.csv", header_variant(34),
+                 [startup(ID_A, "1999-12-31T10:00:00.000Z"), startup(ID_A, "2026-05-01T10:00:00.000Z")])
+    archive = CsvArchive(exports, tmp_path / "cache")
+    assert archive.refresh().rows_too_old == 1
+    assert archive.coverage() == (date(2026, 5, 1), date(2026, 5, 1))
+    assert archive.day(date(1999, 12, 31)).height == 1  # kept on its day, before the first day
+    # Without a dated folder the export was taken on its newest day: a year before it is plausible.
+    write_export(tmp_path / "registry_metrics.csv", header_variant(34),
+                 [startup(ID_A, "2025-05-02T10:00:00.000Z"), startup(ID_B, "2026-05-01T10:00:00.000Z")])
+    single = CsvArchive(tmp_path / "registry_metrics.csv", tmp_path / "single-cache")
+    assert single.refresh().rows_too_old == 0 and single.coverage()[0] == date(2025, 5, 2)
+
+
+def test_a_cache_of_an_older_layout_is_imported_again(tmp_path):
+    write_export(tmp_path / "registry_metrics.csv", header_variant(34), [startup(ID_A, "2026-05-01T10:00:00.000Z")])
+    archive = CsvArchive(tmp_path / "registry_metrics.csv", tmp_path / "cache")
+    archive.refresh()
+    manifest = json.loads(archive.manifest_path.read_text())
+    del manifest["format"], manifest["files"]["registry_metrics.csv"]["first_day"]  # written before first days
+    archive.manifest_path.write_text(json.dumps(manifest))
+    assert archive.refresh().imported_files == ["registry_metrics.csv"]
+    assert archive.coverage() == (date(2026, 5, 1), date(2026, 5, 1)) and archive.day(date(2026, 5, 1)).height == 1

@@ -21,7 +21,7 @@ from usage_assets.common.days import last_complete_utc_day
 from usage_assets.sources.csv_archive import CsvArchive, CsvArchiveError
 from usage_assets.sources.demo_fleet import DemoFleetParams, demo_events_for_day
 from usage_assets.sources.errors import SourceCheckStep
-from usage_assets.sources.export_format import count_events
+from usage_assets.sources.export_format import COLLECTOR_RETENTION_DAYS, count_events
 
 
 def with_secrets_resolved(source: "TelemetrySource") -> "TelemetrySource":
@@ -215,6 +215,11 @@ class CsvTelemetrySource(TelemetrySource):
             progress(f"WARNING: {name} is incomplete, {reason}; its days are not treated as complete")
         if summary.ignored_columns:
             progress(f"ignored column(s) the export format does not have: {', '.join(summary.ignored_columns)}")
+        if summary.rows_too_old:
+            progress(
+                f"{summary.rows_too_old:,} row(s) are dated more than {COLLECTOR_RETENTION_DAYS} days before the "
+                "export holding them (a wrong clock): they are before the archive's first day, never ingested"
+            )
         if summary.set_aside_rows:
             progress(
                 f"{summary.set_aside_rows:,} row(s) belong to no day (no usable ts, a broken line, or dated "

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -280,32 +280,48 @@ class TelemetryDatabase:
         return counts
 
     def first_day(self) -> date | None:
-        """The UTC day of the oldest BSON-date ``ts`` over both collections, or None.
+        """The UTC day of the oldest plausible BSON-date ``ts`` over both collections, or None.
+
+        Plausible: at most :data:`export_format.COLLECTOR_RETENTION_DAYS` before the newest
+        ``ts`` that is not in the future. The collector keeps a year of events, so an older
+        ``ts`` comes from an install with a wrong clock and must not move the source's
+        first day (it is never ingested).
+        """
+        newest = self._edge_ts({"$type": "date", "$lte": datetime.now(timezone.utc)}, -1)
+        if newest is None:
+            return None
+        floor = newest - timedelta(days=fmt.COLLECTOR_RETENTION_DAYS)
+        return self._edge_ts({"$type": "date", "$gte": floor}, 1).date()
+
+    def _edge_ts(self, condition: dict[str, Any], direction: int) -> datetime | None:
+        """The oldest (``direction`` 1) or newest (-1) BSON-date ``ts`` matching ``condition``
+        over both collections, in UTC, or None.
 
         ``$match`` + ``$sort`` + ``$limit`` at the start of a pipeline can walk an index
         on ``ts`` and stop at the first document; a ``$group``/``$min`` would scan the
         whole collection.
         """
-        firsts: list[datetime] = []
+        edges: list[datetime] = []
         self._connected()
         for event in docs.COLLECTIONS:
             pipeline = [
-                {"$match": {"ts": {"$type": "date"}}},
-                {"$sort": {"ts": 1}},
+                {"$match": {"ts": condition}},
+                {"$sort": {"ts": direction}},
                 {"$limit": 1},
-                {"$project": {"_id": 0, "first": "$ts"}},
+                {"$project": {"_id": 0, "edge": "$ts"}},
             ]
             try:
                 with pymongo.timeout(self.config.query_timeout_s):
                     result = list(self._collection(event).aggregate(pipeline))
             except mongo_errors.PyMongoError as error:
-                raise self._explain(error, f"finding the oldest event in {self._namespace(event)}") from None
-            if result and isinstance(result[0].get("first"), datetime):
-                firsts.append(result[0]["first"])
-        if not firsts:
+                which = "oldest" if direction == 1 else "newest"
+                raise self._explain(error, f"finding the {which} event in {self._namespace(event)}") from None
+            if result and isinstance(result[0].get("edge"), datetime):
+                moment = result[0]["edge"]
+                edges.append((moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(timezone.utc))
+        if not edges:
             return None
-        oldest = min(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc) for moment in firsts)
-        return oldest.astimezone(timezone.utc).date()
+        return min(edges) if direction == 1 else max(edges)
 
     def ping(self) -> None:
         """Connect, complete TLS and authentication; raises :class:`SourceError`."""

@@ -173,6 +173,9 @@ def test_a_day_arrives_through_the_tunnel_with_tls_and_credentials(tmp_path, bas
     assert source.count_day(DAY2) == {"startup": 1, "heartbeat": 3}
     assert source.count_day(DAY1) == {"startup": 2, "heartbeat": 3}  # the duplicate delivery counts
     assert source.coverage()[0] == DAY1
+    # A heartbeat from an install whose clock says 1999 does not move the first day.
+    database.insert("heartbeat_events", [{**fleet_documents()["heartbeat_events"][0], "ts": datetime(1999, 12, 31, 8)}])
+    assert source.coverage()[0] == DAY1
 
 
 def test_an_unknown_bastion_host_key_is_rejected_before_logging_in(tmp_path, bastion, database, secrets):
@@ -286,14 +289,17 @@ def test_the_same_events_through_csv_and_documentdb_give_identical_raw_events(ru
         writer.writerows(_as_csv_row("heartbeat", doc) for doc in documents["heartbeat_events"])
     csv_settings = Settings(source="csv", csv_path=str(export.parent.parent), data_dir=str(tmp_path / "csv-data"),
                             reports_dir=str(tmp_path / "csv-reports"))
-    csv_runner = PipelineRunner(csv_settings, runner.instance)
-    for day in (DAY1, DAY2):
-        runner.ingest(day)
-        csv_runner.ingest(day)
-        from_db = Lake(tmp_path / "data").read_frame("raw_events", day)
-        from_csv = Lake(tmp_path / "csv-data").read_frame("raw_events", day)
-        assert from_db.height > 0
-        assert from_db.equals(from_csv), (from_db, from_csv)
+    # Another source: its own Dagster instance (one instance never records two sources).
+    (tmp_path / "csv-home").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "csv-home")) as csv_instance:
+        csv_runner = PipelineRunner(csv_settings, csv_instance)
+        for day in (DAY1, DAY2):
+            runner.ingest(day)
+            csv_runner.ingest(day)
+            from_db = Lake(tmp_path / "data").read_frame("raw_events", day)
+            from_csv = Lake(tmp_path / "csv-data").read_frame("raw_events", day)
+            assert from_db.height > 0
+            assert from_db.equals(from_csv), (from_db, from_csv)
     assert Lake(tmp_path / "data").read_json("ingest_stats", DAY1)["duplicates"] == 1
     assert Lake(tmp_path / "csv-data").read_json("ingest_stats", DAY1)["duplicates"] == 1
 
