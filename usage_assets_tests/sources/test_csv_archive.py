@@ -292,3 +292,29 @@ def test_a_cache_of_an_older_layout_is_imported_again(tmp_path):
     archive.manifest_path.write_text(json.dumps(manifest))
     assert archive.refresh().imported_files == ["registry_metrics.csv"]
     assert archive.coverage() == (date(2026, 5, 1), date(2026, 5, 1)) and archive.day(date(2026, 5, 1)).height == 1
+
+
+def test_rows_with_a_wrong_clock_are_counted_once_across_snapshots(tmp_path):
+    # Like the set-aside rows: the distinct rows the cache holds before the first day, on
+    # every refresh, whatever the number of snapshots repeating them.
+    exports = tmp_path / "exports"
+    rows = [startup(ID_B, "1999-12-31T10:00:00.000Z"), startup(ID_A, "2026-05-01T10:00:00.000Z")]
+    write_export(exports / "2026-05-02" / "registry_metrics.csv", header_variant(34), rows)
+    write_export(exports / "2026-05-03" / "registry_metrics.csv", header_variant(34), rows)
+    archive = CsvArchive(exports, tmp_path / "cache")
+    assert archive.refresh().rows_too_old == 1
+    assert archive.refresh().rows_too_old == 1  # nothing new imported: still named
+    assert archive.coverage() == (date(2026, 5, 1), date(2026, 5, 1))
+
+
+def test_a_cache_written_before_first_days_were_recorded_is_imported_again(tmp_path):
+    # A cache of the previous layout (format 2: truncation and set-aside, no first day).
+    write_export(tmp_path / "registry_metrics.csv", header_variant(34), [startup(ID_A, "2026-05-01T10:00:00.000Z")])
+    archive = CsvArchive(tmp_path / "registry_metrics.csv", tmp_path / "cache")
+    archive.refresh()
+    manifest = json.loads(archive.manifest_path.read_text())
+    manifest["format"] = 2
+    del manifest["files"]["registry_metrics.csv"]["first_day"]
+    archive.manifest_path.write_text(json.dumps(manifest))
+    assert archive.refresh().imported_files == ["registry_metrics.csv"]
+    assert json.loads(archive.manifest_path.read_text())["files"]["registry_metrics.csv"]["first_day"] == "2026-05-01"
