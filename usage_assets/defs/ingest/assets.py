@@ -57,42 +57,39 @@ def only_transient_errors_retried() -> Iterator[None]:
         raise dg.Failure(description=description, allow_retries=False) from error
 
 
+def ingest_spec(key: str, description: str, kinds: set[str]) -> dg.AssetSpec:
+    """An output of the ingest step: group ``ingest``, skipped when the blocking check fails."""
+    return dg.AssetSpec(key, description=description, group_name="ingest", kinds=kinds, skippable=True)
+
+
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(
+        ingest_spec(
             RAW_EVENTS,
-            description="Day D's telemetry events (startup and heartbeat), typed, validated "
+            "Day D's telemetry events (startup and heartbeat), typed, validated "
             "against the collector's rules and de-duplicated. Parquet, one file per UTC day.",
-            group_name="ingest",
-            kinds={"polars", "parquet"},
-            skippable=True,
+            {"polars", "parquet"},
         ),
-        dg.AssetSpec(
+        ingest_spec(
             REJECTED_EVENTS,
-            description="Rows of day D that broke a validation rule, unchanged, with the reason. "
+            "Rows of day D that broke a validation rule, unchanged, with the reason. "
             "Kept so that nothing the source sent is dropped silently.",
-            group_name="ingest",
-            kinds={"polars", "parquet"},
-            skippable=True,
+            {"polars", "parquet"},
         ),
-        dg.AssetSpec(
+        ingest_spec(
             FIELD_QUARANTINE,
-            description="Fields of day D's events that broke a rule while the event was kept: a value "
+            "Fields of day D's events that broke a rule while the event was kept: a value "
             "outside the known list kept as a new category (a new compute platform, say), a value of the "
             "wrong type, length or range set to null. One row per column, rule, action and value, with "
             "the number of events. The report's data-quality section lists them.",
-            group_name="ingest",
-            kinds={"polars", "parquet"},
-            skippable=True,
+            {"polars", "parquet"},
         ),
-        dg.AssetSpec(
+        ingest_spec(
             INGEST_STATS,
-            description="What day D's ingest fetched from the source (rows, per event type) and what "
+            "What day D's ingest fetched from the source (rows, per event type) and what "
             "became of them: kept, duplicates, rejected by reason. Read by the report's data-quality "
             "section and recounted against the source by the reconciliation check. JSON.",
-            group_name="ingest",
-            kinds={"json"},
-            skippable=True,
+            {"json"},
         ),
     ],
     check_specs=[
