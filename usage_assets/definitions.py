@@ -17,11 +17,7 @@ from typing import Any, TypeVar
 import dagster as dg
 from pydantic import SecretStr
 
-from usage_assets.defs.resources.documentdb import (
-    BastionConfig,
-    DatabaseConfig,
-    DocumentDBTelemetrySource,
-)
+from usage_assets.defs.resources.documentdb import BastionConfig, DatabaseConfig, DocumentDBTelemetrySource
 from usage_assets.defs.resources.github import GitHubRepository
 from usage_assets.defs.resources.prometheus import PrometheusSource
 from usage_assets.defs.resources.storage import DataLake, ReportConfig

@@ -16,13 +16,7 @@ from usage_assets.cli.runner import PipelineRunError, PipelineRunner
 from usage_assets.common.days import day_range
 from usage_assets.settings import Settings
 from usage_assets_tests.conftest import ID_A, ID_B
-from usage_assets_tests.enrichment.test_github_stats import (  # noqa: F401
-    REPO,
-    REPO_DOCUMENT,
-    TOKEN,
-    github,
-    serve_repository,
-)
+from usage_assets_tests.enrichment.test_github_stats import REPO, REPO_DOCUMENT, TOKEN, github, serve_repository  # noqa: F401
 from usage_assets_tests.sources.test_csv_archive import header_variant, write_export
 
 START = date(2026, 3, 1)

@@ -29,11 +29,7 @@ import pytest
 from usage_assets.cli.runner import PipelineRunner
 from usage_assets.common.days import day_range
 from usage_assets.settings import Settings
-from usage_assets.sources.demo_fleet import (
-    DEMO_INTERNAL_ALLOWLIST,
-    DemoFleetParams,
-    demo_events_for_day,
-)
+from usage_assets.sources.demo_fleet import DEMO_INTERNAL_ALLOWLIST, DemoFleetParams, demo_events_for_day
 from usage_assets_tests.sources.test_csv_archive import header_variant, write_export
 from usage_assets_tests.test_pipeline import REFERENCE_CHARTS
 

@@ -76,10 +76,7 @@ from usage_assets.charts.style import (
     styled_png,
 )
 from usage_assets.common.formatting import ELLIPSIS, known_first
-from usage_assets.sources.export_format import (
-    AUTH_VOLUME_BUCKETS,
-    CLOUD_DETECTION_METHODS,
-)
+from usage_assets.sources.export_format import AUTH_VOLUME_BUCKETS, CLOUD_DETECTION_METHODS
 
 #: Compute platforms in the order the reference draws them; any other value follows,
 #: alphabetically.

@@ -22,13 +22,7 @@ from pathlib import Path
 import click
 from dotenv import load_dotenv
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from usage_assets.cli.summary import DATE, _day, prometheus_options, summary
 from usage_assets.settings import PROJECT_ROOT, SOURCES, Settings, SettingsError
@@ -255,9 +249,7 @@ def check_source(day: date | None, **options):
     Each failed step says what failed and what to check next. Exit code 1
     when a step fails. No secret is ever printed.
     """
-    from usage_assets.definitions import (
-        build_telemetry_source,  # imports dagster: keep --help fast
-    )
+    from usage_assets.definitions import build_telemetry_source  # imports dagster: keep --help fast
     from usage_assets.defs.resources.telemetry import with_secrets_resolved
 
     try:

@@ -24,13 +24,7 @@ from pathlib import Path
 import dagster as dg
 
 from usage_assets.cli.errors import PipelineRunError
-from usage_assets.cli.run_recovery import (
-    describe_wait,
-    process_tags,
-    recover_dead_runs,
-    slot_wait,
-    summarize_recovery,
-)
+from usage_assets.cli.run_recovery import describe_wait, process_tags, recover_dead_runs, slot_wait, summarize_recovery
 from usage_assets.common.days import day_range, last_complete_utc_day
 from usage_assets.daily.history import history_first_day
 from usage_assets.definitions import build_definitions, source_first_day

@@ -81,11 +81,7 @@ def summary(report_date, output_format, range_label, no_prometheus, prometheus_e
     from usage_assets.enrichment.prometheus_trends import SWITCHED_OFF, trends_or_reason
     from usage_assets.enrichment.trend_arithmetic import parse_range
     from usage_assets.storage.lake import Lake
-    from usage_assets.terminal.summary import (
-        SummaryUnavailable,
-        default_day,
-        load_summary,
-    )
+    from usage_assets.terminal.summary import SummaryUnavailable, default_day, load_summary
     from usage_assets.terminal.views import DASHBOARD_WIDTH, dashboard_view, table_view
     from usage_assets.workspace import Workspace
 

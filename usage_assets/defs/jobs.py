@@ -5,13 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from usage_assets.defs.ingest.checks import RECONCILIATION_CHECK_KEY
-from usage_assets.storage.datasets import (
-    FLEET_METRICS,
-    INSTANCE_DAYS,
-    INSTANCES,
-    LIVENESS,
-    LIVENESS_BY_INSTALL,
-)
+from usage_assets.storage.datasets import FLEET_METRICS, INSTANCE_DAYS, INSTANCES, LIVENESS, LIVENESS_BY_INSTALL
 
 INGEST_JOB = "daily_ingest"
 METRICS_JOB = "daily_fleet_metrics"

@@ -24,13 +24,7 @@ from usage_assets.metrics.fleet import longest_lived
 from usage_assets.metrics.retention import adoption_funnel
 from usage_assets.metrics.versions import build_kind, semver_key
 from usage_assets.report.commentary import COMMENTARY_SECTIONS, commentary_markdown
-from usage_assets.report.comparisons import (
-    comparison_rows,
-    count_change,
-    headline_values,
-    new_values,
-    point_change,
-)
+from usage_assets.report.comparisons import comparison_rows, count_change, headline_values, new_values, point_change
 from usage_assets.report.enrichment_sections import insights_section, prometheus_section
 from usage_assets.report.render import Chart, escape_markdown
 from usage_assets.sources.export_format import AUTH_VOLUME_BUCKETS

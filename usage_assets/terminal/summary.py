@@ -20,12 +20,7 @@ from typing import Any
 from usage_assets.enrichment.prometheus_trends import DEFAULT_SERIES, not_used
 from usage_assets.enrichment.trend_arithmetic import DEFAULT_RANGE, parse_range
 from usage_assets.insights.usage_insights import insights_of_day
-from usage_assets.storage.datasets import (
-    FLEET_METRICS,
-    LIVENESS,
-    PROMETHEUS_TRENDS,
-    USAGE_INSIGHTS,
-)
+from usage_assets.storage.datasets import FLEET_METRICS, LIVENESS, PROMETHEUS_TRENDS, USAGE_INSIGHTS
 from usage_assets.storage.lake import Lake
 
 PROMETHEUS_MODES = ("stored", "fresh", "off")

@@ -3,9 +3,9 @@
 from datetime import date, timedelta
 
 import matplotlib
-from matplotlib.colors import to_hex
 import polars as pl
 import pytest
+from matplotlib.colors import to_hex
 
 from usage_assets.charts.fleet import (
     DETECTION_COLORS,

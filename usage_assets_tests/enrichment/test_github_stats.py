@@ -13,11 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from usage_assets.enrichment.github_stats import (
-    NOT_CONFIGURED,
-    fetch_github_stats,
-    github_changes,
-)
+from usage_assets.enrichment.github_stats import NOT_CONFIGURED, fetch_github_stats, github_changes
 from usage_assets_tests.prometheus_server import closed_port_url
 
 REPO = "example-org/registry"

@@ -13,11 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from usage_assets.enrichment.prometheus_client import (
-    PrometheusClient,
-    increase_query,
-    redact_endpoint,
-)
+from usage_assets.enrichment.prometheus_client import PrometheusClient, increase_query, redact_endpoint
 from usage_assets.enrichment.prometheus_trends import NOT_CONFIGURED, trends_or_reason
 from usage_assets.settings import Settings, SettingsError
 from usage_assets_tests.prometheus_server import closed_port_url

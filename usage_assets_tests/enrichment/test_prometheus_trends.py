@@ -28,11 +28,7 @@ previous one):
 from datetime import date, timedelta
 
 from usage_assets.enrichment.prometheus_client import PrometheusClient
-from usage_assets.enrichment.prometheus_trends import (
-    DEFAULT_SERIES,
-    prometheus_trends,
-    series_trend,
-)
+from usage_assets.enrichment.prometheus_trends import DEFAULT_SERIES, prometheus_trends, series_trend
 from usage_assets_tests.prometheus_server import EVALUATED_AT, HOSTILE_TOOL, REPORT_DAY
 
 W = 168  # hourly steps in 7 days

@@ -5,12 +5,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from usage_assets.insights.recommendations import (
-    RULES,
-    recommendation_inputs,
-    recommendation_rules,
-    recommendations,
-)
+from usage_assets.insights.recommendations import RULES, recommendation_inputs, recommendation_rules, recommendations
 from usage_assets.report.render import escape_markdown
 
 

@@ -8,12 +8,7 @@ from usage_assets.daily.activity import instance_days_from_events, instances_as_
 from usage_assets.daily.internal import InternalAllowlist
 from usage_assets.ingest.validation import validate_events
 from usage_assets.metrics.fleet import stickiness
-from usage_assets.metrics.retention import (
-    BUCKET_COUNT_COLUMNS,
-    RETENTION_COLUMNS,
-    adoption_funnel,
-    retention_series,
-)
+from usage_assets.metrics.retention import BUCKET_COUNT_COLUMNS, RETENTION_COLUMNS, adoption_funnel, retention_series
 from usage_assets_tests.conftest import event, export_rows
 
 D0 = date(2026, 5, 1)

@@ -7,12 +7,7 @@ import polars as pl
 from usage_assets.daily.activity import instance_days_from_events, instances_as_of
 from usage_assets.daily.internal import InternalAllowlist
 from usage_assets.ingest.validation import validate_events
-from usage_assets.metrics.versions import (
-    build_kind,
-    build_summary,
-    semver_key,
-    upgrade_trajectories,
-)
+from usage_assets.metrics.versions import build_kind, build_summary, semver_key, upgrade_trajectories
 from usage_assets_tests.conftest import ID_A, ID_B, ID_C, event, export_rows
 
 ID_D = "dddddddd-0000-4000-8000-00000000000d"

@@ -5,12 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from usage_assets.report.commentary import (
-    COMMENTARY_SECTIONS,
-    CommentaryError,
-    commentary_markdown,
-    load_commentary,
-)
+from usage_assets.report.commentary import COMMENTARY_SECTIONS, CommentaryError, commentary_markdown, load_commentary
 
 
 def write(tmp_path: Path, content: str | dict | list) -> Path:

@@ -1,12 +1,6 @@
 """Day-over-day and week-over-week changes carry their own sign (reference quirk 10)."""
 
-from usage_assets.report.comparisons import (
-    comparison_rows,
-    count_change,
-    headline_values,
-    new_values,
-    point_change,
-)
+from usage_assets.report.comparisons import comparison_rows, count_change, headline_values, new_values, point_change
 
 
 def test_count_changes_are_signed_with_the_relative_change():

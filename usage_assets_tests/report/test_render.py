@@ -8,13 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from usage_assets.report.render import (
-    Chart,
-    clean_text,
-    escape_markdown,
-    markdown_to_html,
-    write_report_folder,
-)
+from usage_assets.report.render import Chart, clean_text, escape_markdown, markdown_to_html, write_report_folder
 
 HOSTILE = "<script>alert('x')</script>|1.0.0\n# heading"
 

@@ -16,11 +16,7 @@ import polars as pl
 import pytest
 
 from usage_assets.sources import export_format as ef
-from usage_assets.sources.demo_fleet import (
-    DEMO_INTERNAL_ALLOWLIST,
-    DemoFleetParams,
-    demo_events_for_day,
-)
+from usage_assets.sources.demo_fleet import DEMO_INTERNAL_ALLOWLIST, DemoFleetParams, demo_events_for_day
 
 PARAMS = DemoFleetParams()
 REPO_ROOT = Path(__file__).resolve().parents[2]

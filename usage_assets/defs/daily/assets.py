@@ -5,11 +5,7 @@ import dagster as dg
 from usage_assets.daily.activity import instance_days_from_events, instances_as_of
 from usage_assets.daily.history import scan_history
 from usage_assets.defs.materialize import frame_result
-from usage_assets.defs.partitions import (
-    ALL_DAYS_UP_TO_D,
-    daily_partitions,
-    partition_day,
-)
+from usage_assets.defs.partitions import ALL_DAYS_UP_TO_D, daily_partitions, partition_day
 from usage_assets.defs.resources.storage import DataLake, ReportConfig
 from usage_assets.storage.datasets import INSTANCE_DAYS, INSTANCES, RAW_EVENTS
 

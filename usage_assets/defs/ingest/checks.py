@@ -10,18 +10,10 @@ import warnings
 
 import dagster as dg
 
-from usage_assets.defs.partitions import (
-    PARTITIONS_START,
-    daily_partitions,
-    partition_day,
-)
+from usage_assets.defs.partitions import PARTITIONS_START, daily_partitions, partition_day
 from usage_assets.defs.resources.storage import DataLake
 from usage_assets.defs.resources.telemetry import TelemetrySource
-from usage_assets.ingest.reconciliation import (
-    days_to_reconcile,
-    gaps_message,
-    reconcile,
-)
+from usage_assets.ingest.reconciliation import days_to_reconcile, gaps_message, reconcile
 from usage_assets.sources.errors import SourceError
 from usage_assets.storage.datasets import INGEST_STATS, RAW_EVENTS
 

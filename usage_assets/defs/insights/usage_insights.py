@@ -3,19 +3,10 @@
 import dagster as dg
 
 from usage_assets.defs.materialize import json_result
-from usage_assets.defs.partitions import (
-    UP_TO_LONGEST_RANGE_BEFORE,
-    daily_partitions,
-    partition_day,
-)
+from usage_assets.defs.partitions import UP_TO_LONGEST_RANGE_BEFORE, daily_partitions, partition_day
 from usage_assets.defs.resources.storage import DataLake
 from usage_assets.insights.usage_insights import insights_of_day
-from usage_assets.storage.datasets import (
-    FLEET_METRICS,
-    LIVENESS,
-    PROMETHEUS_TRENDS,
-    USAGE_INSIGHTS,
-)
+from usage_assets.storage.datasets import FLEET_METRICS, LIVENESS, PROMETHEUS_TRENDS, USAGE_INSIGHTS
 
 
 @dg.asset(

@@ -13,13 +13,7 @@ from usage_assets.metrics.engagement import engagement_series
 from usage_assets.metrics.forecast import cumulative_installs
 from usage_assets.metrics.forecast import install_forecast as forecast_installs
 from usage_assets.metrics.retention import retention_series
-from usage_assets.storage.datasets import (
-    CUMULATIVE_INSTALLS,
-    ENGAGEMENT,
-    INSTALL_FORECAST,
-    INSTANCES,
-    LIFETIME_BUCKETS,
-)
+from usage_assets.storage.datasets import CUMULATIVE_INSTALLS, ENGAGEMENT, INSTALL_FORECAST, INSTANCES, LIFETIME_BUCKETS
 
 
 @dg.asset(name=ENGAGEMENT, partitions_def=daily_partitions, deps=[INSTANCES, HISTORY_UP_TO_D], group_name="metrics", kinds={"polars", "parquet"})

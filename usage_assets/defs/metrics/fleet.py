@@ -11,12 +11,7 @@ from usage_assets.defs.resources.storage import DataLake
 from usage_assets.metrics.breakdowns import fleet_breakdowns
 from usage_assets.metrics.detection import detection_by_version
 from usage_assets.metrics.fleet import fleet_metrics as summarize_fleet
-from usage_assets.metrics.liveness import (
-    STRONGER_WINDOW_DAYS,
-    liveness_summary,
-    liveness_table,
-    window_start,
-)
+from usage_assets.metrics.liveness import STRONGER_WINDOW_DAYS, liveness_summary, liveness_table, window_start
 from usage_assets.metrics.versions import build_summary
 from usage_assets.storage.datasets import (
     BUILD_KINDS,

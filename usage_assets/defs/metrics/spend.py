@@ -9,12 +9,7 @@ from usage_assets.defs.partitions import daily_partitions, partition_day
 from usage_assets.defs.resources.storage import DataLake, ReportConfig
 from usage_assets.metrics.spend import daily_reporters as count_daily_reporters
 from usage_assets.metrics.spend import priced_install_days, spend_by_day, spend_summary
-from usage_assets.storage.datasets import (
-    DAILY_REPORTERS,
-    INSTANCES,
-    LTV_SPEND,
-    LTV_SPEND_BY_DAY,
-)
+from usage_assets.storage.datasets import DAILY_REPORTERS, INSTANCES, LTV_SPEND, LTV_SPEND_BY_DAY
 
 
 @dg.multi_asset(

@@ -19,12 +19,7 @@ from usage_assets.defs.resources.storage import DataLake, ReportConfig
 from usage_assets.defs.resources.telemetry import TelemetrySource
 from usage_assets.ingest.freshness import stale_ingested_days, stale_message
 from usage_assets.report.commentary import COMMENTARY_FILE, load_commentary
-from usage_assets.report.inputs import (
-    COMPARED_DATASETS,
-    REPORT_INPUTS,
-    read_report_inputs,
-    report_sidecars,
-)
+from usage_assets.report.inputs import COMPARED_DATASETS, REPORT_INPUTS, read_report_inputs, report_sidecars
 from usage_assets.report.render import Chart, render_report, write_report_folder
 from usage_assets.report.sections import build_report_context
 from usage_assets.storage.datasets import CHARTS as CHARTS_DATASET

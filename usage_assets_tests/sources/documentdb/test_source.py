@@ -25,8 +25,8 @@ import dagster as dg
 import polars as pl
 import pytest
 from click.testing import CliRunner
-from pydantic import SecretStr
 from dagster._serdes import serialize_value
+from pydantic import SecretStr
 
 from usage_assets.cli.main import main
 from usage_assets.cli.runner import PipelineRunError, PipelineRunner
@@ -38,12 +38,7 @@ from usage_assets.sources.export_format import EXPORT_COLUMNS
 from usage_assets.storage.lake import Lake
 from usage_assets_tests.conftest import ID_A, ID_B, ID_C
 from usage_assets_tests.fake_docdb import DB_PASSWORD, DB_USER, FakeTelemetryDB, make_ca
-from usage_assets_tests.loopback_sshd import (
-    KEY_PASSPHRASE,
-    LoopbackSshd,
-    keygen,
-    sshd_available,
-)
+from usage_assets_tests.loopback_sshd import KEY_PASSPHRASE, LoopbackSshd, keygen, sshd_available
 
 DAY1, DAY2 = date(2026, 5, 1), date(2026, 5, 2)
 #: The variables of the two secrets, as documented (read by dg.EnvVar when a run starts).
