@@ -132,8 +132,16 @@ def pipeline_definitions() -> dg.Definitions:
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    """Every asset, check, job and schedule, with the resources for ``settings``."""
-    return dg.Definitions.merge(pipeline_definitions(), dg.Definitions(resources=build_resources(settings)))
+    """Every asset, check, job and schedule, with the resources for ``settings``.
+
+    Runs the UI launches for a selection of assets (and asset backfills) execute in one
+    process, as the CLI's jobs do: on a small machine a process per step costs seconds,
+    more than most steps themselves.
+    """
+    return dg.Definitions.merge(
+        pipeline_definitions(),
+        dg.Definitions(resources=build_resources(settings), executor=dg.in_process_executor),
+    )
 
 
 @dg.definitions

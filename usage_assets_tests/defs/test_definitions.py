@@ -26,3 +26,10 @@ def test_schedule_requests_the_previous_utc_day():
         )
         requests = schedule.evaluate_tick(context).run_requests
     assert [request.partition_key for request in requests] == ["2026-11-20"]
+
+
+def test_runs_launched_for_an_asset_selection_execute_in_one_process():
+    # What the UI's "Materialize" and asset backfills run: the implicit asset job.
+    defs = load_definitions()
+    assert defs.resolve_implicit_global_asset_job_def().executor_def is dg.in_process_executor
+    assert all(job.executor_def is dg.in_process_executor for job in defs.resolve_all_job_defs())
