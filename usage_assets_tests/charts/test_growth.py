@@ -14,9 +14,9 @@ from usage_assets.charts.style import STYLE, empty_chart
 from usage_assets.daily.activity import instance_days_from_events
 from usage_assets.ingest.validation import validate_events
 from usage_assets.metrics.installs_over_time import installs_by, installs_by_cloud
+from usage_assets_tests.charts import PNG, assert_deterministic_png
 from usage_assets_tests.conftest import ID_A, ID_B, event, export_rows
 
-PNG = b"\x89PNG\r\n\x1a\n"
 DAY = date(2026, 11, 20)
 HOSTILE = "<script>alert(1)</script>|x\x1b[31m"
 
@@ -135,9 +135,7 @@ EMPTY = {
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_charts_are_byte_identical_pngs_for_equal_input(name):
-    first, second = CASES[name](), CASES[name]()
-    assert first.startswith(PNG) and len(first) > 10_000
-    assert first == second
+    assert_deterministic_png(CASES[name])
 
 
 @pytest.mark.parametrize("name", sorted(EMPTY))
