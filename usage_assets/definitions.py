@@ -20,7 +20,7 @@ from pydantic import SecretStr
 from usage_assets.defs.resources.documentdb import BastionConfig, DatabaseConfig, DocumentDBTelemetrySource
 from usage_assets.defs.resources.github import GitHubRepository
 from usage_assets.defs.resources.prometheus import PrometheusSource
-from usage_assets.defs.resources.storage import DataLake, ReportConfig
+from usage_assets.defs.resources.storage import DataLake, ReportConfig, S3Config
 from usage_assets.defs.resources.telemetry import (
     CsvTelemetrySource,
     DemoTelemetrySource,
@@ -55,7 +55,7 @@ def config_from_settings(config_type: type[C], settings: Settings, group: str, *
 def build_telemetry_source(settings: Settings) -> TelemetrySource:
     """The source resource named by ``settings.source``; the CSV source keeps its import
     cache in its workspace's lake (:class:`usage_assets.workspace.Workspace`), so two
-    archives never share one."""
+    archives never share one (on local disk: beside the workspace when the lake is in S3)."""
     if settings.source == "documentdb":
         return DocumentDBTelemetrySource(
             database=config_from_settings(DatabaseConfig, settings, "docdb"),
@@ -64,7 +64,7 @@ def build_telemetry_source(settings: Settings) -> TelemetrySource:
     if settings.source == "csv":
         return CsvTelemetrySource(
             csv_path=str(Path(settings.csv_path).expanduser().resolve()),
-            cache_dir=str(Workspace.of(settings).data_dir / "csv_archive"),
+            cache_dir=str(Workspace.of(settings).local_data_dir / "csv_archive"),
         )
     return DemoTelemetrySource(
         seed=settings.demo_seed, start=settings.demo_start, daily_new_installs=settings.demo_daily_new_installs
@@ -75,18 +75,20 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     """Resources for ``settings``, writing to the source's workspace; the demo source brings
     its own internal-installs list."""
     workspace = Workspace.of(settings)
+    s3 = config_from_settings(S3Config, settings, "s3")
     allowlist = settings.internal_instances
     if allowlist is None and settings.source == "demo":
         allowlist = str(DEMO_INTERNAL_ALLOWLIST)
     return {
         "telemetry": build_telemetry_source(settings),
-        "data_lake": DataLake(data_dir=str(workspace.data_dir)),
+        "data_lake": DataLake(data_dir=str(workspace.data_dir), s3=s3),
         "report_config": ReportConfig(
             reports_dir=str(workspace.reports_dir),
             templates_dir=str(PROJECT_ROOT / "templates"),
             internal_instances=str(Path(allowlist).expanduser().resolve()) if allowlist else None,
             cost_model=str(Path(settings.cost_model).expanduser().resolve()),
             forecast_target=settings.forecast_target,
+            s3=s3,
         ),
         "prometheus": build_prometheus_source(settings),
         "github": config_from_settings(GitHubRepository, settings, "github"),

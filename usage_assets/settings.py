@@ -2,7 +2,7 @@
 
 Every setting is declared once, here: :class:`Settings` holds the top-level ones and one
 model per group - :class:`DatabaseSettings`, :class:`BastionSettings`,
-:class:`PrometheusSettings`, :class:`GitHubSettings` - which the resources (as Dagster
+:class:`PrometheusSettings`, :class:`GitHubSettings`, :class:`S3Settings` - which the resources (as Dagster
 config, secrets as ``dg.EnvVar``) and the DocumentDB client take as they are. A setting's
 environment variable is ``USAGE_`` and its path, upper-case, joined by ``_``
 (:func:`variable`): ``source`` is ``USAGE_SOURCE``, ``docdb.server_selection_timeout_s`` is
@@ -190,6 +190,27 @@ class GitHubSettings(_Group):
     token: Secret = None
 
 
+class S3Settings(_Group):
+    """How to reach S3 when ``data_dir`` or ``reports_dir`` is an ``s3://bucket/prefix`` URL
+    (variables ``USAGE_S3_*``). Credentials are not settings: they come from the standard
+    AWS chain (``AWS_PROFILE``, ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, web
+    identity, the instance or pod role).
+
+    ``endpoint_url``: an S3-compatible store's endpoint (MinIO, Ceph), None for AWS S3.
+    ``region``: the bucket's region, None for the AWS chain's (``AWS_REGION``), else
+    ``us-east-1``.
+    """
+
+    endpoint_url: Annotated[str | None, AfterValidator(_http_url)] = Field(default=None, repr=False)
+    region: str | None = None
+
+
+def _folder_or_bucket(value: str | None) -> str | None:
+    if value and value.lower().startswith("s3://") and not urlsplit(value).netloc:
+        raise ValueError("must name a bucket: s3://bucket or s3://bucket/prefix")
+    return value
+
+
 class Settings(BaseSettings):
     """Where events come from, where outputs go, and the optional enrichments.
 
@@ -200,7 +221,8 @@ class Settings(BaseSettings):
     workspace per source (:mod:`usage_assets.workspace`), whose ``data/``, ``reports/`` and
     ``dagster_home/`` are the defaults of ``data_dir``, ``reports_dir`` and
     ``DAGSTER_HOME``. ``data_dir``: the day-partitioned data lake; ``reports_dir``:
-    ``<reports_dir>/<D>/`` report folders (None: the source's workspace's).
+    ``<reports_dir>/<D>/`` report folders (None: the source's workspace's); either may be
+    an ``s3://bucket/prefix`` URL, reached as ``s3`` says.
     ``partitions_start``: the first daily partition (UTC; None: the source's first day).
     ``demo_*``: the simulator's seed, first day (YYYY-MM-DD) and initial new installs per
     day. ``no_prometheus``: leave Prometheus out even when ``prometheus.endpoint`` is set.
@@ -235,8 +257,8 @@ class Settings(BaseSettings):
     csv_path: str | None = None
     internal_instances: str | None = None
     workspaces_dir: str = str(PROJECT_ROOT / "workspaces")
-    data_dir: str | None = None
-    reports_dir: str | None = None
+    data_dir: Annotated[str | None, AfterValidator(_folder_or_bucket)] = None
+    reports_dir: Annotated[str | None, AfterValidator(_folder_or_bucket)] = None
     partitions_start: date | None = None
     demo_seed: int = 7
     demo_start: str = "2026-08-23"
@@ -249,6 +271,7 @@ class Settings(BaseSettings):
     bastion: BastionSettings = BastionSettings()
     prometheus: PrometheusSettings = PrometheusSettings()
     github: GitHubSettings = GitHubSettings()
+    s3: S3Settings = S3Settings()
 
     @field_validator("demo_start")
     @classmethod

@@ -15,7 +15,8 @@ By default they are ``data/``, ``reports/`` and ``dagster_home/`` in
 Dagster home with a copy of the project's ``dagster_home/dagster.yaml``; so switching
 sources never mixes one source's days, reports or run history with another's.
 ``USAGE_DATA_DIR``, ``USAGE_REPORTS_DIR`` and ``DAGSTER_HOME`` override them (production
-deployments set them). Every folder carries a ``workspace.json`` naming its source, and
+deployments set them); the first two may be ``s3://bucket/prefix`` URLs (reached with
+the settings group ``s3``), whose ``workspace.json`` is an object there. Every folder carries a ``workspace.json`` naming its source, and
 :meth:`Workspace.open` refuses a folder whose manifest names another source before
 anything is written, naming the setting to change. A folder without a manifest (a new
 one, or one written before workspaces existed) is taken by the first source that opens it.
@@ -30,13 +31,14 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from usage_assets.settings import PROJECT_ROOT, Settings, SettingsError, variable
 from usage_assets.storage.lake import atomic_write_bytes, canonical_json
+from usage_assets.storage.store import S3Options, Store, is_s3_url, open_store
 
 #: The manifest each folder of a workspace carries.
 MANIFEST = "workspace.json"
@@ -106,20 +108,24 @@ def source_identity(settings: Settings) -> SourceIdentity:
     return SourceIdentity("demo", demo, f"seed{settings.demo_seed}")
 
 
-def _read_manifest(folder: Path) -> dict[str, Any] | None:
-    path = folder / MANIFEST
-    return json.loads(path.read_text()) if path.is_file() else None
+def _read_manifest(store: Store) -> dict[str, Any] | None:
+    return json.loads(store.read_bytes(MANIFEST)) if store.exists(MANIFEST) else None
 
 
 @dataclass(frozen=True)
 class Workspace:
-    """The folders of one source (see the module docstring); ``root`` is its default folder."""
+    """The folders of one source (see the module docstring); ``root`` is its default folder.
+
+    ``data_dir`` and ``reports_dir`` are folders (``Path``) or ``s3://bucket/prefix`` URLs
+    (``str``), reached with ``s3``; ``dagster_home`` is always a folder.
+    """
 
     source: SourceIdentity
     root: Path
-    data_dir: Path
-    reports_dir: Path
+    data_dir: Path | str
+    reports_dir: Path | str
     dagster_home: Path
+    s3: S3Options = field(default_factory=S3Options)
 
     @classmethod
     def of(cls, settings: Settings) -> "Workspace":
@@ -130,7 +136,9 @@ class Workspace:
         source = source_identity(settings)
         root = Path(settings.workspaces_dir).expanduser().resolve() / source.folder_name
 
-        def folder(explicit: str | None, default: str) -> Path:
+        def folder(explicit: str | None, default: str) -> Path | str:
+            if explicit and is_s3_url(explicit):
+                return explicit.rstrip("/")
             return Path(explicit).expanduser().resolve() if explicit else root / default
 
         return cls(
@@ -139,9 +147,20 @@ class Workspace:
             data_dir=folder(settings.data_dir, "data"),
             reports_dir=folder(settings.reports_dir, "reports"),
             dagster_home=folder(os.environ.get("DAGSTER_HOME"), "dagster_home"),
+            s3=S3Options(**settings.s3.model_dump()),
         )
 
-    def _folders(self) -> list[tuple[Path, str]]:
+    def store(self, folder: Path | str) -> Store:
+        """The store of one of this workspace's folders (local, or S3 with :attr:`s3`)."""
+        return open_store(folder, self.s3)
+
+    @property
+    def local_data_dir(self) -> Path:
+        """A local folder for the source's own files (the CSV source's import cache):
+        ``data_dir``, or ``<root>/data`` when the lake is in S3."""
+        return self.data_dir if isinstance(self.data_dir, Path) else self.root / "data"
+
+    def _folders(self) -> list[tuple[Path | str, str]]:
         """Each folder with the setting that chooses it."""
         return [
             (self.data_dir, f"{variable('data_dir')} or --data-dir"),
@@ -161,7 +180,7 @@ class Workspace:
         before anything is written, when a folder's manifest names another source.
         """
         for folder, setting in self._folders():
-            manifest = _read_manifest(folder)
+            manifest = _read_manifest(self.store(folder))
             if manifest is not None and not self._owns(manifest):
                 raise WorkspaceError(
                     f"{folder} ({setting}) holds the workspace of "
@@ -170,8 +189,9 @@ class Workspace:
                     f"another folder, or unset it to use this source's own workspace {self.root}"
                 )
         for folder, _ in self._folders():
-            if _read_manifest(folder) is None:
-                atomic_write_bytes(folder / MANIFEST, canonical_json(
+            store = self.store(folder)
+            if _read_manifest(store) is None:
+                store.write_bytes(MANIFEST, canonical_json(
                     {"source": self.source.kind, "identity": self.source.identity, "workspace": self.source.folder_name}
                 ))
         if self.dagster_home == self.root / "dagster_home":
@@ -187,7 +207,7 @@ class Workspace:
         lake belongs to another source)."""
         if self.source.kind == "demo":
             return date.fromisoformat(self.source.identity["start"])
-        manifest = _read_manifest(self.data_dir)
+        manifest = _read_manifest(self.store(self.data_dir))
         recorded = manifest.get("first_day") if manifest and self._owns(manifest) else None
         return date.fromisoformat(recorded) if recorded else None
 
@@ -199,6 +219,6 @@ class Workspace:
         known = self.first_day()
         if known is not None:
             return known
-        manifest = _read_manifest(self.data_dir)
-        atomic_write_bytes(self.data_dir / MANIFEST, canonical_json({**manifest, "first_day": day.isoformat()}))
+        lake = self.store(self.data_dir)
+        lake.write_bytes(MANIFEST, canonical_json({**_read_manifest(lake), "first_day": day.isoformat()}))
         return day

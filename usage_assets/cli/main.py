@@ -195,9 +195,10 @@ def run(report_date: date | None, **options):
     with console.status(f"Building the report for {day}…"):
         html_path = runner.report(day)
     click.echo(f"Report for {day} ({runner.telemetry.describe()}):")
+    folder = str(html_path).rpartition("/")[0]  # a path, or an s3:// URL
     click.echo(f"  HTML      {html_path}")
-    click.echo(f"  Markdown  {html_path.with_suffix('.md')}")
-    click.echo(f"  Folder    {html_path.parent}")
+    click.echo(f"  Markdown  {folder}/usage-report-{day}.md")
+    click.echo(f"  Folder    {folder}")
 
 
 @main.command()
@@ -221,7 +222,7 @@ def backfill(start: date, end: date, force: bool, **options):
     runner.check_report_day(start)
     runner.check_report_day(end)
     days = [date.fromordinal(n) for n in range(start.toordinal(), end.toordinal() + 1)]
-    todo = [day for day in days if force or not runner.report_path(day).is_file()]
+    todo = [day for day in days if force or not runner.has_report(day)]
     _fill_ingest(runner, runner.first_day_to_ingest(start), day_before(start), set(todo), end)
     if len(todo) < len(days):
         console.log(f"{len(days) - len(todo)} report(s) already exist; skipping them (--force rebuilds)")

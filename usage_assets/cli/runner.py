@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -82,7 +83,8 @@ class PipelineRunner:
         self.instance = instance or dg.DagsterInstance.get()
         # Resolved: secrets given as dg.EnvVar are read now, as a run would read them.
         self.telemetry = with_secrets_resolved(self.definitions.resources["telemetry"])
-        self.lake = Lake(self.workspace.data_dir)
+        self.lake = Lake(self.workspace.data_dir, self.workspace.s3)
+        self.reports = self.workspace.store(self.workspace.reports_dir)
 
     def recover_dead_runs(self) -> str | None:
         """Mark runs whose ``usage-report`` process is gone as failed and free the pool
@@ -136,21 +138,30 @@ class PipelineRunner:
 
     def existing_reports(self, first: date) -> list[date]:
         """Days from ``first`` on whose report exists, ascending."""
-        folder = self.workspace.reports_dir
-        days = [date.fromisoformat(child.name) for child in folder.glob("????-??-??") if child.is_dir()] \
-            if folder.is_dir() else []
-        return sorted(day for day in days if day >= first and self.report_path(day).is_file())
+        days = [date.fromisoformat(name) for name in self.reports.folders() if re.fullmatch(r"\d{4}-\d{2}-\d{2}", name)]
+        return sorted(day for day in days if day >= first and self.has_report(day))
 
-    def report_path(self, day: date) -> Path:
-        """The HTML report of ``day`` (it exists once the report was built)."""
-        return self.workspace.reports_dir / day.isoformat() / f"usage-report-{day}.html"
+    def _report_key(self, day: date) -> str | None:
+        folder = self.reports.folder_key(day.isoformat())
+        return f"{folder}/usage-report-{day}.html" if folder else None
+
+    def has_report(self, day: date) -> bool:
+        """Whether the HTML report of ``day`` was built."""
+        key = self._report_key(day)
+        return key is not None and self.reports.exists(key)
+
+    def report_path(self, day: date) -> Path | str:
+        """The HTML report of ``day`` (it exists once the report was built): a path, or an
+        ``s3://`` URL when the reports are in S3 (its current folder once it was built)."""
+        key = self._report_key(day) or f"{day}/usage-report-{day}.html"
+        return self.reports.location(key)
 
     def ingest(self, day: date) -> None:
         """Materialize ``day``'s raw_events, rejected_events and instance_days; raises
         :class:`PipelineRunError` when the run fails (e.g. its blocking check)."""
         self._execute(INGEST_JOB, day)
 
-    def report(self, day: date) -> Path:
+    def report(self, day: date) -> Path | str:
         """Materialize every asset of ``day``; returns the HTML report's path.
 
         First builds the fleet metrics of the days the report compares with (D-1, D-7

@@ -81,6 +81,7 @@ def summary(report_date, output_format, range_label, no_prometheus, prometheus_e
     from usage_assets.enrichment.prometheus_trends import SWITCHED_OFF, trends_or_reason
     from usage_assets.enrichment.trend_arithmetic import parse_range
     from usage_assets.storage.lake import Lake
+    from usage_assets.storage.store import S3Options
     from usage_assets.terminal.summary import SummaryUnavailable, default_day, load_summary
     from usage_assets.terminal.views import DASHBOARD_WIDTH, dashboard_view, table_view
     from usage_assets.workspace import Workspace
@@ -90,7 +91,7 @@ def summary(report_date, output_format, range_label, no_prometheus, prometheus_e
         # The summary reads the lake: the telemetry source need not be configured when the
         # lake's folder is given, only to find its workspace's.
         settings = Settings.from_env(data_dir=data_dir, prometheus_endpoint=prometheus_endpoint, need_source=False)
-        lake = Lake(settings.data_dir or Workspace.of(settings).data_dir)
+        lake = Lake(settings.data_dir or Workspace.of(settings).data_dir, S3Options(**settings.s3.model_dump()))
     except SettingsError as error:
         raise click.UsageError(str(error)) from error
     prometheus = settings.prometheus

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
+
+from usage_assets.storage.store import Store
 
 COMMENTARY_SECTIONS = (
     "executive_summary",
@@ -63,13 +66,35 @@ def load_commentary(path: Path) -> dict[str, str]:
     :data:`COMMENTARY_SECTIONS` (the message lists the valid ids).
     """
     try:
-        raw = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         return {}
-    except (OSError, UnicodeDecodeError) as error:
+    except OSError as error:
+        raise CommentaryError(f"{path}: cannot be read as UTF-8 text ({type(error).__name__})") from None
+    return parse_commentary(raw, path)
+
+
+def read_commentary(reports: Store, day: date) -> tuple[dict[str, str], bytes | None]:
+    """The commentary of the report folder of ``day`` in ``reports`` (the folder the last
+    report of that day was written to, local or in S3), parsed as :func:`load_commentary`
+    does, and the file's bytes, to keep it in the next folder; ``({}, None)`` without one."""
+    folder = reports.folder_key(day.isoformat())
+    key = f"{folder}/{COMMENTARY_FILE}" if folder else None
+    if key is None or not reports.exists(key):
+        return {}, None
+    raw = reports.read_bytes(key)
+    return parse_commentary(raw, reports.location(key)), raw
+
+
+def parse_commentary(raw: bytes, path: Path | str) -> dict[str, str]:
+    """Commentary by section id from the bytes of a commentary file (``path`` names it in
+    errors); raises :class:`CommentaryError` as :func:`load_commentary` does."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
         raise CommentaryError(f"{path}: cannot be read as UTF-8 text ({type(error).__name__})") from None
     try:
-        document = json.loads(raw)
+        document = json.loads(text)
     except json.JSONDecodeError as error:
         where = f"line {error.lineno}, column {error.colno}"
         raise CommentaryError(f"{path}: not valid JSON ({error.msg} at {where})") from None

@@ -9,7 +9,6 @@ reference's file names (reference 7.2) so existing users' tools keep working.
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import polars as pl
 
@@ -65,7 +64,7 @@ def read_field_quarantine(lake: Lake, day: date) -> pl.DataFrame:
     if day not in days:
         raise MissingPartitionsError(FIELD_QUARANTINE, [day])
     history = pl.concat(
-        [pl.scan_parquet(lake.path(FIELD_QUARANTINE, each)).select(*_FINDING, first_seen=pl.lit(each)) for each in days]
+        [lake.scan(FIELD_QUARANTINE, [each]).select(*_FINDING, first_seen=pl.lit(each)) for each in days]
     )
     first_seen = history.group_by(_FINDING).agg(pl.col("first_seen").min())
     return (
@@ -118,12 +117,12 @@ def _csv(frame: pl.DataFrame) -> bytes:
     return frame.with_columns(pl.col(pl.Date).dt.to_string("%Y-%m-%d")).write_csv().encode("utf-8")
 
 
-def report_sidecars(inputs: ReportInputs, commentary_path: Path) -> dict[str, bytes]:
+def report_sidecars(inputs: ReportInputs, commentary: bytes | None) -> dict[str, bytes]:
     """File name -> bytes of every sidecar of the report of ``inputs.day``: ``metrics``,
     ``liveness``, ``ltv-spend`` (JSON and CSV), ``install-forecast``, ``prod-internal``,
     ``active-instances``, ``lifetime-buckets`` (the reference's seven columns),
     ``daily-reporters``, ``detection-by-version`` and ``github_stats.json``, plus the
-    ``commentary.json`` at ``commentary_path`` when it exists (it is kept)."""
+    ``commentary.json`` file ``commentary`` when there is one (it is kept)."""
     day = inputs.day
     sidecars = {
         f"metrics-{day}.json": canonical_json(inputs.today.fleet),
@@ -138,6 +137,6 @@ def report_sidecars(inputs: ReportInputs, commentary_path: Path) -> dict[str, by
         f"detection-by-version-{day}.csv": _csv(inputs.detection),
         "github_stats.json": canonical_json(inputs.today.github or {}),
     }
-    if commentary_path.exists():
-        sidecars[COMMENTARY_FILE] = commentary_path.read_bytes()
+    if commentary is not None:
+        sidecars[COMMENTARY_FILE] = commentary
     return sidecars

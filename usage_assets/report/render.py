@@ -14,8 +14,6 @@ from __future__ import annotations
 import base64
 import html
 import re
-import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -28,8 +26,7 @@ from markdown_it import MarkdownIt
 from mdit_py_plugins.anchors import anchors_plugin
 
 from usage_assets.common.formatting import format_pct, plural, printable
-from usage_assets.common.locks import exclusive_lock
-from usage_assets.storage.disk import naming_disk_errors
+from usage_assets.storage.store import LocalStore, Store
 
 # Characters that can start Markdown syntax inside a line. "(" and "!" only act after
 # "]" or before "[", which are escaped; "#" and "+" only at a line start, and escaped
@@ -161,64 +158,32 @@ def render_report(templates_dir: Path, context: Mapping[str, Any]) -> tuple[str,
 
 
 def write_report_folder(
-    reports_dir: Path,
+    reports: Path | Store,
     day: date,
     markdown: str,
     page: str,
     charts: list[Chart],
     sidecars: Mapping[str, bytes],
-) -> Path:
-    """Write ``<reports_dir>/<day>/`` as a whole, replacing any previous folder.
+) -> Path | str:
+    """Write ``<reports>/<day>/`` as a whole, replacing any previous folder; returns where
+    its files are (a folder, or an ``s3://`` URL prefix when ``reports`` is in S3).
 
-    Files: ``usage-report-D.md``, ``usage-report-D.html``, every chart PNG under its
-    reference name, and each ``sidecars`` entry (file name -> bytes).
-    The folder is assembled beside the target and renamed into place, so a failure
+    ``reports``: the reports folder, or the store holding the report folders
+    (:class:`usage_assets.storage.store.Store`). Files: ``usage-report-D.md``,
+    ``usage-report-D.html``, every chart PNG under its reference name, and each
+    ``sidecars`` entry (file name -> bytes). Written all or nothing
+    (:meth:`usage_assets.storage.store.Store.write_folder`: on local disk assembled beside
+    the target and renamed into place, in S3 published by a manifest), so a failure
     leaves the previous report untouched and never a partial one. Raises
     :class:`usage_assets.storage.disk.LocalDiskError` naming the folder when the disk
     refuses the write (full, read-only, ...).
     """
-    target = reports_dir / day.isoformat()
-    with naming_disk_errors(target):
-        reports_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{day.isoformat()}.", dir=reports_dir))
-        try:
-            stamp = day.isoformat()
-            (staging / f"usage-report-{stamp}.md").write_text(markdown, encoding="utf-8")
-            (staging / f"usage-report-{stamp}.html").write_text(page, encoding="utf-8")
-            for chart in charts:
-                (staging / chart.filename(day)).write_bytes(chart.png)
-            for name, content in sidecars.items():
-                (staging / name).write_bytes(content)
-            staging.chmod(0o755)
-            _swap_in(staging, target)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-    return target
-
-
-def _swap_in(staging: Path, target: Path) -> None:
-    """Rename ``staging`` to ``target``; an existing target is moved aside first and put
-    back if the rename fails, so there is always either the old or the new folder.
-
-    Swaps into one reports folder take turns (an exclusive lock on that folder): two
-    processes writing the same day's report would otherwise move each other's folders
-    away mid-swap. The last swap wins, whole. Folders set aside by a swap that was killed
-    half-way are removed by the next one.
-    """
-    with exclusive_lock(target.parent):
-        for leftover in target.parent.glob(f".{target.name}.old.*"):
-            shutil.rmtree(leftover, ignore_errors=True)
-        if not target.exists():
-            staging.rename(target)
-            return
-        retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-        try:
-            target.rename(retired / "report")
-            try:
-                staging.rename(target)
-            except BaseException:
-                (retired / "report").rename(target)
-                raise
-        finally:
-            shutil.rmtree(retired, ignore_errors=True)
+    store = reports if isinstance(reports, Store) else LocalStore(reports)
+    stamp = day.isoformat()
+    files = {
+        f"usage-report-{stamp}.md": markdown.encode("utf-8"),
+        f"usage-report-{stamp}.html": page.encode("utf-8"),
+        **{chart.filename(day): chart.png for chart in charts},
+        **sidecars,
+    }
+    return store.write_folder(stamp, files)

@@ -1,18 +1,18 @@
-"""The on-disk data lake: one file per dataset and UTC day, written atomically.
+"""The data lake: one file per dataset and UTC day, written atomically, on local disk or in S3.
 
 Layout (hive style, so any engine can read it): ``<root>/<dataset>/date=YYYY-MM-DD/part-0.parquet``
 (or ``data.json`` for dict-shaped datasets). Every write goes to a temporary file in the
 same folder and is renamed over the target, so a failed run leaves the previous good
 partition in place and never a half-written file. A write the local disk refuses (full,
 read-only, ...) raises :class:`usage_assets.storage.disk.LocalDiskError` naming the file.
+With an ``s3://bucket/prefix`` root the same keys are objects, each written with one PUT
+(:mod:`usage_assets.storage.s3`), and scans read them lazily from the bucket.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
@@ -21,9 +21,9 @@ from typing import Any
 import polars as pl
 
 from usage_assets.common.days import day_range
-from usage_assets.storage.disk import naming_disk_errors
 
-_DAY_FOLDER = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
+# The local disk's atomic writes, imported from here by the workspace and the CSV cache.
+from usage_assets.storage.store import S3Options, Store, atomic_write_bytes, open_store, write_parquet_atomic  # noqa: F401
 
 
 class MissingPartitionsError(RuntimeError):
@@ -48,104 +48,92 @@ class MissingPartitionsError(RuntimeError):
         )
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary sibling and an atomic rename.
-
-    Raises :class:`usage_assets.storage.disk.LocalDiskError` when the disk refuses it."""
-    with naming_disk_errors(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-
-
 def canonical_json(payload: Any) -> bytes:
     """JSON with sorted keys, 2-space indent and a final newline: equal input, equal bytes."""
     return (json.dumps(payload, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
 
 
-def write_parquet_atomic(path: Path, frame: pl.DataFrame) -> None:
-    """Write ``frame`` as Parquet to ``path`` atomically (temporary file + rename).
-
-    Raises :class:`usage_assets.storage.disk.LocalDiskError` when the disk refuses it."""
-    with naming_disk_errors(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        os.close(handle)
-        try:
-            frame.write_parquet(temporary, statistics=True)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-
-
 class Lake:
-    """Day-partitioned datasets under ``root`` (see the module docstring for the layout)."""
+    """Day-partitioned datasets under ``root``: a local folder, or an ``s3://bucket/prefix``
+    URL reached with ``s3`` (see the module docstring for the layout, and
+    :mod:`usage_assets.storage.store` for what a write guarantees on each)."""
 
-    def __init__(self, root: Path | str):
-        self.root = Path(root)
+    def __init__(self, root: Path | str, s3: S3Options | None = None):
+        self.store: Store = open_store(root, s3)
+        #: The folder (``Path``) or ``s3://`` URL (``str``), for messages.
+        self.root = self.store.root
 
     def missing(self, dataset: str, days: list[date]) -> MissingPartitionsError:
         """The error to raise for ``days`` of ``dataset`` that were never written: a
         :class:`MissingPartitionsError` (the Dagster resource's lake makes it a run failure)."""
         return MissingPartitionsError(dataset, days)
 
-    def path(self, dataset: str, day: date, filename: str = "part-0.parquet") -> Path:
-        """``<root>/<dataset>/date=YYYY-MM-DD/<filename>`` (the file need not exist)."""
-        return self.root / dataset / f"date={day.isoformat()}" / filename
+    def key(self, dataset: str, day: date, filename: str = "part-0.parquet") -> str:
+        """``<dataset>/date=YYYY-MM-DD/<filename>``: the file's key in the lake's store."""
+        return f"{dataset}/date={day.isoformat()}/{filename}"
+
+    def path(self, dataset: str, day: date, filename: str = "part-0.parquet") -> Path | str:
+        """``<root>/<dataset>/date=YYYY-MM-DD/<filename>`` (the file need not exist): a path,
+        or an ``s3://`` URL when the lake is in S3."""
+        return self.store.location(self.key(dataset, day, filename))
 
     def has_day(self, dataset: str, day: date, filename: str = "part-0.parquet") -> bool:
         """Whether ``day`` of ``dataset`` was written (a zero-row day counts as written)."""
-        return self.path(dataset, day, filename).is_file()
+        return self.store.exists(self.key(dataset, day, filename))
 
-    def write_frame(self, dataset: str, day: date, frame: pl.DataFrame) -> Path:
+    def write_frame(self, dataset: str, day: date, frame: pl.DataFrame) -> Path | str:
         """Replace ``day`` of a Parquet dataset with ``frame``, atomically; returns the path."""
-        path = self.path(dataset, day)
-        write_parquet_atomic(path, frame)
-        return path
+        self.store.write_parquet(self.key(dataset, day), frame)
+        return self.path(dataset, day)
 
     def read_frame(self, dataset: str, day: date) -> pl.DataFrame:
         """Read one day; raises :class:`MissingPartitionsError` if it was never written."""
-        path = self.path(dataset, day)
-        if not path.is_file():
+        if not self.has_day(dataset, day):
             raise self.missing(dataset, [day])
-        return pl.read_parquet(path)
+        return self.store.read_parquet(self.key(dataset, day))
 
-    def write_json(self, dataset: str, day: date, payload: Any) -> Path:
+    def write_json(self, dataset: str, day: date, payload: Any) -> Path | str:
         """Replace ``day`` of a JSON dataset with :func:`canonical_json` of ``payload``, atomically."""
-        path = self.path(dataset, day, "data.json")
-        atomic_write_bytes(path, canonical_json(payload))
-        return path
+        self.write_bytes(dataset, day, "data.json", canonical_json(payload))
+        return self.path(dataset, day, "data.json")
 
     def read_json(self, dataset: str, day: date) -> Any:
         """The JSON of ``day``; raises :class:`MissingPartitionsError` if it was never written."""
-        path = self.path(dataset, day, "data.json")
-        if not path.is_file():
-            raise self.missing(dataset, [day])
-        return json.loads(path.read_text())
+        return json.loads(self.read_bytes(dataset, day, "data.json").decode())
 
     def read_json_if_present(self, dataset: str, day: date) -> Any | None:
         """Like :meth:`read_json`, but None when the day was never written."""
         return self.read_json(dataset, day) if self.has_day(dataset, day, "data.json") else None
 
+    def write_bytes(self, dataset: str, day: date, filename: str, data: bytes) -> Path | str:
+        """Replace the file ``filename`` of ``day`` of ``dataset`` (a chart's PNG) with
+        ``data``, atomically; returns its path."""
+        self.store.write_bytes(self.key(dataset, day, filename), data)
+        return self.path(dataset, day, filename)
+
+    def read_bytes(self, dataset: str, day: date, filename: str) -> bytes:
+        """The file ``filename`` of ``day`` of ``dataset``; raises
+        :class:`MissingPartitionsError` if it was never written."""
+        if not self.has_day(dataset, day, filename):
+            raise self.missing(dataset, [day])
+        return self.store.read_bytes(self.key(dataset, day, filename))
+
     def days(self, dataset: str, filename: str = "part-0.parquet") -> list[date]:
         """The UTC days ``dataset`` has a ``filename`` for, ascending (empty when it has none)."""
-        folder = self.root / dataset
-        if not folder.is_dir():
-            return []
-        found = (_DAY_FOLDER.match(child.name) for child in folder.iterdir())
-        days = (date.fromisoformat(match.group(1)) for match in found if match)
-        return sorted(day for day in days if self.has_day(dataset, day, filename))
+        # One listing of the dataset (one request per 1,000 files in S3), not a look per day.
+        written = re.compile(rf"^date=(\d{{4}}-\d{{2}}-\d{{2}})/{re.escape(filename)}$")
+        found = (written.match(key) for key in self.store.list_keys(dataset))
+        return sorted(date.fromisoformat(match.group(1)) for match in found if match)
 
     def missing_days(self, dataset: str, days: Iterable[date]) -> list[date]:
         """The days of ``days`` (in their order) that ``dataset`` has no Parquet file for."""
         return [day for day in days if not self.has_day(dataset, day)]
+
+    def scan(self, dataset: str, days: list[date]) -> pl.LazyFrame:
+        """Lazily scan ``days`` of a Parquet dataset, in order, without checking that they
+        exist (:meth:`scan_days` does): projections and predicates reach the files, local
+        or in S3."""
+        return self.store.scan_parquet([self.key(dataset, day) for day in days])
 
     def scan_days(self, dataset: str, first: date, last: date) -> pl.LazyFrame:
         """Lazily scan every day from ``first`` to ``last`` (inclusive) of a Parquet dataset.
@@ -159,4 +147,4 @@ class Lake:
         missing = self.missing_days(dataset, days)
         if missing:
             raise self.missing(dataset, missing)
-        return pl.scan_parquet([self.path(dataset, day) for day in days])
+        return self.scan(dataset, days)

@@ -9,7 +9,6 @@ from usage_assets.charts.style import thumbnail_png
 from usage_assets.defs.partitions import daily_partitions, partition_day
 from usage_assets.defs.resources.storage import DataLake
 from usage_assets.storage.datasets import CHARTS as CHARTS_DATASET
-from usage_assets.storage.lake import atomic_write_bytes
 
 
 def chart_key(spec: ChartSpec) -> dg.AssetKey:
@@ -33,9 +32,8 @@ def charts(context: dg.AssetExecutionContext, data_lake: DataLake):
     day = partition_day(context)
     lake = data_lake.lake()
     for spec in CHARTS:
-        path = lake.path(CHARTS_DATASET, day, spec.filename)
         png = spec.draw(lake, day)
-        atomic_write_bytes(path, png)
+        path = lake.write_bytes(CHARTS_DATASET, day, spec.filename, png)
         metadata = {"path": dg.MetadataValue.path(str(path))}
         if spec is HEADLINE_CHART:
             preview = base64.b64encode(thumbnail_png(png)).decode("ascii")

@@ -18,7 +18,7 @@ from usage_assets.defs.report.charts import chart_key
 from usage_assets.defs.resources.storage import DataLake, ReportConfig
 from usage_assets.defs.resources.telemetry import TelemetrySource
 from usage_assets.ingest.freshness import stale_ingested_days, stale_message
-from usage_assets.report.commentary import COMMENTARY_FILE, load_commentary
+from usage_assets.report.commentary import read_commentary
 from usage_assets.report.inputs import COMPARED_DATASETS, REPORT_INPUTS, read_report_inputs, report_sidecars
 from usage_assets.report.render import Chart, render_report, write_report_folder
 from usage_assets.report.sections import build_report_context
@@ -38,7 +38,7 @@ def read_charts(lake: Lake, day: date) -> list[Chart]:
     if missing:
         named = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
         raise lake.missing(f"{CHARTS_DATASET} ({len(missing)} of {len(CHARTS)} not drawn: {named})", [day])
-    return [Chart(spec.stem, spec.caption, lake.path(CHARTS_DATASET, day, spec.filename).read_bytes()) for spec in CHARTS]
+    return [Chart(spec.stem, spec.caption, lake.read_bytes(CHARTS_DATASET, day, spec.filename)) for spec in CHARTS]
 
 
 def refuse_stale_days(lake: Lake, telemetry: TelemetrySource, day: date) -> None:
@@ -78,20 +78,19 @@ def usage_report(
     day = partition_day(context)
     lake = data_lake.lake()
     refuse_stale_days(lake, telemetry, day)
-    reports_dir = Path(report_config.reports_dir)
-    commentary_path = reports_dir / day.isoformat() / COMMENTARY_FILE
-    commentary = load_commentary(commentary_path)
+    reports = report_config.reports()
+    commentary, commentary_file = read_commentary(reports, day)
     drawn = read_charts(lake, day)
     inputs = read_report_inputs(
         lake, day, telemetry.describe(), drawn, commentary,
         day_before=day - timedelta(days=DAY_OVER_DAY), week_before=day - timedelta(days=WEEK_OVER_WEEK),
     )
     markdown, page = render_report(Path(report_config.templates_dir), build_report_context(inputs))
-    folder = write_report_folder(reports_dir, day, markdown, page, drawn, report_sidecars(inputs, commentary_path))
+    folder = write_report_folder(reports, day, markdown, page, drawn, report_sidecars(inputs, commentary_file))
     return dg.MaterializeResult(
         metadata={
-            "report_html": dg.MetadataValue.path(str(folder / f"usage-report-{day}.html")),
-            "report_markdown": dg.MetadataValue.path(str(folder / f"usage-report-{day}.md")),
+            "report_html": dg.MetadataValue.path(f"{folder}/usage-report-{day}.html"),
+            "report_markdown": dg.MetadataValue.path(f"{folder}/usage-report-{day}.md"),
             "identified_instances": inputs.today.fleet["key_metrics"]["identified_instances"],
             "confirmed_alive": inputs.today.liveness["counts"]["confirmed"],
             "commentary_sections": len(commentary),
