@@ -13,8 +13,8 @@ All or nothing without a rename:
   previous object or the new one, and a failed or killed write leaves the previous one.
   Reads after a write see it (S3 is strongly consistent since December 2020). One PUT
   takes up to 5 GB, far more than a day of telemetry.
-- A folder's files go to a new generation prefix (``20261130T021503Z-3f2a91c0``: UTC time
-  of the write, then random hex), and one PUT of the small manifest publishes it. Readers
+- A folder's files go to a new generation prefix (``20261130T021503.123456Z-3f2a91c0``: UTC
+  time of the write, then random hex), and one PUT of the small manifest publishes it. Readers
   resolve the folder through the manifest (:meth:`S3Store.folder_key`), so until that PUT
   they get the previous generation whole, and after it the new one whole; a write that
   dies before it leaves only an unreferenced generation behind.
@@ -67,9 +67,9 @@ class ObjectStoreError(OSError):
 
 
 def new_generation() -> str:
-    """A new generation id: ``YYYYMMDDTHHMMSSZ-`` (UTC now) and 8 random hex digits, so
-    ids sort by time and two writers in the same second never share one."""
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
+    """A new generation id: ``YYYYMMDDTHHMMSS.ffffffZ-`` (UTC now, microseconds) and 8
+    random hex digits, so ids sort by time and two writers never share one."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S.%fZ}-{secrets.token_hex(4)}"
 
 
 class S3Store(Store):
