@@ -58,3 +58,6 @@ def pipeline_env(tmp_path, monkeypatch):
 
 # A real Prometheus server for the trends tests, started once per session (prometheus_server.py).
 from usage_assets_tests.prometheus_server import prometheus_server  # noqa: E402,F401
+
+# moto's S3 server on loopback for the object-storage tests (s3_server.py).
+from usage_assets_tests.s3_server import moto_endpoint, s3_bucket, s3_credentials, s3_options  # noqa: E402,F401

@@ -207,7 +207,11 @@ class S3Store(Store):
 
     def folders(self, prefix: str = "") -> list[str]:
         pages = self._list(prefix, Delimiter="/")
-        return sorted(common["Prefix"].rstrip("/").rsplit("/", 1)[-1] for page in pages for common in page.get("CommonPrefixes", []))
+        return sorted(
+            common["Prefix"].rstrip("/").rsplit("/", 1)[-1]
+            for page in pages
+            for common in page.get("CommonPrefixes", [])
+        )
 
     def write_folder(self, folder: str, files: Mapping[str, bytes]) -> str:
         """Write ``files`` under ``<folder>/<new generation>/``, then publish them with one

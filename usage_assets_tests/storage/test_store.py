@@ -17,7 +17,6 @@ import pytest
 from usage_assets.storage.lake import Lake, MissingPartitionsError
 from usage_assets.storage.s3 import FOLDER_MANIFEST, ObjectStoreError, S3Store
 from usage_assets.storage.store import LocalStore, S3Options, Store, open_store
-from usage_assets_tests.s3_server import moto_endpoint, s3_bucket, s3_credentials, s3_options  # noqa: F401
 
 DAY = date(2026, 5, 1)
 FRAME = pl.DataFrame({"registry_id": ["a", "b", "c"], "events": [1, 5, 9]})
