@@ -17,6 +17,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 import pytest
@@ -55,24 +56,34 @@ def moto_endpoint() -> Iterator[str]:
         server.wait(10)
 
 
+def use_dummy_credentials(patch: pytest.MonkeyPatch, folder: Path) -> None:
+    """Dummy credentials in the environment, and no AWS profile or config file of the
+    machine's user (``folder`` holds none): the standard chain finds these and nothing else."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        patch.delenv(name, raising=False)
+    patch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    patch.setenv("AWS_CONFIG_FILE", str(folder / "no-aws-config"))
+    patch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(folder / "no-aws-credentials"))
+
+
+def create_bucket(endpoint: str) -> str:
+    """A new, empty bucket on the moto server at ``endpoint``; returns its name."""
+    name = f"usage-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=name)
+    return name
+
+
 @pytest.fixture
 def s3_credentials(monkeypatch, tmp_path) -> None:
-    """Dummy credentials in the environment, and no AWS profile or config file of the
-    machine's user: the standard chain finds these and nothing else."""
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    """:func:`use_dummy_credentials` for one test."""
+    use_dummy_credentials(monkeypatch, tmp_path)
 
 
 @pytest.fixture
 def s3_bucket(moto_endpoint, s3_credentials) -> str:
     """A new, empty bucket on the moto server; returns its name."""
-    name = f"usage-{uuid.uuid4().hex[:12]}"
-    boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1").create_bucket(Bucket=name)
-    return name
+    return create_bucket(moto_endpoint)
 
 
 @pytest.fixture
