@@ -32,9 +32,14 @@ from usage_assets_tests.test_pipeline import REFERENCE_CHARTS
 START = date(2026, 3, 1)
 REPORT_DAY = START + timedelta(days=4)
 SIDECARS = (
-    *[f"{name}-{REPORT_DAY}.json" for name in ("metrics", "liveness", "ltv-spend", "install-forecast", "prod-internal")],
-    *[f"{name}-{REPORT_DAY}.csv" for name in ("ltv-spend", "active-instances", "lifetime-buckets", "daily-reporters",
-                                              "detection-by-version")],
+    *[
+        f"{name}-{REPORT_DAY}.json"
+        for name in ("metrics", "liveness", "ltv-spend", "install-forecast", "prod-internal")
+    ],
+    *[
+        f"{name}-{REPORT_DAY}.csv"
+        for name in ("ltv-spend", "active-instances", "lifetime-buckets", "daily-reporters", "detection-by-version")
+    ],
     "github_stats.json",
 )
 
@@ -77,15 +82,21 @@ def objects(built, prefix: str) -> dict[str, bytes]:
     client = boto3.client("s3", endpoint_url=built.endpoint, region_name="us-east-1")
     pages = client.get_paginator("list_objects_v2").paginate(Bucket=built.bucket, Prefix=prefix)
     keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
-    return {key[len(prefix):]: client.get_object(Bucket=built.bucket, Key=key)["Body"].read() for key in keys}
+    return {key[len(prefix) :]: client.get_object(Bucket=built.bucket, Key=key)["Body"].read() for key in keys}
 
 
 def test_a_report_is_built_with_the_lake_and_reports_in_s3_and_matches_local_disk(built):
     reports = objects(built, f"demo/reports/{REPORT_DAY}/")
     manifest = json.loads(reports.pop(FOLDER_MANIFEST))
     generation = manifest["generation"]
-    expected = sorted([f"usage-report-{REPORT_DAY}.md", f"usage-report-{REPORT_DAY}.html", *SIDECARS,
-                       *[f"{chart}-{REPORT_DAY}.png" for chart in REFERENCE_CHARTS]])
+    expected = sorted(
+        [
+            f"usage-report-{REPORT_DAY}.md",
+            f"usage-report-{REPORT_DAY}.html",
+            *SIDECARS,
+            *[f"{chart}-{REPORT_DAY}.png" for chart in REFERENCE_CHARTS],
+        ]
+    )
     assert manifest["files"] == expected
     assert sorted(key for key in reports if key.startswith(f"{generation}/")) == [f"{generation}/{n}" for n in expected]
     assert built.runner.report_path(REPORT_DAY) == (
@@ -102,8 +113,10 @@ def test_a_report_is_built_with_the_lake_and_reports_in_s3_and_matches_local_dis
     assert not (workspace / "data").exists() and not (workspace / "reports").exists()
 
     # The same fleet on local disk: the same report, byte for byte.
-    local = build(demo_settings(data_dir=str(built.folder / "data"), reports_dir=str(built.folder / "reports")),
-                  built.folder / "local_dagster_home")
+    local = build(
+        demo_settings(data_dir=str(built.folder / "data"), reports_dir=str(built.folder / "reports")),
+        built.folder / "local_dagster_home",
+    )
     folder = local.report_path(REPORT_DAY).parent
     for name in (*SIDECARS, f"usage-report-{REPORT_DAY}.md"):
         assert reports[f"{generation}/{name}"] == (folder / name).read_bytes(), name
@@ -133,5 +146,7 @@ def test_the_summary_reads_the_lake_from_s3_and_another_source_is_refused(built)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["report_date"] == REPORT_DAY.isoformat()
     other = Settings(demo_seed=8, data_dir=built.settings.data_dir, s3=built.settings.s3)
-    with pytest.raises(WorkspaceError, match=f"s3://{built.bucket}/demo/data .* holds the workspace of the demo source"):
+    with pytest.raises(
+        WorkspaceError, match=f"s3://{built.bucket}/demo/data .* holds the workspace of the demo source"
+    ):
         Workspace.of(other).open()
