@@ -88,9 +88,11 @@ class Lake:
 
     def read_frame(self, dataset: str, day: date) -> pl.DataFrame:
         """Read one day; raises :class:`MissingPartitionsError` if it was never written."""
-        if not self.has_day(dataset, day):
-            raise self.missing(dataset, [day])
-        return self.store.read_parquet(self.key(dataset, day))
+        # Read, not looked for first: in S3 one request instead of two.
+        try:
+            return self.store.read_parquet(self.key(dataset, day))
+        except FileNotFoundError:
+            raise self.missing(dataset, [day]) from None
 
     def write_json(self, dataset: str, day: date, payload: Any) -> Path | str:
         """Replace ``day`` of a JSON dataset with :func:`canonical_json` of ``payload``, atomically."""
@@ -114,9 +116,10 @@ class Lake:
     def read_bytes(self, dataset: str, day: date, filename: str) -> bytes:
         """The file ``filename`` of ``day`` of ``dataset``; raises
         :class:`MissingPartitionsError` if it was never written."""
-        if not self.has_day(dataset, day, filename):
-            raise self.missing(dataset, [day])
-        return self.store.read_bytes(self.key(dataset, day, filename))
+        try:
+            return self.store.read_bytes(self.key(dataset, day, filename))
+        except FileNotFoundError:
+            raise self.missing(dataset, [day]) from None
 
     def days(self, dataset: str, filename: str = "part-0.parquet") -> list[date]:
         """The UTC days ``dataset`` has a ``filename`` for, ascending (empty when it has none)."""
@@ -127,7 +130,10 @@ class Lake:
 
     def missing_days(self, dataset: str, days: Iterable[date]) -> list[date]:
         """The days of ``days`` (in their order) that ``dataset`` has no Parquet file for."""
-        return [day for day in days if not self.has_day(dataset, day)]
+        # One listing of the dataset, not a look per day: a history of hundreds of days
+        # would otherwise cost hundreds of requests per asset in S3.
+        written = set(self.days(dataset))
+        return [day for day in days if day not in written]
 
     def scan(self, dataset: str, days: list[date]) -> pl.LazyFrame:
         """Lazily scan ``days`` of a Parquet dataset, in order, without checking that they

@@ -37,9 +37,11 @@ denied, no credentials, endpoint unreachable after boto3's retries) raise
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import secrets
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -66,6 +68,16 @@ class ObjectStoreError(OSError):
     line naming the ``s3://`` URL, what is wrong and what to do."""
 
 
+_session_lock = threading.Lock()
+
+
+@functools.cache
+def _session() -> boto3.session.Session:
+    """The process's boto3 session: building one costs far more than a client from it
+    (every asset opens the lake), and it caches the credentials the chain resolved."""
+    return boto3.session.Session()
+
+
 def new_generation() -> str:
     """A new generation id: ``YYYYMMDDTHHMMSS.ffffffZ-`` (UTC now, microseconds) and 8
     random hex digits, so ids sort by time and two writers never share one."""
@@ -89,21 +101,22 @@ class S3Store(Store):
         self.prefix = parts.path.strip("/")
         self.root = f"s3://{self.bucket}/{self.prefix}".rstrip("/")
         self.options = options
-        self._session = boto3.session.Session()
+        self._session = _session()
         self.region = options.region or self._session.region_name or DEFAULT_REGION
-        self.client = self._session.client(
-            "s3",
-            endpoint_url=options.endpoint_url,
-            region_name=self.region,
-            config=botocore.config.Config(
-                retries={"mode": "standard", "max_attempts": 5},
-                connect_timeout=10,
-                read_timeout=60,
-                # S3-compatible stores (MinIO, Ceph, moto) answer at their endpoint's host
-                # itself, not at bucket.host.
-                s3={"addressing_style": "path"} if options.endpoint_url else None,
-            ),
-        )
+        with _session_lock:  # a session is not thread-safe; its clients are
+            self.client = self._session.client(
+                "s3",
+                endpoint_url=options.endpoint_url,
+                region_name=self.region,
+                config=botocore.config.Config(
+                    retries={"mode": "standard", "max_attempts": 5},
+                    connect_timeout=10,
+                    read_timeout=60,
+                    # S3-compatible stores (MinIO, Ceph, moto) answer at their endpoint's host
+                    # itself, not at bucket.host.
+                    s3={"addressing_style": "path"} if options.endpoint_url else None,
+                ),
+            )
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
