@@ -16,7 +16,8 @@ Dagster home with a copy of the project's ``dagster_home/dagster.yaml``; so swit
 sources never mixes one source's days, reports or run history with another's.
 ``USAGE_DATA_DIR``, ``USAGE_REPORTS_DIR`` and ``DAGSTER_HOME`` override them (production
 deployments set them); the first two may be ``s3://bucket/prefix`` URLs (reached with
-the settings group ``s3``), whose ``workspace.json`` is an object there. Every folder carries a ``workspace.json`` naming its source, and
+the settings group ``s3``), whose ``workspace.json`` is an object there. Every folder
+carries a ``workspace.json`` naming its source, and
 :meth:`Workspace.open` refuses a folder whose manifest names another source before
 anything is written, naming the setting to change. A folder without a manifest (a new
 one, or one written before workspaces existed) is taken by the first source that opens it.
@@ -37,8 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from usage_assets.settings import PROJECT_ROOT, Settings, SettingsError, variable
-from usage_assets.storage.lake import atomic_write_bytes, canonical_json
-from usage_assets.storage.store import S3Options, Store, is_s3_url, open_store
+from usage_assets.storage.lake import canonical_json
+from usage_assets.storage.store import S3Options, Store, atomic_write_bytes, is_s3_url, open_store
 
 #: The manifest each folder of a workspace carries.
 MANIFEST = "workspace.json"
@@ -136,16 +137,17 @@ class Workspace:
         source = source_identity(settings)
         root = Path(settings.workspaces_dir).expanduser().resolve() / source.folder_name
 
-        def folder(explicit: str | None, default: str) -> Path | str:
-            if explicit and is_s3_url(explicit):
-                return explicit.rstrip("/")
+        def folder(explicit: str | None, default: str) -> Path:
             return Path(explicit).expanduser().resolve() if explicit else root / default
+
+        def folder_or_bucket(explicit: str | None, default: str) -> Path | str:
+            return explicit.rstrip("/") if explicit and is_s3_url(explicit) else folder(explicit, default)
 
         return cls(
             source=source,
             root=root,
-            data_dir=folder(settings.data_dir, "data"),
-            reports_dir=folder(settings.reports_dir, "reports"),
+            data_dir=folder_or_bucket(settings.data_dir, "data"),
+            reports_dir=folder_or_bucket(settings.reports_dir, "reports"),
             dagster_home=folder(os.environ.get("DAGSTER_HOME"), "dagster_home"),
             s3=S3Options(**settings.s3.model_dump()),
         )

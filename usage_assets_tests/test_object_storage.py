@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from usage_assets.cli.main import main
 from usage_assets.cli.runner import PipelineRunner
 from usage_assets.common.days import day_range
-from usage_assets.settings import S3Settings, Settings
+from usage_assets.settings import S3Settings, Settings, SettingsError
 from usage_assets.storage.lake import Lake
 from usage_assets.storage.s3 import FOLDER_MANIFEST
 from usage_assets.workspace import Workspace, WorkspaceError
@@ -150,3 +150,18 @@ def test_the_summary_reads_the_lake_from_s3_and_another_source_is_refused(built)
         WorkspaceError, match=f"s3://{built.bucket}/demo/data .* holds the workspace of the demo source"
     ):
         Workspace.of(other).open()
+
+
+def test_s3_settings_are_checked_and_name_their_variable(monkeypatch):
+    monkeypatch.setenv("USAGE_DATA_DIR", "s3:///no-bucket")
+    monkeypatch.setenv("USAGE_S3_ENDPOINT_URL", "http://key:secret@minio:9000")
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env()
+    message = str(caught.value)
+    assert "USAGE_DATA_DIR: must name a bucket: s3://bucket or s3://bucket/prefix" in message
+    assert "USAGE_S3_ENDPOINT_URL: must not carry credentials" in message and "secret" not in message
+    monkeypatch.setenv("USAGE_DATA_DIR", "s3://bucket/lake/")
+    monkeypatch.setenv("USAGE_S3_ENDPOINT_URL", "http://minio:9000")
+    workspace = Workspace.of(Settings.from_env())
+    assert workspace.data_dir == "s3://bucket/lake" and workspace.s3.endpoint_url == "http://minio:9000"
+    assert isinstance(workspace.reports_dir, Path) and workspace.local_data_dir == workspace.root / "data"

@@ -105,6 +105,7 @@ def _fails_cleanly(command):
         from usage_assets.sources.csv_archive import CsvArchiveError
         from usage_assets.sources.errors import SourceError
         from usage_assets.storage.disk import LocalDiskError
+        from usage_assets.storage.store import ObjectStoreError
 
         previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:
@@ -112,7 +113,9 @@ def _fails_cleanly(command):
         except SettingsError as error:
             # Also raised by importing the pipeline, which reads the settings Dagster needs then.
             raise click.UsageError(str(error)) from error
-        except (PipelineRunError, CsvArchiveError, SourceError, LocalDiskError, FileNotFoundError) as error:
+        except (
+            PipelineRunError, CsvArchiveError, SourceError, LocalDiskError, ObjectStoreError, FileNotFoundError
+        ) as error:
             raise click.ClickException(str(error)) from error
         finally:
             if previous is not None:

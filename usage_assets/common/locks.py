@@ -1,4 +1,9 @@
-"""An exclusive lock between processes on one machine (``fcntl.flock``)."""
+"""An exclusive lock between processes on one machine (``fcntl.flock``).
+
+It guards local folders only: objects in S3 have no lock, and what holds there instead
+(one writer per partition through Dagster, the last manifest winning for a report
+folder) is in :mod:`usage_assets.storage.s3`.
+"""
 
 from __future__ import annotations
 

@@ -58,7 +58,8 @@ from usage_assets.common.locks import exclusive_lock
 from usage_assets.ingest.validation import RECORD_ORIGIN, RECORD_PROBLEM, deduplicate, event_identity, parse_ts
 from usage_assets.sources import export_format as fmt
 from usage_assets.sources.csv_reader import CUT_SHORT, RAW_RECORD, FileReading, read_batches, read_header
-from usage_assets.storage.lake import atomic_write_bytes, canonical_json, write_parquet_atomic
+from usage_assets.storage.lake import canonical_json
+from usage_assets.storage.store import atomic_write_bytes, write_parquet_atomic
 
 _DATED_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 #: Bumped when the cache's layout changes; an older cache is rebuilt from the exports

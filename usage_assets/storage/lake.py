@@ -21,9 +21,7 @@ from typing import Any
 import polars as pl
 
 from usage_assets.common.days import day_range
-
-# The local disk's atomic writes, imported from here by the workspace and the CSV cache.
-from usage_assets.storage.store import S3Options, Store, atomic_write_bytes, open_store, write_parquet_atomic  # noqa: F401
+from usage_assets.storage.store import S3Options, Store, open_store
 
 
 class MissingPartitionsError(RuntimeError):

@@ -52,7 +52,7 @@ import botocore.config
 import botocore.exceptions
 import polars as pl
 
-from usage_assets.storage.store import S3Options, Store
+from usage_assets.storage.store import ObjectStoreError, S3Options, Store
 
 #: The manifest object of a folder written whole: ``<folder>/current.json``.
 FOLDER_MANIFEST = "current.json"
@@ -61,11 +61,6 @@ DEFAULT_REGION = "us-east-1"
 # Error codes of objects or buckets that are not there.
 _ABSENT = {"NoSuchKey", "404", "NotFound"}
 _ACCESS = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "403"}
-
-
-class ObjectStoreError(OSError):
-    """S3 refused a request in a way that trying again cannot fix; ``str(error)`` is one
-    line naming the ``s3://`` URL, what is wrong and what to do."""
 
 
 _session_lock = threading.Lock()

@@ -60,6 +60,11 @@ class S3Options:
     region: str | None = None
 
 
+class ObjectStoreError(OSError):
+    """S3 refused a request in a way that trying again cannot fix; ``str(error)`` is one
+    line naming the ``s3://`` URL, what is wrong and what to do."""
+
+
 class Store(ABC):
     """Objects under keys relative to :attr:`root` (see the module docstring).
 

@@ -15,8 +15,8 @@ import polars as pl
 import pytest
 
 from usage_assets.storage.lake import Lake, MissingPartitionsError
-from usage_assets.storage.s3 import FOLDER_MANIFEST, ObjectStoreError, S3Store
-from usage_assets.storage.store import LocalStore, S3Options, Store, open_store
+from usage_assets.storage.s3 import FOLDER_MANIFEST, S3Store
+from usage_assets.storage.store import LocalStore, ObjectStoreError, S3Options, Store, open_store
 
 DAY = date(2026, 5, 1)
 FRAME = pl.DataFrame({"registry_id": ["a", "b", "c"], "events": [1, 5, 9]})
