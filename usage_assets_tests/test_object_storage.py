@@ -126,10 +126,29 @@ def test_a_rebuilt_report_is_a_new_generation_that_keeps_the_commentary(built):
     reports = built.runner.reports
     first = reports.folder_key(REPORT_DAY.isoformat())
     reports.write_bytes(f"{first}/commentary.json", json.dumps({"liveness": "Quiet | week."}).encode())
-    with dg.instance_for_test(temp_dir=str(built.folder / "dagster_home")) as instance:
-        PipelineRunner(built.settings, instance).report(REPORT_DAY)
+    # Rebuilt by the command, as a maintainer would, with the settings in the environment.
+    environment = {
+        "USAGE_S3_ENDPOINT_URL": built.endpoint,
+        "USAGE_DEMO_START": START.isoformat(),
+        "USAGE_DEMO_DAILY_NEW_INSTALLS": "1.0",
+    }
+    result = CliRunner(env=environment).invoke(
+        main,
+        [
+            "run",
+            "--date",
+            REPORT_DAY.isoformat(),
+            "--no-prometheus",
+            "--data-dir",
+            built.settings.data_dir,
+            "--reports-dir",
+            built.settings.reports_dir,
+        ],
+    )
+    assert result.exit_code == 0, result.output
     second = reports.folder_key(REPORT_DAY.isoformat())
     assert second != first
+    assert f"HTML      {reports.location(second)}/usage-report-{REPORT_DAY}.html" in result.output
     markdown = reports.read_bytes(f"{second}/usage-report-{REPORT_DAY}.md").decode()
     assert "_Commentary: Quiet \\| week._" in markdown
     assert json.loads(reports.read_bytes(f"{second}/commentary.json")) == {"liveness": "Quiet | week."}

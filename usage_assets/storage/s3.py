@@ -24,9 +24,11 @@ writer at a time because Dagster runs one step per asset partition (a second run
 same partition writes the same bytes: re-materializing is deterministic). Two writers of
 one report folder each publish a whole generation; the last manifest PUT wins.
 
-Old generations stay in the bucket: nothing deletes a generation a reader may still be
-reading. A bucket lifecycle rule, or a later clean-up of generations that are not current
-and older than a day (their names start with their UTC time), reclaims the space.
+Old generations are deleted by the next write of their folder once they are
+:data:`GENERATION_GRACE` old (their names start with their UTC time): never the current
+one, nor one a reader may still be reading or a concurrent writer is still uploading.
+Without ``s3:DeleteObject`` they stay (a warning says so); a bucket lifecycle rule can
+reclaim them instead.
 
 Credentials come from the standard AWS chain (environment, ``~/.aws`` profile, web
 identity, instance or task role) through boto3; polars' scans get the same credentials,
@@ -40,11 +42,13 @@ from __future__ import annotations
 import functools
 import io
 import json
+import logging
+import re
 import secrets
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import boto3
@@ -58,6 +62,12 @@ from usage_assets.storage.store import ObjectStoreError, S3Options, Store
 FOLDER_MANIFEST = "current.json"
 #: Region used when neither the settings nor the AWS chain name one (S3's default).
 DEFAULT_REGION = "us-east-1"
+#: Age after which a generation that is not current is deleted by the next write of its folder.
+GENERATION_GRACE = timedelta(days=1)
+_GENERATION = re.compile(r"^\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{8}$")
+_GENERATION_TIME = "%Y%m%dT%H%M%S.%fZ"
+
+logger = logging.getLogger(__name__)
 # Error codes of objects or buckets that are not there.
 _ABSENT = {"NoSuchKey", "404", "NotFound"}
 _ACCESS = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "403"}
@@ -76,7 +86,7 @@ def _session() -> boto3.session.Session:
 def new_generation() -> str:
     """A new generation id: ``YYYYMMDDTHHMMSS.ffffffZ-`` (UTC now, microseconds) and 8
     random hex digits, so ids sort by time and two writers never share one."""
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%S.%fZ}-{secrets.token_hex(4)}"
+    return f"{datetime.now(UTC):{_GENERATION_TIME}}-{secrets.token_hex(4)}"
 
 
 class S3Store(Store):
@@ -229,7 +239,25 @@ class S3Store(Store):
             self.write_bytes(f"{folder}/{generation}/{name}", content)
         manifest = {"generation": generation, "files": sorted(files)}
         self.write_bytes(f"{folder}/{FOLDER_MANIFEST}", (json.dumps(manifest, indent=2) + "\n").encode())
+        self._delete_old_generations(folder, generation)
         return self.location(f"{folder}/{generation}")
+
+    def _delete_old_generations(self, folder: str, current: str) -> None:
+        """Delete the generations of ``folder`` other than ``current`` that are older than
+        :data:`GENERATION_GRACE` (ids compare as their times do); a refusal is logged."""
+        cutoff = f"{datetime.now(UTC) - GENERATION_GRACE:{_GENERATION_TIME}}"
+        old = [name for name in self.folders(folder) if _GENERATION.match(name) and name != current and name < cutoff]
+        keys = [f"{folder}/{name}/{key}" for name in old for key in self.list_keys(f"{folder}/{name}")]
+        try:
+            for start in range(0, len(keys), 1000):  # at most 1,000 keys per request
+                batch = [{"Key": self._key(key)} for key in keys[start : start + 1000]]
+                with self._naming_errors(folder):
+                    answer = self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+                refused = answer.get("Errors", [])
+                if refused:  # per key, e.g. AccessDenied without s3:DeleteObject
+                    raise ObjectStoreError(f"{len(refused)} object(s) not deleted: {refused[0].get('Code')}")
+        except ObjectStoreError as error:
+            logger.warning("old report generations of %s were kept: %s", self.location(folder), error)
 
     def folder_key(self, folder: str) -> str | None:
         try:

@@ -128,6 +128,24 @@ def test_a_report_folder_is_never_seen_half_written_when_the_manifest_put_fails(
     assert reader.list_keys(f"2026-05-01/{orphan}") == ["metrics.json", "report.html"]
 
 
+def test_a_write_deletes_the_generations_a_day_old_but_never_the_current_or_a_recent_one(s3_bucket, s3_options):
+    store = open_store(f"s3://{s3_bucket}/reports", s3_options)
+    old = "20260101T000000.000000Z-0badf00d"  # a rebuild's leftover from months ago
+    store.write_bytes(f"2026-05-01/{old}/report.html", b"old")
+    store.write_bytes("2026-05-01/notes/readme.txt", b"not a generation")
+    store.write_folder("2026-05-01", {"report.html": b"first"})
+    first = store.folder_key("2026-05-01")
+    failing_put(store, lambda key: key.endswith(FOLDER_MANIFEST))
+    with pytest.raises(ConnectionResetError):  # leaves a recent, unreferenced generation
+        store.write_folder("2026-05-01", {"report.html": b"dead writer"})
+    store = open_store(f"s3://{s3_bucket}/reports", s3_options)
+    store.write_folder("2026-05-01", {"report.html": b"second"})
+    generations = store.folders("2026-05-01")
+    assert old not in generations and first.rsplit("/", 1)[1] in generations
+    assert len(generations) == 4  # first, the dead writer's, second and notes/
+    assert store.read_bytes(f"{store.folder_key('2026-05-01')}/report.html") == b"second"
+
+
 def publish_then_die(url: str, options: S3Options) -> None:
     """Write a report folder and kill this process (SIGKILL: no clean-up runs) between the
     last file and the manifest."""
