@@ -53,7 +53,11 @@ def moto_endpoint() -> Iterator[str]:
         yield endpoint
     finally:
         server.terminate()
-        server.wait(10)
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 def use_dummy_credentials(patch: pytest.MonkeyPatch, folder: Path) -> None:
