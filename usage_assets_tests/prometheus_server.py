@@ -85,7 +85,7 @@ HISTORY = {
         Series({"success": "false", "method": "oauth", "target_kind": "mcp_server"}, (0, 0, 0, 1)),
     ],
     # Exists, but flat in both windows: a true zero, not a missing series.
-    "tool_discovery": [Series({"results_count_bucket": "1-5"}, (2, 2, 0, 0))],
+    "mcpgw_registry_tool_discovery": [Series({"results_count_bucket": "1-5"}, (2, 2, 0, 0))],
     "telemetry_sends": [
         Series({"event": "heartbeat", "status": "success"}, (4, 4, 4, 4)),
         Series({"event": "heartbeat", "status": "timeout"}, (1, 1, 1, 2)),

@@ -58,7 +58,7 @@ def test_the_report_has_a_trends_section_with_exact_numbers(built):
     for row in (
         r"| mcpgw\_registry\_tool\_execution\_total | 840 | 1,008 | -16.7% | ↓ | 60.0% | 83.3% |",
         r"| mcpgw\_registry\_auth\_request\_total | 1,848 | 1,680 | +10.0% | ↑ | 90.9% | 100.0% |",
-        r"| tool\_discovery\_total | 0 | 0 | no change | ↔ | — | — |",
+        r"| mcpgw\_registry\_tool\_discovery\_total | 0 | 0 | no change | ↔ | — | — |",
         r"| telemetry\_sends\_total | 1,008 | 840 | +20.0% | ↑ | — | — |",
         r"| nonexistent\_total | no such series | — | — | | — | — |",
         r"| search | 504 | 672 | -25.0% | ↓ |",
@@ -66,7 +66,7 @@ def test_the_report_has_a_trends_section_with_exact_numbers(built):
         r"| timeout | 336 | 168 | +100.0% | ↑ |",
     ):
         assert row in trends, row
-    assert "but mcpgw\\_registry\\_tool\\_execution\\_total exists" in trends
+    assert "Prometheus has mcpgw\\_registry\\_tool\\_execution\\_total: set USAGE\\_PROMETHEUS\\_SERIES" in trends
     assert "Source: prometheus." in trends
     html = section(built.html, '<h2 id="trends-prometheus">', '<h2 id="insights">')
     assert ('<td>mcpgw_registry_tool_execution_total</td>\n<td style="text-align:right">840</td>\n'

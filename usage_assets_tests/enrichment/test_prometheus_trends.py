@@ -18,7 +18,7 @@ previous one):
     tool_execution <hostile>/gamma true 1 1 1 0
     auth_request   true                 10 10 10 10
     auth_request   false                0 0 0 1
-    tool_discovery                      2 2 0 0
+    tool_discovery (mcpgw_registry_)    2 2 0 0
     telemetry_sends success             4 4 4 4
     telemetry_sends timeout             1 1 1 2
     retired_widget  steady              1 1 1 1   (not a default series)
@@ -67,7 +67,7 @@ def test_seven_day_trends_are_exact(prometheus_server):
     assert auth["success"]["previous"]["failure_pct"] == 0.0
 
     # Flat in both windows: an existing series with a true zero, not "missing".
-    discovery = series["tool_discovery_total"]
+    discovery = series["mcpgw_registry_tool_discovery_total"]
     assert discovery["status"] == "found"
     assert discovery["increase"] == {"current": 0.0, "previous": 0.0, "change_pct": None, "arrow": "↔"}
 
@@ -95,7 +95,7 @@ def test_fourteen_day_range_compares_two_weeks_with_the_two_before(prometheus_se
     tools = series_trend(client, "mcpgw_registry_tool_execution_total", REPORT_DAY, 14)
     # weeks 3 + 4 = 6 + 5 = 11 per step; weeks 1 + 2 = 6 + 6 = 12 per step: -8.3 %, no arrow
     assert tools["increase"] == {"current": 11 * W, "previous": 12 * W, "change_pct": -8.3, "arrow": "↔"}
-    discovery = series_trend(client, "tool_discovery_total", REPORT_DAY, 14)
+    discovery = series_trend(client, "mcpgw_registry_tool_discovery_total", REPORT_DAY, 14)
     assert discovery["increase"] == {"current": 0.0, "previous": 4 * W, "change_pct": -100.0, "arrow": "↓"}
 
 
@@ -113,7 +113,9 @@ def test_missing_series_are_reported_as_such_with_a_hint(prometheus_server):
     client = PrometheusClient(prometheus_server.url, 5)
     without_suffix = series_trend(client, "mcpgw_registry_tool_execution", REPORT_DAY, 7)
     assert without_suffix["status"] == "missing" and without_suffix["increase"] is None
-    assert "mcpgw_registry_tool_execution_total exists" in without_suffix["hint"]
+    assert without_suffix["hint"] == ("no series mcpgw_registry_tool_execution; Prometheus has "
+                                      "mcpgw_registry_tool_execution_total: set USAGE_PROMETHEUS_SERIES to the name "
+                                      "the registry exports")
     unknown = series_trend(client, "nonexistent_total", REPORT_DAY, 7)
     assert unknown["status"] == "missing" and unknown["hint"] is None
     # The queries only ever ask for the configured names (no silent rewriting to _total).
