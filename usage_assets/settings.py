@@ -173,7 +173,7 @@ class PrometheusSettings(_Group):
     series: str | None = None
     selector: str | None = None
     timeout: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0, le=300)
-    auth: Literal["none", "bearer", "basic", "sigv4"] | None = None
+    auth: str | None = Field(default=None, pattern=r"^(none|bearer|basic|sigv4)$")
     bearer_token: Secret = None
     username: str | None = None
     password: Secret = None
@@ -404,6 +404,10 @@ def describe_errors(error: ValidationError, group: str | None = None) -> str:
         path = tuple(str(part) for part in problem["loc"])
         if not path:
             lines.append(message)
+            continue
+        if path in ((group,) for group in GROUPS):
+            # A rule across a group's settings: its input is the whole group, secrets included.
+            lines.append(f"{variable(*path)}_*: {message}")
             continue
         field = _field(path)
         given = repr(problem["input"]) if field is not None and field.repr else "<hidden>"

@@ -24,7 +24,7 @@ import math
 import re
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import requests
