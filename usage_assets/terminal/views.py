@@ -109,6 +109,10 @@ def _fleet_table(summary: Mapping[str, Any]) -> RenderableType:
 
 def _breakdown_table(entry: Mapping[str, Any], label: str, rows: list[dict], verbose: bool) -> Group:
     table = _table((label, "left"), ("Now", "right"), ("Before", "right"), ("Change", "right"), ("Trend", "center"))
+    for column, header, key in ((table.columns[1], "Now", "current"), (table.columns[2], "Before", "previous")):
+        column.no_wrap = True  # counts are never cut; a long change label wraps
+        column.min_width = max([len(header), *(len(format_count(row[key])) for row in rows)])
+    table.columns[3].min_width = 10
     for row in rows:
         table.add_row(plain(row["value"] or "(empty)", None if verbose else 40), plain(format_count(row["current"])),
                       plain(format_count(row["previous"])), change(row), arrow(row))
@@ -130,9 +134,16 @@ def _prometheus_tables(summary: Mapping[str, Any], verbose: bool) -> RenderableT
     days = trends["range_days"]
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
     table.add_column(plain("Series"), no_wrap=True, min_width=max(len(entry["name"]) for entry in trends["series"]))
-    for header, justify in (("Now", "right"), ("Before", "right"), ("Change", "right"), ("Trend", "center"),
-                            ("Success", "right")):
-        table.add_column(plain(header), justify=justify, no_wrap=True)
+    found = [entry["increase"] for entry in trends["series"] if entry["status"] == "found"]
+    # Numbers and headers are never cut (a cut "1,848" reads "1,8…"); a long change label
+    # ("not enough history") wraps instead.
+    for header, justify, values in (("Now", "right", [item["current"] for item in found]),
+                                    ("Before", "right", [item["previous"] for item in found])):
+        table.add_column(plain(header), justify=justify, no_wrap=True,
+                         min_width=max([len(header), *(len(format_count(value)) for value in values)]))
+    table.add_column(plain("Change"), justify="right", min_width=10)
+    table.add_column(plain("Trend"), justify="center", no_wrap=True, min_width=5)
+    table.add_column(plain("Success"), justify="right", no_wrap=True, min_width=7)
     notes = []
     for entry in trends["series"]:
         if entry["status"] != "found":
@@ -272,7 +283,7 @@ def _prometheus_panels(summary: Mapping[str, Any], verbose: bool) -> list[Panel]
             grid.add_row(plain("  success rate", style="dim"), bar(rate / 100.0, 9), plain(format_pct(rate)), Text(""),
                          plain(f"was {format_pct(before)}", style="dim"))
     days = trends["range_days"]
-    body = Group(grid, *_history_notes(trends, 76)) if _history_notes(trends) else grid
+    body = Group(grid, *_history_notes(trends)) if _history_notes(trends) else grid
     panels = [_panel(body, f"Prometheus · last {days} d vs the {days} d before · source: prometheus")]
     for entry in found:
         for label in ("tool_name", "server_name"):
