@@ -170,7 +170,7 @@ def history_note(entry: dict) -> str | None:
     history = entry.get("history")
     if not history or history["enough"]:
         return None
-    since = history["holds_from"].replace("T", " ").replace(":00Z", " UTC")
+    since = datetime.fromisoformat(history["holds_from"]).strftime("%Y-%m-%d %H:%M UTC")
     note = f"not enough history (Prometheus holds {entry['name']} from {since})"
     if not history["current_window_complete"]:
         note += "; the current window's counts are partial too"

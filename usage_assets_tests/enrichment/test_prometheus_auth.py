@@ -49,7 +49,7 @@ def proxy(upstream: str, allowed: Callable[[BaseHTTPRequestHandler], tuple[int, 
     forward the request, or (status, message) to refuse it. Yields the proxy's URL."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (http.server's name)
+        def do_GET(self):
             refused = allowed(self)
             if refused:
                 status, message = refused

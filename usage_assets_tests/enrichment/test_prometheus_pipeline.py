@@ -66,8 +66,8 @@ def test_the_report_has_a_trends_section_with_exact_numbers(built):
         r"| telemetry\_sends\_total | 1,008 | 840 | +20.0% | ↑ | — | — |",
         r"| nonexistent\_total | no such series | — | — | | — | — |",
         r"| young\_requests\_total | 168 | — | not enough history |  | — | — |",
-        r"- not enough history (Prometheus holds young\_requests\_total from 2026-02-26 00:00 UTC): no trend "
-        r"until Prometheus holds both windows.",
+        (r"- not enough history (Prometheus holds young\_requests\_total from 2026-02-26 00:00 UTC): no trend "
+         r"until Prometheus holds both windows."),
         r"| search | 504 | 672 | -25.0% | ↓ |",
         r"| beta | 336 | 168 | +100.0% | ↑ |",
         r"| timeout | 336 | 168 | +100.0% | ↑ |",
@@ -232,8 +232,8 @@ def test_summary_of_a_day_never_built_names_the_command(built):
         ("refused", "connection refused, at http://127.0.0.1:", logging.WARNING),
         # A typo in the optional endpoint, read by the code location (lenient settings): the
         # enrichment is off with one warning, the rest of the run goes on (issue #12, item 10).
-        ("prometheus:9090", "left out because of an invalid setting: USAGE_PROMETHEUS_ENDPOINT: must be an "
-                            "http:// or https:// URL such as http://127.0.0.1:9090 (got <hidden>)", logging.WARNING),
+        ("prometheus:9090", ("left out because of an invalid setting: USAGE_PROMETHEUS_ENDPOINT: must be an "
+                             "http:// or https:// URL such as http://127.0.0.1:9090 (got <hidden>)"), logging.WARNING),
     ],
     ids=["not-configured", "refused", "invalid-setting"],
 )
