@@ -27,7 +27,7 @@ from usage_assets.defs.resources.telemetry import (
     TelemetrySource,
     with_secrets_resolved,
 )
-from usage_assets.enrichment.prometheus_trends import SWITCHED_OFF
+from usage_assets.enrichment.prometheus_trends import SWITCHED_OFF, invalid_setting
 from usage_assets.settings import PROJECT_ROOT, Settings, variable
 from usage_assets.sources.demo_fleet import DEMO_INTERNAL_ALLOWLIST
 from usage_assets.sources.errors import SourceError
@@ -96,10 +96,11 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
 
 
 def build_prometheus_source(settings: Settings) -> PrometheusSource:
-    """The optional Prometheus resource; without an endpoint (the default) it is "not used"."""
-    return config_from_settings(
-        PrometheusSource, settings, "prometheus", disabled_reason=SWITCHED_OFF if settings.no_prometheus else None
-    )
+    """The optional Prometheus resource; without an endpoint (the default), switched off or
+    with an invalid setting (lenient settings, see :meth:`Settings.from_env`) it is "not used"."""
+    invalid = settings.invalid_group("prometheus")
+    reason = SWITCHED_OFF if settings.no_prometheus else invalid_setting(invalid) if invalid else None
+    return config_from_settings(PrometheusSource, settings, "prometheus", disabled_reason=reason)
 
 
 def source_first_day(settings: Settings, progress: Callable[[str], None] | None = None) -> date:
@@ -152,9 +153,11 @@ def defs() -> dg.Definitions:
 
     Lazy, so importing this module (as the CLI does) never reads the environment; a bad
     setting, or a folder of another source's workspace, fails the code location's load
-    with the message naming the variable.
+    with the message naming the variable - except a bad setting of an optional enrichment
+    (Prometheus), which only switches that enrichment off: its asset says why in the run
+    log and the report.
     """
-    settings = Settings.from_env()
+    settings = Settings.from_env(lenient=True)
     # Taken before a run launched from the UI writes into the folders.
     Workspace.of(settings).open()
     return build_definitions(settings)

@@ -31,15 +31,22 @@ from pydantic import (
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from usage_assets.enrichment.github_stats import GITHUB_API_URL
-from usage_assets.enrichment.prometheus_client import DEFAULT_TIMEOUT_SECONDS, check_metric_name
+from usage_assets.enrichment.prometheus_client import (
+    DEFAULT_TIMEOUT_SECONDS,
+    build_auth,
+    check_metric_name,
+    parse_selector,
+)
 from usage_assets.enrichment.prometheus_trends import DEFAULT_SERIES
 from usage_assets.enrichment.trend_arithmetic import DEFAULT_RANGE, parse_range, range_label
 
@@ -150,20 +157,52 @@ class PrometheusSettings(_Group):
     ``endpoint``: base URL such as ``http://prometheus:9090``, or None (not configured).
     ``range``: ``7d``, ``14d`` or ``30d``, the length of the current and of the previous
     window. ``series``: comma-separated counter names with their ``_total`` suffix (None:
-    the registry's own, :data:`DEFAULT_SERIES`). ``timeout``: seconds for connecting and
-    for each answer. (Switching it off is the top-level ``no_prometheus``: its variable is
-    ``USAGE_NO_PROMETHEUS``.)
+    the registry's own, :data:`DEFAULT_SERIES`). ``selector``: a label selector applied to
+    every query, e.g. ``{job="registry", env="prod"}`` (None: every series of those names).
+    ``timeout``: seconds for connecting and for each answer. Authentication: ``auth``
+    (``none``, ``bearer``, ``basic`` or ``sigv4``; None: the one whose settings are set,
+    refused when several are) with ``bearer_token``; ``username`` and ``password`` (basic
+    auth); or ``sigv4_region``, the AWS region of an Amazon Managed Service for Prometheus
+    workspace (requests are signed with the standard AWS credential chain: environment,
+    ``~/.aws``, SSO, task or instance role). (Switching it off is the top-level
+    ``no_prometheus``: its variable is ``USAGE_NO_PROMETHEUS``.)
     """
 
     endpoint: Annotated[str | None, AfterValidator(_http_url)] = Field(default=None, repr=False)
     range: str = DEFAULT_RANGE
     series: str | None = None
+    selector: str | None = None
     timeout: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0, le=300)
+    auth: str | None = Field(default=None, pattern=r"^(none|bearer|basic|sigv4)$")
+    bearer_token: Secret = None
+    username: str | None = None
+    password: Secret = None
+    sigv4_region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$")
 
     @field_validator("range", mode="before")
     @classmethod
     def _range_label(cls, value: str | int) -> str:
         return range_label(parse_range(value))
+
+    @field_validator("selector")
+    @classmethod
+    def _selector(cls, value: str | None) -> str | None:
+        return parse_selector(value) or None
+
+    @model_validator(mode="after")
+    def _one_way_to_authenticate(self) -> PrometheusSettings:
+        self.requests_auth()  # raises ValueError for several ways without a choice, or a missing setting
+        return self
+
+    def requests_auth(self):
+        """The ``requests`` authentication these settings ask for (see
+        :func:`usage_assets.enrichment.prometheus_client.build_auth`), or None. The secrets are
+        ``SecretStr`` in settings and plain strings (resolved ``dg.EnvVar``) in the resource."""
+        def reveal(secret: SecretStr | str | None) -> str | None:
+            return secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+
+        return build_auth(self.auth, reveal(self.bearer_token), self.username, reveal(self.password),
+                          self.sigv4_region)
 
     @field_validator("series")
     @classmethod
@@ -239,6 +278,10 @@ class Settings(BaseSettings):
     :class:`SettingsError` by :meth:`from_env`.
     """
 
+    #: Optional groups left out because a value in them is invalid (``lenient``
+    #: :meth:`from_env`): group name -> the error lines naming the variables.
+    _invalid_groups: dict[str, str] = PrivateAttr(default_factory=dict)
+
     model_config = SettingsConfigDict(
         env_prefix="USAGE_",
         # USAGE_DOCDB_SERVER_SELECTION_TIMEOUT_S is docdb.server_selection_timeout_s: one split
@@ -297,8 +340,12 @@ class Settings(BaseSettings):
                 "DocumentDB section"
             )
 
+    def invalid_group(self, group: str) -> str | None:
+        """Why the optional ``group`` was left out (its invalid settings), or None."""
+        return self._invalid_groups.get(group)
+
     @classmethod
-    def from_env(cls, *, need_source: bool = True, **overrides: Any) -> "Settings":
+    def from_env(cls, *, need_source: bool = True, lenient: bool = False, **overrides: Any) -> "Settings":
         """Settings from the environment and ``.env``, then the non-None ``overrides``.
 
         ``overrides`` are named like the variables, without ``USAGE_`` and in lower case, as
@@ -306,6 +353,11 @@ class Settings(BaseSettings):
         (``prometheus.endpoint``). Empty variables count as unset. ``need_source=False``
         skips :meth:`check_source` (for commands that only read the data lake). Raises
         :class:`SettingsError` naming the variable of every invalid value.
+
+        ``lenient`` (the Dagster code location): when every invalid value lies in an
+        :data:`OPTIONAL_GROUPS` group, that group gets its defaults instead and
+        :meth:`invalid_group` says why, so a typo in an optional enrichment switches that
+        enrichment off rather than the whole code location. The CLI is strict.
         """
         values: dict[str, Any] = {}
         for name, value in overrides.items():
@@ -317,10 +369,19 @@ class Settings(BaseSettings):
                 values.setdefault(group, {})[field] = value
             else:
                 values[name] = value
+        invalid: dict[str, str] = {}
         try:
             settings = cls(**values)
         except ValidationError as error:
-            raise SettingsError(describe_errors(error)) from None
+            groups = {str(problem["loc"][0]) if problem["loc"] else "" for problem in error.errors()}
+            if not (lenient and groups <= set(OPTIONAL_GROUPS)):
+                raise SettingsError(describe_errors(error)) from None
+            invalid = {group: describe_errors(error, group) for group in sorted(groups)}
+            try:
+                settings = cls(**values, **{group: GROUPS[group]() for group in groups})
+            except ValidationError as again:
+                raise SettingsError(describe_errors(again)) from None
+        settings._invalid_groups.update(invalid)
         if need_source:
             settings.check_source()
         return settings
@@ -330,6 +391,9 @@ class Settings(BaseSettings):
 GROUPS: dict[str, type[BaseModel]] = {
     name: field.annotation for name, field in Settings.model_fields.items() if isinstance(field.default, BaseModel)
 }
+#: Groups of optional enrichments: invalid values there switch the enrichment off in the
+#: code location (:meth:`Settings.from_env` with ``lenient``) instead of failing its load.
+OPTIONAL_GROUPS = ("prometheus",)
 
 
 def variable(*path: str) -> str:
@@ -346,20 +410,27 @@ def _field(path: tuple[str, ...]) -> FieldInfo | None:
     return Settings.model_fields.get(path[0]) if len(path) == 1 else None
 
 
-def describe_errors(error: ValidationError) -> str:
-    """One line per invalid setting, naming its environment variable.
+def describe_errors(error: ValidationError, group: str | None = None) -> str:
+    """One line per invalid setting (of ``group`` only, when given), naming its
+    environment variable.
 
     The value given is repeated only for declared settings that are not URLs or secrets
     (``repr=False``); an unknown name under a group's prefix (a typo) is named without it.
     """
     lines = []
     for problem in error.errors():
+        if group is not None and (not problem["loc"] or problem["loc"][0] != group):
+            continue
         message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
             message = "is not a setting (.env.example lists them all)"
         path = tuple(str(part) for part in problem["loc"])
         if not path:
             lines.append(message)
+            continue
+        if path in ((group,) for group in GROUPS):
+            # A rule across a group's settings: its input is the whole group, secrets included.
+            lines.append(f"{variable(*path)}_*: {message}")
             continue
         field = _field(path)
         given = repr(problem["input"]) if field is not None and field.repr else "<hidden>"

@@ -14,6 +14,8 @@ How the history is made (so that every expected number is exact):
   ``offset 7d`` gives week 3; the 14-day window gives weeks 3+4 against weeks 1+2.
 - A counter reset inside week 4 restarts the counter at one step's increment, so
   ``increase()`` (which adds the value before the drop) still counts exactly one step.
+- A series with a ``first_step`` has no sample before it (Prometheus holds less history
+  for it than the windows need) and starts at 0 there, like a fresh counter.
 
 The files are written as OpenMetrics and turned into TSDB blocks with ``promtool tsdb
 create-blocks-from openmetrics`` *before* the server starts, straight into its data
@@ -50,6 +52,9 @@ EVALUATED_AT = datetime(2026, 3, 11, tzinfo=timezone.utc)
 HOUR = 3600
 WEEK_STEPS = 7 * 24  # hourly steps per 7-day window = 168
 HOSTILE_TOOL = "[red]evil[/red]<script>alert(1)</script>|x"
+#: Steps (hours after T - 28d) where the short-history series begin: T - 22d and T - 13d.
+SHORT_FIRST_STEP = 6 * 24
+YOUNG_FIRST_STEP = 15 * 24
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,8 @@ class Series:
     reset_at_step: int | None = None
     #: Last step written, if the series stops (e.g. an install that went away).
     last_step: int | None = None
+    #: First step written, if the series starts later than T - 28d (value 0 there).
+    first_step: int = 0
 
 
 def tool(name, server, success, steps, **extra):
@@ -85,7 +92,7 @@ HISTORY = {
         Series({"success": "false", "method": "oauth", "target_kind": "mcp_server"}, (0, 0, 0, 1)),
     ],
     # Exists, but flat in both windows: a true zero, not a missing series.
-    "tool_discovery": [Series({"results_count_bucket": "1-5"}, (2, 2, 0, 0))],
+    "mcpgw_registry_tool_discovery": [Series({"results_count_bucket": "1-5"}, (2, 2, 0, 0))],
     "telemetry_sends": [
         Series({"event": "heartbeat", "status": "success"}, (4, 4, 4, 4)),
         Series({"event": "heartbeat", "status": "timeout"}, (1, 1, 1, 2)),
@@ -94,6 +101,22 @@ HISTORY = {
     "retired_widget": [
         Series({"tool_name": "steady"}, (1, 1, 1, 1)),
         Series({"tool_name": "old"}, (1, 1, 1, 1), last_step=3 * WEEK_STEPS),
+    ],
+    # Prometheus holds 22 days of these (from T - 22d): less than two 14- or 30-day windows.
+    "short_tool_execution": [
+        tool("search", "alpha", "true", (2, 2, 2, 2), first_step=SHORT_FIRST_STEP),
+        tool("search", "alpha", "false", (1, 1, 1, 1), first_step=SHORT_FIRST_STEP),
+    ],
+    "short_telemetry_sends": [
+        Series({"event": "heartbeat", "status": "success"}, (4, 4, 4, 4), first_step=SHORT_FIRST_STEP),
+        Series({"event": "heartbeat", "status": "timeout"}, (1, 1, 1, 1), first_step=SHORT_FIRST_STEP),
+    ],
+    # Held from T - 13d, at a constant rate: the previous 7-day window starts a day earlier.
+    "young_requests": [Series({"tool_name": "search"}, (1, 1, 1, 1), first_step=YOUNG_FIRST_STEP)],
+    # One counter name in two environments, told apart by a label selector only.
+    "scoped_requests": [
+        Series({"job": "registry", "env": "prod"}, (3, 3, 3, 3)),
+        Series({"job": "registry", "env": "staging"}, (5, 5, 5, 5)),
     ],
 }
 
@@ -114,10 +137,10 @@ def openmetrics_history(history: dict[str, list[Series]] = HISTORY) -> str:
         for series in series_list:
             value = 0.0
             labels = _label_text(series.labels)
-            for step in range(0, 4 * WEEK_STEPS + 24 + 1):  # 4 weeks before T and 24 hours after
+            for step in range(series.first_step, 4 * WEEK_STEPS + 24 + 1):  # 4 weeks before T and 24 hours after
                 if series.last_step is not None and step > series.last_step:
                     break
-                if step:
+                if step > series.first_step:
                     increment = series.steps[(step - 1) // WEEK_STEPS] if step <= 4 * WEEK_STEPS else series.after
                     value = increment if step == series.reset_at_step else value + increment
                 lines.append(f"{family}_total{{{labels}}} {value:g} {start + step * HOUR}")

@@ -106,7 +106,8 @@ def summary(report_date, output_format, range_label, no_prometheus, prometheus_e
                 errors.log(f"Querying Prometheus for the {range_days}-day windows ending {day}", markup=False)
             return trends_or_reason(
                 prometheus.endpoint, day, range_days, prometheus.series_names, prometheus.timeout,
-                SWITCHED_OFF if settings.no_prometheus else None,
+                SWITCHED_OFF if settings.no_prometheus else None, selector=prometheus.selector or "",
+                auth=prometheus.requests_auth(),
             )
 
         document = load_summary(

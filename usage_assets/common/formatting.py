@@ -46,6 +46,31 @@ def format_pct(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}%"
 
 
+def format_count(value: float | None) -> str:
+    """A count as a whole number with thousands separators (``65,281``); None as an em dash.
+
+    Prometheus' ``increase()`` extrapolates to the window edges, so its counts carry
+    fractions (``16.98`` for 17 events); every count is shown rounded, so one table never
+    mixes ``11.0`` and ``2``.
+    """
+    return "—" if value is None else f"{round(value):,}"
+
+
+def short_count(value: float | None) -> str:
+    """A count in at most 6 characters (below a trillion) for narrow columns: whole numbers below 10,000
+    (``9,999``), then thousands, millions and billions with one decimal (``65.3k``,
+    ``6.5M``, ``1.2B``); None as an em dash. Never cut: a cut ``65,281`` reads as ``65,2``."""
+    if value is None:
+        return "—"
+    whole = round(value)
+    if abs(whole) < 10_000:
+        return f"{whole:,}"
+    for divisor, suffix in ((1e3, "k"), (1e6, "M")):
+        if round(abs(whole) / divisor, 1) < 1000:  # 999,950 is 1.0M, not 1000.0k
+            return f"{whole / divisor:.1f}{suffix}"
+    return f"{whole / 1e9:,.1f}B"
+
+
 def plural(count: int, noun: str) -> str:
     """``"1 install"``, ``"2,345 installs"``: a count with thousands separators and its noun."""
     return f"{count:,} {noun}{'' if count == 1 else 's'}"

@@ -23,7 +23,7 @@ def _first_partition() -> date:
     """``USAGE_PARTITIONS_START``, else the first day of the source the environment names
     (:func:`usage_assets.definitions.source_first_day`). The CLI, whose options may name
     another source, sets the variable to its source's first day before importing this."""
-    settings = Settings.from_env(need_source=False)
+    settings = Settings.from_env(need_source=False, lenient=True)
     if settings.partitions_start is not None:
         return settings.partitions_start
     from usage_assets.definitions import source_first_day  # definitions.py loads this module's folder

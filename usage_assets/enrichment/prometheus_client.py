@@ -1,16 +1,20 @@
 """A small client for the Prometheus HTTP API and the PromQL this project sends.
 
-Only two endpoints are used: ``/api/v1/series`` (does a series exist in a time span?) and
-``/api/v1/query`` (an instant query evaluated at a given UTC instant). Every failure that
+Three endpoints are used: ``/api/v1/series`` (does a series exist in a time span?),
+``/api/v1/label/__name__/values`` (which metric names exist, for "did you mean" hints) and
+``/api/v1/query`` (an instant query evaluated at a given UTC instant). Requests can be
+authenticated with a bearer token, basic auth or AWS Signature Version 4 (Amazon Managed
+Service for Prometheus; botocore signs, with the standard AWS credential chain). Every failure that
 means "Prometheus cannot be used right now" - connection refused, DNS failure, timeout,
 an HTTP error status, an ``"status": "error"`` answer, a body that is not the documented
 JSON - is raised as :class:`PrometheusUnavailable` with a short, human-readable reason,
 so callers can fall back instead of failing.
 
-Metric names are validated before they are put into a query (:func:`check_metric_name`);
-label *values* are never interpolated into PromQL, only the fixed label names of
-``by (...)`` clauses, so nothing that comes from Prometheus or from telemetry can change
-a query.
+Metric names are validated before they are put into a query (:func:`check_metric_name`),
+and so is the operator's label selector (:func:`parse_selector`), once, and rebuilt from
+its parsed matchers; label values that come from Prometheus or from telemetry are never
+interpolated into PromQL, only the fixed label names of ``by (...)`` clauses, so nothing
+read back can change a query.
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ import math
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from urllib.parse import urlsplit, urlunsplit
+from datetime import UTC, datetime
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import requests
+from requests.auth import AuthBase, HTTPBasicAuth
 
 #: Seconds to wait for a connection and for each answer unless configured otherwise.
 DEFAULT_TIMEOUT_SECONDS = 10.0
@@ -34,6 +39,12 @@ MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 #: Prometheus' metric-name syntax (https://prometheus.io/docs/concepts/data_model/).
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+#: One label matcher of a PromQL selector: name, operator, a double- or single-quoted string.
+_MATCHER = re.compile(
+    r"""\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')\s*(,|$)"""
+)
+#: The AWS service name Amazon Managed Service for Prometheus signs requests for.
+SIGV4_SERVICE = "aps"
 
 
 class PrometheusUnavailable(RuntimeError):
@@ -51,6 +62,41 @@ def check_metric_name(name: str) -> str:
     return name
 
 
+def parse_selector(text: str | None) -> str:
+    """The label selector ``text`` (``{job="registry", env="prod"}``; braces optional) in
+    canonical form, ``{job="registry",env="prod"}``, or ``""`` for none.
+
+    Matchers are ``label=value``, ``!=``, ``=~`` and ``!~`` with a double- or single-quoted
+    value, as in PromQL. Raises ``ValueError`` saying what is wrong for anything else,
+    including a ``__name__`` matcher (the series names are a setting of their own).
+    """
+    body = (text or "").strip()
+    if body.startswith("{") != body.endswith("}"):
+        raise ValueError(f"unbalanced braces in label selector {body!r}")
+    body = body.removeprefix("{").removesuffix("}").strip()
+    matchers, position = [], 0
+    while position < len(body):
+        match = _MATCHER.match(body, position)
+        if not match:
+            raise ValueError(
+                f"malformed label selector at {body[position:position + 30]!r}: expected "
+                'label="value" matchers separated by commas, e.g. {job="registry", env="prod"}'
+            )
+        name, operator, value, _separator = match.groups()
+        if name == "__name__":
+            raise ValueError("the label selector must not match __name__ (set the series names instead)")
+        if value.startswith("'"):  # PromQL accepts both quotes; one spelling in every query
+            value = '"' + value[1:-1].replace("\\'", "'").replace('"', '\\"') + '"'
+        matchers.append(f"{name}{operator}{value}")
+        position = match.end()  # a trailing comma is fine, as in PromQL
+    return "{" + ",".join(matchers) + "}" if matchers else ""
+
+
+def series_selector(metric: str, selector: str = "") -> str:
+    """``metric`` with the label selector ``selector`` (as :func:`parse_selector` returns it)."""
+    return check_metric_name(metric) + parse_selector(selector)
+
+
 def redact_endpoint(endpoint: str) -> str:
     """``endpoint`` without user:password and without query string, safe to log and print."""
     parts = urlsplit(endpoint)
@@ -61,15 +107,18 @@ def redact_endpoint(endpoint: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-def increase_query(metric: str, window_days: int, offset_days: int = 0, by: tuple[str, ...] = ()) -> str:
+def increase_query(
+    metric: str, window_days: int, offset_days: int = 0, by: tuple[str, ...] = (), selector: str = ""
+) -> str:
     """PromQL for the counter increase of ``metric`` over ``window_days`` days, summed.
 
     ``offset_days`` shifts the window back (the previous period uses ``window_days``);
-    ``by`` lists label names to keep (``sum by (...)``). The result of the query is a
-    count per window (a float, as Prometheus computes it). Raises ``ValueError`` for an
-    invalid metric or label name.
+    ``by`` lists label names to keep (``sum by (...)``); ``selector`` restricts the series
+    (see :func:`parse_selector`). The result of the query is a count per window (a float,
+    as Prometheus computes it). Raises ``ValueError`` for an invalid metric or label name
+    or selector.
     """
-    check_metric_name(metric)
+    selected = series_selector(metric, selector)
     for label in by:
         if not _LABEL_NAME.match(label):
             raise ValueError(f"{label!r} is not a valid label name")
@@ -77,7 +126,16 @@ def increase_query(metric: str, window_days: int, offset_days: int = 0, by: tupl
         raise ValueError("window_days must be positive and offset_days non-negative")
     offset = f" offset {offset_days}d" if offset_days else ""
     grouping = f" by ({', '.join(by)})" if by else ""
-    return f"sum{grouping} (increase({metric}[{window_days}d]{offset}))"
+    return f"sum{grouping} (increase({selected}[{window_days}d]{offset}))"
+
+
+def earliest_sample_query(metric: str, span_hours: int, selector: str = "") -> str:
+    """PromQL for the earliest sample time (Unix seconds) of any series of ``metric`` in the
+    ``span_hours`` hours before the evaluation instant, to the hour: a subquery samples
+    ``timestamp()`` hourly. Empty when there is no sample in the span."""
+    if span_hours <= 0:
+        raise ValueError("span_hours must be positive")
+    return f"min(min_over_time(timestamp({series_selector(metric, selector)})[{span_hours}h:1h]))"
 
 
 @dataclass(frozen=True)
@@ -91,7 +149,7 @@ class Sample:
 def _unix(instant: datetime) -> float:
     if instant.tzinfo is None:
         raise ValueError("instants must be timezone-aware (UTC)")
-    return instant.astimezone(timezone.utc).timestamp()
+    return instant.astimezone(UTC).timestamp()
 
 
 def connection_reason(error: requests.RequestException) -> str:
@@ -109,12 +167,97 @@ def connection_reason(error: requests.RequestException) -> str:
     return f"unreachable ({type(error).__name__})"
 
 
+class BearerAuth(AuthBase):
+    """``Authorization: Bearer <token>`` on every request."""
+
+    def __init__(self, token: str):
+        self.token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        return request
+
+
+class SigV4Auth(AuthBase):
+    """AWS Signature Version 4 on every request, for Amazon Managed Service for Prometheus.
+
+    botocore signs (``botocore.auth.SigV4Auth``) with credentials from the standard AWS
+    chain (environment, shared files, SSO, container and instance roles), looked up on the
+    first request and refreshed by botocore when they expire. ``region``: the workspace's
+    region, e.g. ``us-east-1``. Raises :class:`PrometheusUnavailable` when no credentials
+    are found. The request's query string must already be RFC 3986-encoded (the client
+    builds it so): botocore signs it as it is.
+    """
+
+    def __init__(self, region: str, service: str = SIGV4_SERVICE, credentials=None):
+        self.region, self.service = region, service
+        self._credentials = credentials
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        from botocore.auth import SigV4Auth as Signer
+        from botocore.awsrequest import AWSRequest
+        from botocore.session import get_session
+
+        if self._credentials is None:
+            self._credentials = get_session().get_credentials()
+        if self._credentials is None:
+            raise PrometheusUnavailable(
+                "no AWS credentials found for SigV4 (environment, ~/.aws, SSO or an instance/task role)"
+            )
+        signed = AWSRequest(method=request.method, url=request.url, data=request.body or b"")
+        Signer(self._credentials.get_frozen_credentials(), self.service, self.region).add_auth(signed)
+        request.headers.update(dict(signed.headers.items()))
+        return request
+
+
+#: Ways to authenticate to Prometheus (``none``: no credentials are sent).
+AUTH_METHODS = ("none", "bearer", "basic", "sigv4")
+
+
+def build_auth(
+    method: str | None = None,
+    bearer_token: str | None = None,
+    username: str | None = None,
+    password: str | None = None,
+    sigv4_region: str | None = None,
+) -> AuthBase | None:
+    """The authentication of requests: ``method`` one of :data:`AUTH_METHODS`, or None to
+    take the one whose settings are given - a bearer token, basic auth (``username`` with
+    ``password``), SigV4 for ``sigv4_region`` - or none. Returns None for no authentication.
+
+    Raises ``ValueError`` when ``method`` is None and the settings of several methods are
+    given (which one was meant is not guessed), or the chosen method lacks its setting.
+    """
+    given = {"bearer": bool(bearer_token), "basic": bool(username or password), "sigv4": bool(sigv4_region)}
+    if method is None:
+        chosen = [name for name, present in given.items() if present]
+        if len(chosen) > 1:
+            raise ValueError(f"settings of several ways to authenticate are set ({', '.join(chosen)}): "
+                             "set USAGE_PROMETHEUS_AUTH to the one to use")
+        method = chosen[0] if chosen else "none"
+    if method not in AUTH_METHODS:
+        raise ValueError(f"the authentication must be one of {', '.join(AUTH_METHODS)}, got {method!r}")
+    if method == "bearer":
+        if not bearer_token:
+            raise ValueError("bearer authentication needs USAGE_PROMETHEUS_BEARER_TOKEN")
+        return BearerAuth(bearer_token)
+    if method == "basic":
+        if not username:
+            raise ValueError("basic authentication needs USAGE_PROMETHEUS_USERNAME (and USAGE_PROMETHEUS_PASSWORD)")
+        return HTTPBasicAuth(username, password or "")
+    if method == "sigv4":
+        if not sigv4_region:
+            raise ValueError("SigV4 authentication needs USAGE_PROMETHEUS_SIGV4_REGION, e.g. us-east-1")
+        return SigV4Auth(sigv4_region)
+    return None
+
+
 class PrometheusClient:
     """Synchronous client for one Prometheus server.
 
     ``endpoint``: base URL (``http://host:9090``, optionally with a path prefix and
     ``user:password@``); ``timeout_seconds``: bound on connecting and on each answer
-    (every request ends within about twice this). All requests of one client together
+    (every request ends within about twice this); ``auth``: see :func:`build_auth`. All requests of one client together
     get :data:`TOTAL_TIMEOUT_FACTOR` times ``timeout_seconds``; past that every request
     fails at once. No retries: Prometheus is an optional enrichment, and a second attempt
     would only delay the fallback.
@@ -125,6 +268,7 @@ class PrometheusClient:
         endpoint: str,
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
         session: requests.Session | None = None,
+        auth: AuthBase | None = None,
     ):
         parts = urlsplit(endpoint)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -132,6 +276,7 @@ class PrometheusClient:
         self.endpoint = endpoint.rstrip("/")
         self.timeout_seconds = float(timeout_seconds)
         self.session = session or requests.Session()
+        self.auth = auth
         self._first_request: float | None = None
 
     def describe(self) -> str:
@@ -146,8 +291,10 @@ class PrometheusClient:
         if started - self._first_request > budget:
             raise PrometheusUnavailable(f"answers too slow: gave up after {budget:g} s in total")
         try:
+            # RFC 3986 encoding (spaces as %20, not +): what a SigV4 signature covers.
+            url = f"{self.endpoint}{path}?{urlencode(params, quote_via=quote, safe='')}"
             response = self.session.get(
-                self.endpoint + path, params=params, timeout=(self.timeout_seconds, self.timeout_seconds), stream=True
+                url, auth=self.auth, timeout=(self.timeout_seconds, self.timeout_seconds), stream=True
             )
         except requests.Timeout:
             raise PrometheusUnavailable(f"timed out after {self.timeout_seconds:g} s") from None
@@ -157,6 +304,12 @@ class PrometheusClient:
             body = self._read_body(response, started)
         finally:
             response.close()
+        if response.status_code in (401, 403):
+            given = "refused the credentials" if self.auth else "asks for credentials"
+            raise PrometheusUnavailable(
+                f"{given} (HTTP {response.status_code}): set USAGE_PROMETHEUS_BEARER_TOKEN, USAGE_PROMETHEUS_USERNAME "
+                "and USAGE_PROMETHEUS_PASSWORD, or USAGE_PROMETHEUS_SIGV4_REGION with AWS credentials"
+            )
         try:
             payload = json.loads(body.decode("utf-8"))
         except ValueError:
@@ -191,16 +344,29 @@ class PrometheusClient:
             raise PrometheusUnavailable(connection_reason(error)) from None
         return b"".join(chunks)
 
-    def series(self, metric: str, start: datetime, end: datetime) -> list[dict[str, str]]:
-        """Label sets of every series named ``metric`` with data between ``start`` and
-        ``end`` (UTC instants), ``__name__`` included; empty when there is none."""
+    def series(self, metric: str, start: datetime, end: datetime, selector: str = "") -> list[dict[str, str]]:
+        """Label sets of every series named ``metric`` (restricted by the label ``selector``)
+        with data between ``start`` and ``end`` (UTC instants), ``__name__`` included; empty
+        when there is none."""
         data = self._get(
             "/api/v1/series",
-            {"match[]": check_metric_name(metric), "start": f"{_unix(start):.3f}", "end": f"{_unix(end):.3f}"},
+            {"match[]": series_selector(metric, selector), "start": f"{_unix(start):.3f}",
+             "end": f"{_unix(end):.3f}"},
         )
         if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
             raise PrometheusUnavailable("answered /api/v1/series with an unexpected shape")
         return [{str(k): str(v) for k, v in item.items()} for item in data]
+
+    def metric_names(self, start: datetime, end: datetime, selector: str = "") -> list[str]:
+        """Every metric name with data between ``start`` and ``end`` (UTC instants), of the
+        series the label ``selector`` matches when one is given."""
+        params = {"start": f"{_unix(start):.3f}", "end": f"{_unix(end):.3f}"}
+        if parse_selector(selector):
+            params["match[]"] = parse_selector(selector)
+        data = self._get("/api/v1/label/__name__/values", params)
+        if not isinstance(data, list):
+            raise PrometheusUnavailable("answered /api/v1/label/__name__/values with an unexpected shape")
+        return [str(name) for name in data]
 
     def query(self, promql: str, at: datetime) -> list[Sample]:
         """Evaluate ``promql`` as an instant query at UTC instant ``at``.

@@ -19,6 +19,8 @@ from datetime import date, datetime, time, timedelta, timezone
 #: Change (in %) from which a trend gets an up or down arrow (issue #5).
 TREND_THRESHOLD_PCT = 10.0
 UP, DOWN, FLAT = "↑", "↓", "↔"
+#: How a trend reads when the previous window is not fully held (:func:`trend_without_history`).
+NOT_ENOUGH_HISTORY = "not enough history"
 #: The ranges a report can compare over, by their label.
 RANGES = {"7d": 7, "14d": 14, "30d": 30}
 DEFAULT_RANGE = "7d"
@@ -88,6 +90,12 @@ def trend(current: float, previous: float | None) -> dict:
         "change_pct": change_pct(current, previous),
         "arrow": trend_arrow(current, previous),
     }
+
+
+def trend_without_history(current: float) -> dict:
+    """A trend whose previous window Prometheus does not fully hold: the current count,
+    no previous one, no change and no arrow, and ``not_enough_history`` True."""
+    return {**trend(current, None), "not_enough_history": True}
 
 
 def success_value(label_value: str | None) -> bool | None:
@@ -169,7 +177,10 @@ def windows(day: date, range_days: int) -> dict:
 
 def change_label(item: Mapping) -> str:
     """How a trend's change reads: ``+12.5%``, ``new`` (from zero), ``no change`` (zero to
-    zero) or ``no comparison`` (no previous value)."""
+    zero), ``not enough history`` (the previous window is not held) or ``no comparison``
+    (no previous value)."""
+    if item.get("not_enough_history"):
+        return NOT_ENOUGH_HISTORY
     if item["previous"] is None:
         return "no comparison"
     if item["change_pct"] is None:

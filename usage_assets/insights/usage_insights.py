@@ -41,6 +41,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from usage_assets.common.formatting import format_count
 from usage_assets.enrichment.prometheus_trends import find_series
 from usage_assets.enrichment.trend_arithmetic import (
     DOWN,
@@ -111,12 +112,9 @@ def telemetry_trends(
 
 
 def number(value: float | None) -> str:
-    """A count for prose: integers without decimals, others with one; None as "—"."""
-    if value is None:
-        return "—"
-    if float(value).is_integer():
-        return f"{int(value):,}"
-    return f"{value:,.1f}"
+    """A count for prose, as a whole number (Prometheus' extrapolated ``16.98`` reads
+    ``17``, so "4 → 17" never shows as "4 → 17.0"); None as "—"."""
+    return format_count(value)
 
 
 def change_text(item: Mapping[str, Any]) -> str:

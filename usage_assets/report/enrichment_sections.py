@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from usage_assets.common.formatting import format_pct
-from usage_assets.enrichment.prometheus_trends import BREAKDOWN_TITLES
+from usage_assets.enrichment.prometheus_trends import BREAKDOWN_TITLES, history_note
 from usage_assets.enrichment.trend_arithmetic import change_label
 
 NOT_MATERIALIZED = "the prometheus_trends asset was not materialized for this day"
@@ -22,11 +22,10 @@ def sources_text(sources: list[str]) -> str:
     return " + ".join(sources)
 
 
-def count(value: float | None) -> int | float | None:
-    """Counts that are whole numbers as ints (so ``140.0`` prints as ``140``)."""
-    if value is None:
-        return None
-    return int(value) if float(value).is_integer() else value
+def count(value: float | None) -> int | None:
+    """A count as a whole number (``140.0`` and ``139.98`` print as ``140``): Prometheus'
+    ``increase()`` extrapolates, so its counts carry fractions no reader should compare."""
+    return None if value is None else round(value)
 
 
 def _trend_row(item: Mapping[str, Any]) -> dict:
@@ -40,11 +39,13 @@ def _trend_row(item: Mapping[str, Any]) -> dict:
 
 def prometheus_section(trends: Mapping[str, Any] | None) -> dict:
     """``{"used", "reason", "endpoint", "range_days", "current_days", "previous_days",
-    "evaluated_at", "threshold_pct", "series": [row], "tables": [{"title", "series",
-    "label", "distinct", "rows"}]}``; ``used`` False with the reason when Prometheus was
-    not used (or the asset is absent for this day)."""
+    "evaluated_at", "threshold_pct", "selector", "series": [row], "history_notes": [str],
+    "tables": [{"title", "series", "label", "distinct", "rows"}]}``; ``used`` False with
+    the reason when Prometheus was not used (or the asset is absent for this day).
+    ``history_notes``: "not enough history (Prometheus holds ... from ...)" per series
+    whose previous window Prometheus does not fully hold (its rows have no trend)."""
     if trends is None:
-        return {"used": False, "reason": NOT_MATERIALIZED, "series": [], "tables": []}
+        return {"used": False, "reason": NOT_MATERIALIZED, "series": [], "tables": [], "history_notes": []}
     section = {
         "used": trends["status"] == "used",
         "reason": trends["reason"],
@@ -54,8 +55,10 @@ def prometheus_section(trends: Mapping[str, Any] | None) -> dict:
         "previous_days": trends["windows"]["previous"]["days"],
         "evaluated_at": trends["windows"]["evaluated_at"],
         "threshold_pct": trends["trend_threshold_pct"],
+        "selector": trends.get("selector"),
         "series": [],
         "tables": [],
+        "history_notes": [note for note in map(history_note, trends["series"]) if note],
     }
     for entry in trends["series"]:
         if entry["status"] != "found":
@@ -88,6 +91,12 @@ def insights_section(insights: Mapping[str, Any] | None) -> dict:
     if insights is None:
         return {"available": False, "items": [], "rules": [], "telemetry": [],
                 "comparison_date": None, "comparison_reason": "the usage_insights asset was not materialized"}
+    # The Trends section says once why Prometheus was not used; the rules refer to it.
+    unused = insights.get("prometheus", {}).get("reason")
+
+    def rule_reason(reason: str) -> str:
+        return reason.replace(unused, "see Trends (Prometheus)") if unused else reason
+
     return {
         "available": True,
         "range_days": insights["range_days"],
@@ -98,5 +107,6 @@ def insights_section(insights: Mapping[str, Any] | None) -> dict:
             for figure in insights["telemetry_figures"]
         ],
         "items": [{**item, "sources_text": sources_text(item["sources"])} for item in insights["insights"]],
-        "rules": [{**rule, "sources_text": sources_text(rule["sources"])} for rule in insights["rules"]],
+        "rules": [{**rule, "reason": rule_reason(rule["reason"]), "sources_text": sources_text(rule["sources"])}
+                  for rule in insights["rules"]],
     }

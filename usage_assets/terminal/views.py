@@ -18,10 +18,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from usage_assets.common.formatting import format_pct
-from usage_assets.enrichment.prometheus_trends import BREAKDOWN_LABELS, BREAKDOWN_TITLES
-from usage_assets.enrichment.trend_arithmetic import DOWN, UP, change_label
-from usage_assets.insights.usage_insights import number
+from usage_assets.common.formatting import format_count, format_pct, short_count
+from usage_assets.enrichment.prometheus_trends import BREAKDOWN_LABELS, BREAKDOWN_TITLES, history_note
+from usage_assets.enrichment.trend_arithmetic import DOWN, NOT_ENOUGH_HISTORY, UP, change_label
 from usage_assets.report.render import clean_text
 
 #: The dashboard fits an 80-column terminal.
@@ -49,7 +48,8 @@ def arrow(item: Mapping[str, Any] | None) -> Text:
 
 
 def change(item: Mapping[str, Any]) -> Text:
-    return Text(change_label(item), style="dim" if item["previous"] is None else "")
+    style = "yellow" if item.get("not_enough_history") else "dim" if item["previous"] is None else ""
+    return Text(change_label(item), style=style)
 
 
 def bar(fraction: float, width: int = BAR_WIDTH) -> Text:
@@ -67,6 +67,11 @@ def _title(summary: Mapping[str, Any]) -> Text:
 
 def _not_used(trends: Mapping[str, Any]) -> Text:
     return plain(f"Prometheus: not used ({trends['reason']})", 300, "yellow")
+
+
+def _history_notes(trends: Mapping[str, Any], limit: int | None = 300) -> list[Text]:
+    """One line per series whose previous window Prometheus does not fully hold."""
+    return [plain(note, limit, "yellow") for note in map(history_note, trends["series"]) if note]
 
 
 def _window_text(trends: Mapping[str, Any]) -> str:
@@ -94,7 +99,8 @@ def _fleet_table(summary: Mapping[str, Any]) -> RenderableType:
     telemetry = summary["telemetry"]
     table = _table(("Figure", "left"), ("Now", "right"), ("Then", "right"), ("Change", "right"), ("Trend", "center"))
     for figure in telemetry["figures"]:
-        table.add_row(plain(figure["label"]), plain(number(figure["current"])), plain(number(figure["previous"])),
+        table.add_row(plain(figure["label"]), plain(format_count(figure["current"])),
+                      plain(format_count(figure["previous"])),
                       change(figure), arrow(figure))
     notes = [] if telemetry["comparison"]["available"] else [plain(telemetry["comparison"]["reason"], 300, "yellow")]
     return _section(f"Fleet · source: telemetry · {summary['report_date']} (now) vs {summary['comparison_date']} "
@@ -103,9 +109,13 @@ def _fleet_table(summary: Mapping[str, Any]) -> RenderableType:
 
 def _breakdown_table(entry: Mapping[str, Any], label: str, rows: list[dict], verbose: bool) -> Group:
     table = _table((label, "left"), ("Now", "right"), ("Before", "right"), ("Change", "right"), ("Trend", "center"))
+    for column, header, key in ((table.columns[1], "Now", "current"), (table.columns[2], "Before", "previous")):
+        column.no_wrap = True  # counts are never cut; a long change label wraps
+        column.min_width = max([len(header), *(len(format_count(row[key])) for row in rows)])
+    table.columns[3].min_width = 10
     for row in rows:
-        table.add_row(plain(row["value"] or "(empty)", None if verbose else 40), plain(number(row["current"])),
-                      plain(number(row["previous"])), change(row), arrow(row))
+        table.add_row(plain(row["value"] or "(empty)", None if verbose else 40), plain(format_count(row["current"])),
+                      plain(format_count(row["previous"])), change(row), arrow(row))
     title = BREAKDOWN_TITLES.get(label, f"By {label}")
     shown = f"top {len(rows)} of {entry['breakdowns'][label]['distinct_values']}"
     return _section(f"{title} · source: prometheus · {entry['name']} by {label}, {shown}", table)
@@ -124,9 +134,16 @@ def _prometheus_tables(summary: Mapping[str, Any], verbose: bool) -> RenderableT
     days = trends["range_days"]
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
     table.add_column(plain("Series"), no_wrap=True, min_width=max(len(entry["name"]) for entry in trends["series"]))
-    for header, justify in (("Now", "right"), ("Before", "right"), ("Change", "right"), ("Trend", "center"),
-                            ("Success", "right")):
-        table.add_column(plain(header), justify=justify, no_wrap=True)
+    found = [entry["increase"] for entry in trends["series"] if entry["status"] == "found"]
+    # Numbers and headers are never cut (a cut "1,848" reads "1,8…"); a long change label
+    # ("not enough history") wraps instead.
+    for header, justify, values in (("Now", "right", [item["current"] for item in found]),
+                                    ("Before", "right", [item["previous"] for item in found])):
+        table.add_column(plain(header), justify=justify, no_wrap=True,
+                         min_width=max([len(header), *(len(format_count(value)) for value in values)]))
+    table.add_column(plain("Change"), justify="right", min_width=10)
+    table.add_column(plain("Trend"), justify="center", no_wrap=True, min_width=5)
+    table.add_column(plain("Success"), justify="right", no_wrap=True, min_width=7)
     notes = []
     for entry in trends["series"]:
         if entry["status"] != "found":
@@ -136,12 +153,12 @@ def _prometheus_tables(summary: Mapping[str, Any], verbose: bool) -> RenderableT
             notes.append(plain(f"{entry['name']}: no such series{hint}", 300, "yellow"))
             continue
         success = entry["success"]
-        table.add_row(plain(entry["name"]), plain(number(entry["increase"]["current"])),
-                      plain(number(entry["increase"]["previous"])), change(entry["increase"]), arrow(entry["increase"]),
+        table.add_row(plain(entry["name"]), plain(format_count(entry["increase"]["current"])),
+                      plain(format_count(entry["increase"]["previous"])), change(entry["increase"]), arrow(entry["increase"]),
                       plain(format_pct(success["current"]["success_pct"]) if success else "—"))
     parts: list[RenderableType] = [
         _section(f"Prometheus · source: prometheus · last {days} days vs the {days} before "
-                 f"({_window_text(trends)})", table, *notes)
+                 f"({_window_text(trends)})", table, *notes, *_history_notes(trends))
     ]
     for entry in trends["series"]:
         for label in _breakdown_order(entry["breakdowns"]):
@@ -192,18 +209,21 @@ def table_view(summary: Mapping[str, Any], verbose: bool = False) -> RenderableT
 # ----------------------------------------------------------------------------- dashboard
 
 
-def _grid(label_width: int, bar_width: int, trend_width: int = 11) -> Table:
-    """label | gauge | value | note | trend; widths chosen so a row fits in a panel of 80."""
+def _grid(label_width: int, bar_width: int, trend_width: int = 11, note_width: int = 6) -> Table:
+    """label | gauge | value | note | trend; widths chosen so a row fits in a panel of 80.
+    Values are :func:`short_count` (at most 6 characters), so the value column never cuts one."""
     grid = Table.grid(padding=(0, 1))
     grid.add_column(width=label_width, no_wrap=True, overflow="ellipsis")
     grid.add_column(width=bar_width, no_wrap=True)
-    grid.add_column(width=7, justify="right", no_wrap=True)
     grid.add_column(width=6, justify="right", no_wrap=True)
+    grid.add_column(width=note_width, justify="right", no_wrap=True)
     grid.add_column(width=trend_width, no_wrap=True, overflow="ellipsis")
     return grid
 
 
 def _trend_cell(item: Mapping[str, Any]) -> Text:
+    if item.get("not_enough_history"):
+        return Text(NOT_ENOUGH_HISTORY, style="yellow")
     if item["previous"] is None:
         return Text("")
     return arrow(item) + Text(" ") + change(item)
@@ -224,16 +244,17 @@ def _fleet_panel(summary: Mapping[str, Any]) -> Panel:
     grid = _grid(29, 16)
     for key in ("installs_seen", "customer_installs"):
         figure = figures[key]
-        grid.add_row(plain(figure["label"]), Text(""), plain(number(figure["current"])), Text(""),
+        grid.add_row(plain(figure["label"]), Text(""), plain(short_count(figure["current"])), Text(""),
                      _trend_cell(figure))
     for tier, label in _TIER_LABELS:
         count = telemetry["liveness"][tier]
         key = {"confirmed": "confirmed_alive", "likely": "active_customers_7d"}.get(tier, tier)
-        grid.add_row(plain(label), bar(count / total if total else 0.0, 16), plain(number(count)),
+        grid.add_row(plain(label), bar(count / total if total else 0.0, 16), plain(short_count(count)),
                      _share(count, total), _trend_cell(figures[key]) if key in figures else Text(""))
     active = telemetry["active_on_report_date"]
-    parts: list[RenderableType] = [grid, plain(f"On {summary['report_date']}: {number(active['customers'])} customer "
-                                              f"installs reported in, {number(active['new_installs'])} new.", 76)]
+    parts: list[RenderableType] = [grid, plain(f"On {summary['report_date']}: {format_count(active['customers'])} "
+                                              f"customer installs reported in, {format_count(active['new_installs'])} new.",
+                                              76)]
     if not telemetry["comparison"]["available"]:
         parts.append(plain(f"No comparison: {summary['comparison_date']} was never materialized.", 76, "yellow"))
     else:
@@ -247,21 +268,23 @@ def _prometheus_panels(summary: Mapping[str, Any], verbose: bool) -> list[Panel]
         return [_panel(_not_used(trends), "Prometheus · not used")]
     found = [entry for entry in trends["series"] if entry["status"] == "found"]
     largest = max([entry["increase"]["current"] for entry in found] + [1.0])
-    grid = _grid(35, 9, 14)
+    # Value 6 + an empty note column of 1: room for "not enough history" (18) in the trend column.
+    grid = _grid(35, 9, 18, note_width=1)
     for entry in trends["series"]:
         if entry["status"] != "found":
             grid.add_row(plain(entry["name"], 35), Text(""), plain("—"), Text(""),
                          plain("no such series", style="yellow"))
             continue
         grid.add_row(plain(entry["name"], 35), bar(entry["increase"]["current"] / largest, 9),
-                     plain(number(entry["increase"]["current"])), Text(""), _trend_cell(entry["increase"]))
+                     plain(short_count(entry["increase"]["current"])), Text(""), _trend_cell(entry["increase"]))
         if entry["success"] and entry["success"]["current"]["success_pct"] is not None:
             rate = entry["success"]["current"]["success_pct"]
             before = entry["success"]["previous"]["success_pct"]
             grid.add_row(plain("  success rate", style="dim"), bar(rate / 100.0, 9), plain(format_pct(rate)), Text(""),
                          plain(f"was {format_pct(before)}", style="dim"))
     days = trends["range_days"]
-    panels = [_panel(grid, f"Prometheus · last {days} d vs the {days} d before · source: prometheus")]
+    body = Group(grid, *_history_notes(trends)) if _history_notes(trends) else grid
+    panels = [_panel(body, f"Prometheus · last {days} d vs the {days} d before · source: prometheus")]
     for entry in found:
         for label in ("tool_name", "server_name"):
             breakdown = entry["breakdowns"].get(label)
@@ -272,7 +295,7 @@ def _prometheus_panels(summary: Mapping[str, Any], verbose: bool) -> list[Panel]
             grid = _grid(30, 14)
             for row in rows:
                 grid.add_row(plain(row["value"] or "(empty)", 30), bar(row["current"] / top, 14),
-                             plain(number(row["current"])), _share(row["current"], entry["increase"]["current"]),
+                             plain(short_count(row["current"])), _share(row["current"], entry["increase"]["current"]),
                              _trend_cell(row))
             panels.append(_panel(grid, f"{BREAKDOWN_TITLES[label]} · source: prometheus · {entry['name']}"))
     return panels

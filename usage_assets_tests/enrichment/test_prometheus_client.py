@@ -121,7 +121,8 @@ def test_many_slow_answers_hit_the_total_budget():
     class Slow(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802
             time.sleep(0.35)  # each answer well within the 0.5 s timeout; 6 x 0.5 s in total is used up
-            data = [{"__name__": "x_total", "success": "true"}] if "/series" in self.path else \
+            data = [{"__name__": "x_total", "success": "true"}] if "/series" in self.path else [] \
+                if "/label/" in self.path else \
                 {"resultType": "vector", "result": []}
             body = json.dumps({"status": "success", "data": data}).encode()
             self.send_response(200)

@@ -15,19 +15,23 @@ import dagster as dg
 import pytest
 from click.testing import CliRunner
 from rich.cells import cell_len
+from rich.console import Console
 
 from usage_assets.cli.main import main
 from usage_assets.cli.runner import PipelineRunner
 from usage_assets.common.days import day_range
 from usage_assets.definitions import build_prometheus_source
 from usage_assets.enrichment.prometheus_trends import DEFAULT_SERIES, SWITCHED_OFF
+from usage_assets.insights.usage_insights import change_text, number
 from usage_assets.settings import Settings
 from usage_assets.storage.lake import Lake
+from usage_assets.terminal.views import dashboard_view, table_view
 from usage_assets_tests.prometheus_server import REPORT_DAY, closed_port_url
 
 START = date(2026, 3, 1)
 EARLIER = REPORT_DAY - timedelta(days=7)  # the comparison day of a 7-day range
-SERIES = ",".join([*DEFAULT_SERIES, "mcpgw_registry_tool_execution", "nonexistent_total"])
+# young_requests_total: held from 2026-02-26 only, a day after the previous window starts.
+SERIES = ",".join([*DEFAULT_SERIES, "young_requests_total", "mcpgw_registry_tool_execution", "nonexistent_total"])
 
 
 @pytest.fixture(scope="module")
@@ -58,15 +62,18 @@ def test_the_report_has_a_trends_section_with_exact_numbers(built):
     for row in (
         r"| mcpgw\_registry\_tool\_execution\_total | 840 | 1,008 | -16.7% | ↓ | 60.0% | 83.3% |",
         r"| mcpgw\_registry\_auth\_request\_total | 1,848 | 1,680 | +10.0% | ↑ | 90.9% | 100.0% |",
-        r"| tool\_discovery\_total | 0 | 0 | no change | ↔ | — | — |",
+        r"| mcpgw\_registry\_tool\_discovery\_total | 0 | 0 | no change | ↔ | — | — |",
         r"| telemetry\_sends\_total | 1,008 | 840 | +20.0% | ↑ | — | — |",
         r"| nonexistent\_total | no such series | — | — | | — | — |",
+        r"| young\_requests\_total | 168 | — | not enough history |  | — | — |",
+        (r"- not enough history (Prometheus holds young\_requests\_total from 2026-02-26 00:00 UTC): no trend "
+         r"until Prometheus holds both windows."),
         r"| search | 504 | 672 | -25.0% | ↓ |",
         r"| beta | 336 | 168 | +100.0% | ↑ |",
         r"| timeout | 336 | 168 | +100.0% | ↑ |",
     ):
         assert row in trends, row
-    assert "but mcpgw\\_registry\\_tool\\_execution\\_total exists" in trends
+    assert "Prometheus has mcpgw\\_registry\\_tool\\_execution\\_total: set USAGE\\_PROMETHEUS\\_SERIES" in trends
     assert "Source: prometheus." in trends
     html = section(built.html, '<h2 id="trends-prometheus">', '<h2 id="insights">')
     assert ('<td>mcpgw_registry_tool_execution_total</td>\n<td style="text-align:right">840</td>\n'
@@ -152,6 +159,8 @@ def test_summary_table_shows_sections_with_arrows_and_inert_label_values(built):
     assert "Fleet · source: telemetry" in text and "Prometheus · source: prometheus" in text
     assert re.search(r"mcpgw_registry_tool_execution_total\s+840\s+1,008\s+-16\.7%\s+↓\s+60\.0%", text)
     assert re.search(r"nonexistent_total\s+—\s+—\s+missing", text)
+    assert re.search(r"young_requests_total\s+168\s+—\s+not enough\s", text)  # "history" wraps
+    assert "not enough history (Prometheus holds young_requests_total from 2026-02-26 00:00 UTC)" in " ".join(text.split())
     assert "[red]evil[/red]<script>" in text  # printed literally: rich markup was not interpreted
     assert "Authentication failures above threshold" in text and "prometheus + telemetry" in text
 
@@ -165,6 +174,7 @@ def test_summary_dashboard_fits_80_columns(built, verbose):
     assert max(cell_len(line) for line in lines) <= 80
     text = result.stdout
     assert "█" in text and "success rate" in text and "no such series" in text
+    assert re.search(r"young_requests_total\s+█*░*\s+168\s+not enough history", text)
     assert re.search(r"mcpgw_registry_tool_execution_total\s+█*░*\s+840\s+↓ -16\.7%", text)
     assert "[red]evil[/red]<script>alert(…" in text  # cut to the column, still literal
     assert "[prometheus + telemetry]" in text or "[prometheus]" in text
@@ -184,6 +194,20 @@ def test_summary_with_another_range_queries_prometheus_and_leaves_the_lake_alone
     assert built.lake.read_json("prometheus_trends", REPORT_DAY)["range_days"] == 7
 
 
+def test_a_thirty_day_range_over_28_days_of_history_shows_no_trend_and_no_false_warning(built):
+    """Issue #12, item 6: Prometheus holds 28 days, two 30-day windows need 60."""
+    result = summary("--date", REPORT_DAY.isoformat(), "--range", "30d", "--data-dir", str(built.data),
+                     env={"USAGE_PROMETHEUS_ENDPOINT": built.url,
+                          "USAGE_PROMETHEUS_SERIES": "short_tool_execution_total,short_telemetry_sends_total"})
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert re.search(r"short_tool_execution_total 1,584 — not enough", text)
+    assert "not enough history (Prometheus holds short_telemetry_sends_total from 2026-02-17 00:00 UTC); the " \
+           "current window's counts are partial too" in text
+    assert "new" not in text.split("Insights")[0] and "↑" not in text.split("Insights")[0]
+    assert "Telemetry send failures rising" not in text
+
+
 def test_summary_without_prometheus_says_so(built):
     result = summary("--date", REPORT_DAY.isoformat(), "--no-prometheus", "--data-dir", str(built.data))
     assert result.exit_code == 0, result.output
@@ -201,16 +225,25 @@ def test_summary_of_a_day_never_built_names_the_command(built):
 
 
 @pytest.mark.parametrize(
-    ("endpoint", "reason"),
+    ("endpoint", "reason", "level"),
     [
-        (None, "not configured: set USAGE_PROMETHEUS_ENDPOINT or pass --prometheus-endpoint"),
-        ("refused", "connection refused, at http://127.0.0.1:"),
+        # A choice, nothing to fix: said at info, never as a warning (issue #12, item 11).
+        (None, "not configured: set USAGE_PROMETHEUS_ENDPOINT or pass --prometheus-endpoint", logging.INFO),
+        ("refused", "connection refused, at http://127.0.0.1:", logging.WARNING),
+        # A typo in the optional endpoint, read by the code location (lenient settings): the
+        # enrichment is off with one warning, the rest of the run goes on (issue #12, item 10).
+        ("prometheus:9090", ("left out because of an invalid setting: USAGE_PROMETHEUS_ENDPOINT: must be an "
+                             "http:// or https:// URL such as http://127.0.0.1:9090 (got <hidden>)"), logging.WARNING),
     ],
+    ids=["not-configured", "refused", "invalid-setting"],
 )
-def test_without_prometheus_the_report_is_complete_and_says_why(pipeline_env, endpoint, reason):
+def test_without_prometheus_the_report_is_complete_and_says_why(pipeline_env, monkeypatch, endpoint, reason, level):
     url = closed_port_url() if endpoint == "refused" else None
+    if endpoint == "prometheus:9090":
+        monkeypatch.setenv("USAGE_PROMETHEUS_ENDPOINT", endpoint)
     settings = Settings.from_env(data_dir=str(pipeline_env / "data"), reports_dir=str(pipeline_env / "reports"),
-                                 demo_start=START.isoformat(), demo_daily_new_installs=1.0, prometheus_endpoint=url)
+                                 demo_start=START.isoformat(), demo_daily_new_installs=1.0, prometheus_endpoint=url,
+                                 lenient=True)
     day = START + timedelta(days=2)
     with dg.instance_for_test(temp_dir=str(pipeline_env / "dagster_home")) as instance:
         runner = PipelineRunner(settings, instance)
@@ -218,16 +251,56 @@ def test_without_prometheus_the_report_is_complete_and_says_why(pipeline_env, en
             runner.ingest(earlier)
         report = runner.report(day)
         run = instance.get_runs(limit=1)[0]
-        warnings = [record.user_message for record in instance.all_logs(run.run_id)
-                    if record.level == logging.WARNING and "Prometheus" in (record.user_message or "")]
-    assert len(warnings) == 1 and reason in warnings[0]
+        logged = [(record.level, record.user_message or "") for record in instance.all_logs(run.run_id)]
+    assert [at for at, message in logged if reason in message] == [level]  # said once, at its level
+    assert [message for at, message in logged if at >= logging.WARNING and "Prometheus" in message] == \
+        [message for at, message in logged if at >= logging.WARNING and reason in message]
     markdown, page = report.with_suffix(".md").read_text(), report.read_text()
-    assert f"Prometheus: not used ({reason}" in markdown.replace("\\_", "_")
-    assert f"Prometheus: not used ({reason}" in page
+    shown = reason.split(" (got")[0]
+    # Said once in the report: the rules that need Prometheus refer to the Trends section.
+    assert markdown.replace("\\_", "_").count(shown) == 1
+    assert f"Prometheus: not used ({shown}" in markdown.replace("\\_", "_")
+    assert f"Prometheus: not used ({shown}" in page
     for heading in ("## Key metrics", "## Liveness", "## Insights", "## Version adoption",
                     "## Data quality"):
         assert heading in markdown
     rules = Lake(pipeline_env / "data").read_json("usage_insights", day)["rules"]
     assert all(rule["status"] == "not_evaluated" for rule in rules)  # no Prometheus, no D-7 report
+    if endpoint == "prometheus:9090":
+        # The CLI reads its settings strictly: it refuses the typo with a usage error ...
+        refused = summary("--date", day.isoformat(), "--data-dir", str(pipeline_env / "data"))
+        assert refused.exit_code == 2 and "USAGE_PROMETHEUS_ENDPOINT: must be an http" in refused.output
+        monkeypatch.delenv("USAGE_PROMETHEUS_ENDPOINT")  # ... and, fixed, shows what the run stored
     result = summary("--date", day.isoformat(), "--data-dir", str(pipeline_env / "data"))
-    assert result.exit_code == 0 and f"Prometheus: not used ({reason}" in " ".join(result.stdout.split())
+    assert result.exit_code == 0 and f"Prometheus: not used ({shown}" in " ".join(result.stdout.split())
+
+
+def test_large_and_extrapolated_counts_print_whole_and_uncut(built):
+    """Issue #12, item 11: ``increase()`` gives 65281.4 or 16.98, never shown as 65,281… or 17.0."""
+    document = json.loads(summary("--date", REPORT_DAY.isoformat(), "--format", "json",
+                                  "--data-dir", str(built.data)).stdout)
+    tools = next(e for e in document["prometheus"]["series"] if e["name"] == "mcpgw_registry_tool_execution_total")
+    tools["increase"].update(current=65281.4, previous=11.0)
+    tools["breakdowns"]["tool_name"]["top"][0].update(current=60281.4, previous=16.98)
+    auth = next(e for e in document["prometheus"]["series"] if e["name"] == "mcpgw_registry_auth_request_total")
+    auth["increase"].update(current=6528123.2)
+    sends = next(e for e in document["prometheus"]["series"] if e["name"] == "telemetry_sends_total")
+    sends["increase"].update(current=16.98, previous=4.0)
+
+    def rendered(view) -> str:
+        console = Console(width=80, record=True, highlight=False)
+        console.print(view(document, True))
+        return console.export_text()
+
+    dashboard, table = rendered(dashboard_view), rendered(table_view)
+    assert re.search(r"mcpgw_registry_tool_execution_total\s+█*░*\s+65\.3k\s", dashboard)
+    assert re.search(r"search\s+█+░*\s+60\.3k\s+92\.3%", dashboard)
+    assert re.search(r"mcpgw_registry_auth_request_total\s+█*░*\s+6\.5M\s", dashboard)
+    assert re.search(r"telemetry_sends_total\s+█*░*\s+17\s", dashboard)
+    assert re.search(r"mcpgw_registry_tool_execution_total\s+65,281\s+11\s", table)
+    assert re.search(r"search\s+60,281\s+17\s", table)
+    assert re.search(r"mcpgw_registry_auth_request_total\s+6,528,123\s", table)
+    assert re.search(r"telemetry_sends_total\s+17\s+4\s", table)
+    for text in (dashboard, table):
+        assert not re.search(r"\d…", text) and "11.0" not in text and "17.0" not in text
+    assert number(16.98) == "17" and change_text({**sends["increase"], "change_pct": 324.5}) == "4 → 17 (+324.5%)"

@@ -18,7 +18,7 @@ previous one):
     tool_execution <hostile>/gamma true 1 1 1 0
     auth_request   true                 10 10 10 10
     auth_request   false                0 0 0 1
-    tool_discovery                      2 2 0 0
+    tool_discovery (mcpgw_registry_)    2 2 0 0
     telemetry_sends success             4 4 4 4
     telemetry_sends timeout             1 1 1 2
     retired_widget  steady              1 1 1 1   (not a default series)
@@ -27,8 +27,18 @@ previous one):
 
 from datetime import date, timedelta
 
+import pytest
+
 from usage_assets.enrichment.prometheus_client import PrometheusClient
-from usage_assets.enrichment.prometheus_trends import DEFAULT_SERIES, prometheus_trends, series_trend
+from usage_assets.enrichment.prometheus_trends import (
+    DEFAULT_SERIES,
+    alternative_names,
+    name_core,
+    prometheus_trends,
+    series_trend,
+    trends_or_reason,
+)
+from usage_assets.settings import Settings, SettingsError
 from usage_assets_tests.prometheus_server import EVALUATED_AT, HOSTILE_TOOL, REPORT_DAY
 
 W = 168  # hourly steps in 7 days
@@ -67,7 +77,7 @@ def test_seven_day_trends_are_exact(prometheus_server):
     assert auth["success"]["previous"]["failure_pct"] == 0.0
 
     # Flat in both windows: an existing series with a true zero, not "missing".
-    discovery = series["tool_discovery_total"]
+    discovery = series["mcpgw_registry_tool_discovery_total"]
     assert discovery["status"] == "found"
     assert discovery["increase"] == {"current": 0.0, "previous": 0.0, "change_pct": None, "arrow": "↔"}
 
@@ -95,7 +105,7 @@ def test_fourteen_day_range_compares_two_weeks_with_the_two_before(prometheus_se
     tools = series_trend(client, "mcpgw_registry_tool_execution_total", REPORT_DAY, 14)
     # weeks 3 + 4 = 6 + 5 = 11 per step; weeks 1 + 2 = 6 + 6 = 12 per step: -8.3 %, no arrow
     assert tools["increase"] == {"current": 11 * W, "previous": 12 * W, "change_pct": -8.3, "arrow": "↔"}
-    discovery = series_trend(client, "tool_discovery_total", REPORT_DAY, 14)
+    discovery = series_trend(client, "mcpgw_registry_tool_discovery_total", REPORT_DAY, 14)
     assert discovery["increase"] == {"current": 0.0, "previous": 4 * W, "change_pct": -100.0, "arrow": "↓"}
 
 
@@ -113,7 +123,9 @@ def test_missing_series_are_reported_as_such_with_a_hint(prometheus_server):
     client = PrometheusClient(prometheus_server.url, 5)
     without_suffix = series_trend(client, "mcpgw_registry_tool_execution", REPORT_DAY, 7)
     assert without_suffix["status"] == "missing" and without_suffix["increase"] is None
-    assert "mcpgw_registry_tool_execution_total exists" in without_suffix["hint"]
+    assert without_suffix["hint"] == ("no series mcpgw_registry_tool_execution; Prometheus has "
+                                      "mcpgw_registry_tool_execution_total: set USAGE_PROMETHEUS_SERIES to the name "
+                                      "the registry exports")
     unknown = series_trend(client, "nonexistent_total", REPORT_DAY, 7)
     assert unknown["status"] == "missing" and unknown["hint"] is None
     # The queries only ever ask for the configured names (no silent rewriting to _total).
@@ -124,3 +136,58 @@ def test_a_day_outside_the_history_has_no_series(prometheus_server):
     trends = prometheus_trends(PrometheusClient(prometheus_server.url, 5), date(2025, 6, 1), 7, DEFAULT_SERIES)
     assert trends["status"] == "used"
     assert {entry["status"] for entry in trends["series"]} == {"missing"}
+
+
+def test_a_label_selector_scopes_every_query(prometheus_server):
+    """scoped_requests_total: env="prod" 3 per step, env="staging" 5 per step (issue #12, item 8)."""
+    client = PrometheusClient(prometheus_server.url, 5)
+    everything = series_trend(client, "scoped_requests_total", REPORT_DAY, 7)
+    assert everything["increase"]["current"] == 8 * W and everything["series_count"] == 2
+    trends = prometheus_trends(client, REPORT_DAY, 7, ["scoped_requests_total", "mcpgw_registry_tool_execution_total"],
+                               selector="{job='registry', env=\"prod\"}")
+    assert trends["selector"] == '{job="registry",env="prod"}'
+    prod, tools = trends["series"]
+    assert prod["increase"] == {"current": 3 * W, "previous": 3 * W, "change_pct": 0.0, "arrow": "↔"}
+    assert prod["series_count"] == 1 and prod["history"]["enough"] is True
+    assert prod["promql"] == 'sum (increase(scoped_requests_total{job="registry",env="prod"}[7d]))'
+    # A counter without those labels is not silently summed across environments: it has no series.
+    assert tools["status"] == "missing"
+
+
+def test_a_malformed_selector_is_refused_once_with_the_variable_named(monkeypatch):
+    for selector in ('{job=registry}', '{job="registry"', 'job="a" env="b"', '{__name__="x"}', '{job="a"} or vector(1)'):
+        with monkeypatch.context() as environment:
+            environment.setenv("USAGE_PROMETHEUS_SELECTOR", selector)
+            with pytest.raises(SettingsError, match="USAGE_PROMETHEUS_SELECTOR"):
+                Settings.from_env()
+        assert trends_or_reason("http://127.0.0.1:9", REPORT_DAY, 7, selector=selector)["status"] == "not_used"
+    monkeypatch.setenv("USAGE_PROMETHEUS_SELECTOR", ' job = "registry" , env=~"prod|eu-.*", ')
+    assert Settings.from_env().prometheus.selector == '{job="registry",env=~"prod|eu-.*"}'
+
+
+def test_the_default_series_are_the_names_the_registry_exports(prometheus_server):
+    """Issue #12, item 9: tool discovery is mcpgw_registry_tool_discovery_total today."""
+    assert DEFAULT_SERIES == ("mcpgw_registry_tool_execution_total", "mcpgw_registry_auth_request_total",
+                              "mcpgw_registry_tool_discovery_total", "telemetry_sends_total")
+    trends = prometheus_trends(PrometheusClient(prometheus_server.url, 5), REPORT_DAY, 7, DEFAULT_SERIES)
+    assert all(entry["status"] == "found" for entry in trends["series"])
+
+
+def test_an_absent_series_names_the_spelling_prometheus_has(prometheus_server):
+    client = PrometheusClient(prometheus_server.url, 5)
+    old_default = series_trend(client, "tool_discovery_total", REPORT_DAY, 7)
+    assert old_default["status"] == "missing"
+    assert old_default["hint"] == ("no series tool_discovery_total; Prometheus has mcpgw_registry_tool_discovery_total: "
+                                   "set USAGE_PROMETHEUS_SERIES to the name the registry exports")
+    legacy = series_trend(client, "mcp_tool_executions_total", REPORT_DAY, 7)
+    assert "Prometheus has mcpgw_registry_tool_execution_total" in legacy["hint"]
+    # Only names that spell the same counter: no hint for an unrelated one.
+    assert series_trend(client, "registry_tool_total", REPORT_DAY, 7)["hint"] is None
+
+
+def test_spellings_of_one_counter_share_a_core():
+    assert name_core("mcpgw_registry_tool_discovery_total") == name_core("tool_discovery_total") == "tool_discovery"
+    assert name_core("mcp_auth_requests_total") == name_core("mcpgw_registry_auth_request_total") == "auth_request"
+    assert alternative_names("tool_discovery_total", ["mcpgw_registry_tool_discovery", "up",
+                                                      "mcpgw_registry_tool_discovery_total"]) == \
+        ["mcpgw_registry_tool_discovery_total", "mcpgw_registry_tool_discovery"]

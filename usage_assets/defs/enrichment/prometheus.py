@@ -1,8 +1,10 @@
 """Prometheus trends for report day D: counter increases over R days against the R days before.
 
-Optional by design: with no endpoint configured, Prometheus switched off, unreachable or
-failing, the asset still materializes - with ``status: not_used`` and the reason - and logs
-one warning, so the rest of the report is never held up by monitoring.
+Optional by design: with no endpoint configured, Prometheus switched off, a Prometheus
+setting invalid, unreachable or failing, the asset still materializes - with ``status:
+not_used`` and the reason - so the rest of the report is never held up by monitoring. The
+reason is logged once: at info when it is a choice (not configured, switched off), as a
+warning when something needs fixing.
 """
 
 import dagster as dg
@@ -11,6 +13,7 @@ from usage_assets.defs.materialize import json_result
 from usage_assets.defs.partitions import daily_partitions, partition_day
 from usage_assets.defs.resources.prometheus import PrometheusSource
 from usage_assets.defs.resources.storage import DataLake
+from usage_assets.enrichment.prometheus_trends import DELIBERATE, history_note
 from usage_assets.storage.datasets import PROMETHEUS_TRENDS
 
 
@@ -21,11 +24,16 @@ def prometheus_trends(
     """The registry's counters in Prometheus (tool calls, auth requests, tool discovery,
     telemetry sends by default): increase over the R days ending D against the R days
     before, success rates, top tools and servers, "no such series" for names that do not
-    exist. When Prometheus is not used, the reason instead (one warning in the run log)."""
+    exist, "not enough history" where Prometheus does not hold both windows. When
+    Prometheus is not used, the reason instead (one line in the run log)."""
     day = partition_day(context)
     trends = prometheus.trends(day)
     if trends["status"] != "used":
-        context.log.warning(f"Prometheus not used for {day}: {trends['reason']}")
+        log = context.log.info if trends["reason"] in DELIBERATE else context.log.warning
+        log(f"Prometheus not used for {day}: {trends['reason']}")
+    notes = [note for note in map(history_note, trends["series"]) if note]
+    if notes:
+        context.log.warning(f"Prometheus trends of {day} are not compared: {'; '.join(notes)}")
     found = [entry for entry in trends["series"] if entry["status"] == "found"]
     return json_result(
         data_lake.lake(), PROMETHEUS_TRENDS, day, trends,

@@ -28,7 +28,7 @@ HEARTBEATS_PRESENT = "heartbeats_present"
 # host key, wrong credentials, a full or read-only disk fail the same way every time.
 INGEST_RETRY_POLICY = dg.RetryPolicy(
     max_retries=3,
-    delay=Settings.from_env(need_source=False).ingest_retry_delay_s,
+    delay=Settings.from_env(need_source=False, lenient=True).ingest_retry_delay_s,
     backoff=dg.Backoff.EXPONENTIAL,
     jitter=dg.Jitter.PLUS_MINUS,
 )
