@@ -289,6 +289,25 @@ def ui(host: str, port: int):
     raise SystemExit(run_until_signalled(command, cwd=PROJECT_ROOT))
 
 
+@main.command("instance-config")
+@_fails_cleanly
+def instance_config_command():
+    """Print the Dagster instance's dagster.yaml for these settings.
+
+    The project's dagster_home/dagster.yaml, with PostgreSQL run, event-log and schedule
+    storage when USAGE_POSTGRES_HOST is set (the password stays in USAGE_POSTGRES_PASSWORD,
+    read by Dagster when it starts). A deployment writes it to $DAGSTER_HOME/dagster.yaml;
+    the source's default Dagster home gets it by itself.
+    """
+    from usage_assets.instance_config import instance_config
+
+    try:
+        settings = Settings.from_env(need_source=False)
+    except SettingsError as error:
+        raise click.UsageError(str(error)) from error
+    click.echo(instance_config(settings.postgres), nl=False)
+
+
 def run_until_signalled(command: list[str], cwd: Path, grace_s: float = 20.0) -> int:
     """Run ``command`` in its own process group until it exits or this process receives
     SIGINT or SIGTERM; then stop the whole group (SIGTERM, then SIGKILL after ``grace_s``
