@@ -26,6 +26,9 @@ def postgres_storage(postgres: PostgresSettings) -> dict:
         "db_name": postgres.database,
         "username": postgres.user,
         "params": {"sslmode": postgres.sslmode},
+        # The driver dagster-postgres installs (psycopg2): SQLAlchemy 2.1 reads a plain
+        # "postgresql://" as psycopg 3, which is not installed.
+        "scheme": "postgresql+psycopg2",
     }
     if postgres.password is not None:
         database["password"] = {"env": variable("postgres", "password")}
