@@ -146,3 +146,30 @@ def count_ticks(server, job_type: str) -> int:
 
 def backfill_done(server) -> bool:
     return any(status.startswith("COMPLETED") for (status,) in server.query("SELECT status FROM bulk_actions"))
+
+
+def test_a_report_is_built_end_to_end_with_its_runs_in_postgres(postgres_server, tmp_path, monkeypatch):
+    """``usage-report run`` on the demo fleet with USAGE_POSTGRES_* set and no DAGSTER_HOME:
+    the workspace's Dagster home gets the PostgreSQL instance config, and the report's
+    runs and materializations land in the database."""
+    from click.testing import CliRunner
+
+    from usage_assets.cli.main import main
+
+    for name, value in postgres_server.settings_env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("USAGE_WORKSPACES_DIR", str(tmp_path / "workspaces"))
+    monkeypatch.setenv("USAGE_DEMO_START", "2026-05-01")
+    result = CliRunner(env={"DAGSTER_HOME": None}).invoke(main, ["run", "--date", "2026-05-02"])
+    assert result.exit_code == 0, result.output
+    [workspace] = (tmp_path / "workspaces").glob("demo-seed7-*")
+    assert (workspace / "reports/2026-05-02/usage-report-2026-05-02.html").is_file()
+    config = yaml.safe_load((workspace / "dagster_home/dagster.yaml").read_text())
+    assert config["storage"]["postgres"]["postgres_db"]["port"] == postgres_server.port
+    assert not list((workspace / "dagster_home").glob("**/*.db"))  # no SQLite storage beside it
+    reported = postgres_server.query(
+        "SELECT partition FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION' "
+        "AND asset_key = '[\"usage_report\"]'")
+    assert reported == [("2026-05-02",)]
+    statuses = postgres_server.query("SELECT DISTINCT status FROM runs WHERE pipeline_name = 'daily_usage_report'")
+    assert statuses == [("SUCCESS",)]
