@@ -67,3 +67,29 @@ def test_helm_values_start_the_code_location_the_image_installs():
     assert "USAGE_DATA_DIR=/var/lib/usage-assets/data" in containerfile and mount == "/var/lib/usage-assets"
     # The module the image serves is this project's code location.
     assert module == "usage_assets.definitions" and (PROJECT_ROOT / "usage_assets/definitions.py").is_file()
+
+
+@pytest.mark.parametrize("postgres_host", [None, "db.internal"])
+def test_the_units_write_the_instance_config_for_the_settings_before_starting(tmp_path, postgres_host):
+    checkout = PROJECT_ROOT.resolve()
+    for unit in UNITS:
+        [line] = [line for line in unit.read_text().splitlines() if line.startswith("ExecStartPre=")]
+        command = line.removeprefix("ExecStartPre=").replace(INSTALL_PATH, str(checkout))
+        command = command.replace("/var/lib/usage-assets", str(tmp_path))
+        env = {name: value for name, value in os.environ.items() if not name.startswith("USAGE_POSTGRES_")}
+        if postgres_host:
+            env["USAGE_POSTGRES_HOST"] = postgres_host
+        subprocess.run(command.split(), env=env, check=True, capture_output=True, timeout=120)
+        written = yaml.safe_load((tmp_path / "dagster_home/dagster.yaml").read_text())
+        assert ("storage" in written) == (postgres_host is not None)
+        assert written["concurrency"]["runs"]["tag_concurrency_limits"][0]["key"] == "usage/report_queue"
+
+
+def test_every_shape_runs_the_automations_report_runs_one_at_a_time():
+    from usage_assets.defs.automation.catch_up import QUEUE_TAG
+
+    values = yaml.safe_load((DEPLOY / "helm/values.yaml").read_text())
+    queued = values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
+    assert queued["tagConcurrencyLimits"] == [{"key": QUEUE_TAG, "limit": 1}]
+    instance = yaml.safe_load((PROJECT_ROOT / "dagster_home/dagster.yaml").read_text())
+    assert instance["concurrency"]["runs"]["tag_concurrency_limits"] == [{"key": QUEUE_TAG, "limit": 1}]
