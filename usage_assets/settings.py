@@ -265,7 +265,7 @@ class AlertsSettings(_Group):
     ui_url: Annotated[str | None, AfterValidator(_http_url)] = None
     report_deadline: TimeOfDay = time(3, 0)
     check_failures: bool = False
-    timeout_s: PositiveFloat = 20.0
+    timeout_s: PositiveFloat = 10.0
 
     @property
     def slack(self) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,12 +37,15 @@ class WebhookServer:
     def __init__(self) -> None:
         self.posts: list[tuple[str, dict]] = []
         self.answer = (200, "ok")
+        #: Seconds to wait before answering (a hanging webhook).
+        self.delay_s = 0.0
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 server.posts.append((self.path, json.loads(body)))
+                time.sleep(server.delay_s)
                 status, text = server.answer
                 self.send_response(status)
                 self.send_header("Content-Type", "text/plain")

@@ -29,7 +29,7 @@ class SmtpServer:
     password: str | None = None
     starttls: bool = True
     ca_file: str | None = None
-    timeout_s: float = 20.0
+    timeout_s: float = 10.0
 
 
 def email_html(message: Message) -> str:

@@ -89,7 +89,7 @@ def test_one_failing_channel_does_not_stop_the_other(tmp_path):
         with pytest.raises(AlertDeliveryError, match=r"slack: .*500.*\(sent to email\)"):
             send(hostile_message(), alerts, slack_webhook_url=webhook.url, email_to="ops@example.org")
     assert len(smtp.messages) == 1
-    assert len(webhook.posts) == 4  # the first post and urllib3's three retries of a 500
+    assert len(webhook.posts) == 3  # the first post and urllib3's two retries of a 500
 
 
 def test_the_reason_is_the_message_without_its_trace():
@@ -101,3 +101,11 @@ def test_the_reason_is_the_message_without_its_trace():
     assert alert.title == "usage-assets: usage_report failed for 2026-11-29"
     assert ("Reason", "source said <b>no</b> details here") in alert.fields
     assert alert.link == ("http://ui.example/runs/r1", "Open the run in Dagster")
+
+
+def test_a_webhook_that_never_answers_is_given_up_with_a_clear_error():
+    with WebhookServer() as webhook:
+        webhook.delay_s = 5
+        with pytest.raises(AlertDeliveryError, match="could not be reached"):
+            post_to_slack(webhook.url, hostile_message(), timeout_s=0.5)
+    assert len(webhook.posts) == 3  # tried three times (two retries), then gave up

@@ -122,3 +122,14 @@ def test_a_built_report_is_sent_once_and_a_backfill_only_when_asked(lake, instan
     [attachment] = list(mail.iter_attachments())
     assert attachment.get_filename() == "usage-report-2026-11-20.html"
     assert "Report 2026-11-20" in attachment.get_content()
+
+
+def test_a_report_whose_numbers_are_missing_is_not_sent_and_not_retried(instance, tmp_path, monkeypatch):
+    with WebhookServer() as webhook:
+        monkeypatch.setenv("USAGE_ALERTS_SLACK_WEBHOOK_URL", webhook.url)
+        monkeypatch.setenv("USAGE_DELIVERY_SLACK", "true")
+        resources = {"data_lake": DataLake(data_dir=str(tmp_path / "empty-lake"))}
+        start = report_delivery_sensor(dg.build_sensor_context(instance=instance, resources=resources)).cursor
+        build_report(instance, tmp_path, D, {"dagster/sensor_name": BUILD_SENSOR})
+        after = report_delivery_sensor(dg.build_sensor_context(instance=instance, cursor=start, resources=resources))
+    assert webhook.posts == [] and after.cursor != start

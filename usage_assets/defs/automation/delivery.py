@@ -66,7 +66,12 @@ def report_delivery_sensor(context: dg.SensorEvaluationContext, data_lake: DataL
         if not (webhook or (delivery.email_to and settings.alerts.smtp_host)):
             context.log.info(f"report of {day} not sent: no delivery channel is configured")
             continue
-        message = delivery_message(data_lake, date.fromisoformat(day), record, settings)
+        try:
+            message = delivery_message(data_lake, date.fromisoformat(day), record, settings)
+        except FileNotFoundError as error:
+            # Not retried either: the lake lacks what the report was built from.
+            context.log.error(f"report of {day} not sent: {error}")
+            continue
         try:
             sent = send(message, settings.alerts, slack_webhook_url=webhook, email_to=delivery.email_to)
             context.log.info(f"report of {day} sent to {', '.join(sent)}")
