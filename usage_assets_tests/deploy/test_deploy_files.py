@@ -1,10 +1,12 @@
 """The deployment files under deploy/: systemd units, the container image, the Helm values.
 
 The unit files are checked with the real ``systemd-analyze verify`` (Debian's systemd),
-with the install path pointed at this checkout so the ExecStart programs exist. No
-container engine runs on this machine, so the image is not built here: the test checks
-that the Helm values start the code location the image installs, with the keys the
-official chart's schema requires of a user deployment.
+with the install path pointed at this checkout so the ExecStart programs exist, and the
+command they run before starting is run. Building the image takes a container engine and
+a base image this machine's tests cannot pull (the README's "What was verified here" says
+how it was built by hand): the tests check that the Helm values start the code location
+the image installs, with the keys the official chart's schema requires of a user
+deployment.
 """
 
 import os
