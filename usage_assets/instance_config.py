@@ -41,5 +41,7 @@ def instance_config(postgres: PostgresSettings | None = None) -> str:
     text = BASE_CONFIG.read_text()
     if postgres is None or not postgres.host:
         return text
-    header = "\n# Run, event-log and schedule storage in PostgreSQL (USAGE_POSTGRES_*; the password from the environment).\n"
+    header = (
+        "\n# Run, event-log and schedule storage in PostgreSQL (USAGE_POSTGRES_*; the password from the environment).\n"
+    )
     return text + header + yaml.safe_dump(postgres_storage(postgres), sort_keys=False)

@@ -102,13 +102,20 @@ def smtp_server(folder: Path, user: str = "alerts", password: str = "s3cret-pass
 
     def authenticate(server, session, envelope, mechanism, auth_data):
         ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
-            user.encode(), password.encode())
+            user.encode(),
+            password.encode(),
+        )
         # handled=False: aiosmtpd answers the refusal (535) itself.
         return AuthResult(success=ok, handled=False)
 
     controller = Controller(
-        Handler(), hostname="127.0.0.1", port=state.port, tls_context=tls, require_starttls=True,
-        authenticator=authenticate, auth_require_tls=True,
+        Handler(),
+        hostname="127.0.0.1",
+        port=state.port,
+        tls_context=tls,
+        require_starttls=True,
+        authenticator=authenticate,
+        auth_require_tls=True,
     )
     controller.start()
     try:

@@ -62,15 +62,41 @@ class PostgresServer:
         if self.run_as:
             shutil.chown(self.folder, "postgres")
             shutil.chown(password_file, "postgres")
-        self._run(str(self.bin / "initdb"), "-D", str(data), "-U", USER, f"--pwfile={password_file}",
-                  "--auth=scram-sha-256", "-E", "UTF8", "--locale=C")
+        self._run(
+            str(self.bin / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            USER,
+            f"--pwfile={password_file}",
+            "--auth=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        )
         # fsync off: a test cluster need not survive a power cut, and it saves seconds.
         with open(self.folder / "postgres.log", "wb") as log:
             self.process = subprocess.Popen(
-                [*self.run_as, str(self.bin / "postgres"), "-D", str(data), "-p", str(self.port),
-                 "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "fsync=off",
-                 "-c", "full_page_writes=off", "-c", "max_connections=100"],
-                stdout=log, stderr=subprocess.STDOUT,
+                [
+                    *self.run_as,
+                    str(self.bin / "postgres"),
+                    "-D",
+                    str(data),
+                    "-p",
+                    str(self.port),
+                    "-c",
+                    "listen_addresses=127.0.0.1",
+                    "-c",
+                    "unix_socket_directories=",
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "full_page_writes=off",
+                    "-c",
+                    "max_connections=100",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -93,8 +119,9 @@ class PostgresServer:
 
     def connect(self, database: str = DATABASE):
         """A psycopg2 connection as the superuser."""
-        return psycopg2.connect(host="127.0.0.1", port=self.port, user=USER, password=PASSWORD, dbname=database,
-                                connect_timeout=5)
+        return psycopg2.connect(
+            host="127.0.0.1", port=self.port, user=USER, password=PASSWORD, dbname=database, connect_timeout=5
+        )
 
     def query(self, sql: str) -> list[tuple]:
         """The rows of ``sql`` run on the Dagster database."""
@@ -108,9 +135,14 @@ class PostgresServer:
 
     def settings_env(self) -> dict[str, str]:
         """The ``USAGE_POSTGRES_*`` variables that point the instance here."""
-        return {"USAGE_POSTGRES_HOST": "127.0.0.1", "USAGE_POSTGRES_PORT": str(self.port),
-                "USAGE_POSTGRES_DATABASE": DATABASE, "USAGE_POSTGRES_USER": USER,
-                "USAGE_POSTGRES_PASSWORD": PASSWORD, "USAGE_POSTGRES_SSLMODE": "disable"}
+        return {
+            "USAGE_POSTGRES_HOST": "127.0.0.1",
+            "USAGE_POSTGRES_PORT": str(self.port),
+            "USAGE_POSTGRES_DATABASE": DATABASE,
+            "USAGE_POSTGRES_USER": USER,
+            "USAGE_POSTGRES_PASSWORD": PASSWORD,
+            "USAGE_POSTGRES_SSLMODE": "disable",
+        }
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

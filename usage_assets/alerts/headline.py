@@ -51,8 +51,9 @@ def report_headline(lake: Lake, day: date) -> tuple[list[Figure], str | None]:
     if fleet is None or liveness is None:
         raise FileNotFoundError(f"{FLEET_METRICS} or {LIVENESS} of {day} is not in {lake.root}")
     before = day - timedelta(days=1)
-    fleet_before, liveness_before = lake.read_json_if_present(FLEET_METRICS, before), lake.read_json_if_present(
-        LIVENESS, before
+    fleet_before, liveness_before = (
+        lake.read_json_if_present(FLEET_METRICS, before),
+        lake.read_json_if_present(LIVENESS, before),
     )
     previous = _figures(fleet_before, liveness_before) if fleet_before and liveness_before else {}
     figures = [Figure(label, value, previous.get(label)) for label, value in _figures(fleet, liveness).items()]
@@ -61,7 +62,11 @@ def report_headline(lake: Lake, day: date) -> tuple[list[Figure], str | None]:
 
 
 def report_delivery(
-    *, day: date, figures: list[Figure], top_version: str | None, link: tuple[str, str] | None,
+    *,
+    day: date,
+    figures: list[Figure],
+    top_version: str | None,
+    link: tuple[str, str] | None,
     report_html: Attachment | None = None,
 ) -> Message:
     """The message delivering the report of ``day``: one field per figure (value and
@@ -70,6 +75,8 @@ def report_delivery(
     if top_version is not None:
         fields.append(("Most reported version", top_version))
     return Message(
-        title=f"Usage report for {day} (UTC)", fields=fields, link=link,
+        title=f"Usage report for {day} (UTC)",
+        fields=fields,
+        link=link,
         attachments=[report_html] if report_html else [],
     )

@@ -35,7 +35,7 @@ class SmtpServer:
 def email_html(message: Message) -> str:
     """The HTML body: title, a table of fields, the link; every value escaped."""
     rows = "".join(
-        f"<tr><th align=\"left\">{html.escape(label)}</th><td>{html.escape(value)}</td></tr>"
+        f'<tr><th align="left">{html.escape(label)}</th><td>{html.escape(value)}</td></tr>'
         for label, value in message.fields
     )
     link = ""

@@ -76,14 +76,23 @@ def run_failure(
     (:func:`plain_reason` is applied); ``job``: the job's name, None for the UI's implicit
     asset jobs (whose internal names mean nothing to a reader)."""
     failed = ", ".join(assets) if assets else "(no step ran)"
-    title = f"usage-assets: {assets[0] if assets else job or 'a run'} failed" + (f" for {partition}" if partition else "")
+    title = f"usage-assets: {assets[0] if assets else job or 'a run'} failed" + (
+        f" for {partition}" if partition else ""
+    )
     fields = [("Asset", failed), ("Partition", partition or "(not partitioned)"), ("Reason", plain_reason(reason))]
-    return Message(title=title, fields=[*fields, *([("Job", job)] if job else []), ("Run", run_id)],
-                   link=run_url(ui_url, run_id))
+    return Message(
+        title=title, fields=[*fields, *([("Job", job)] if job else []), ("Run", run_id)], link=run_url(ui_url, run_id)
+    )
 
 
 def check_failure(
-    *, asset: str, check: str, partition: str | None, severity: str, description: str, run_id: str | None,
+    *,
+    asset: str,
+    check: str,
+    partition: str | None,
+    severity: str,
+    description: str,
+    run_id: str | None,
     ui_url: str | None,
 ) -> Message:
     """The alert for a failed asset check (one that did not fail its run, e.g. WARN)."""

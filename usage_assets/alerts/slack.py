@@ -19,7 +19,10 @@ from usage_assets.alerts.messages import AlertDeliveryError, Message
 #: (urllib3's backoff): with the default 10 s timeout a dead webhook costs a sensor tick
 #: at most ~32 s, within Dagster's 60 s for an evaluation.
 RETRIES = Retry(
-    total=2, backoff_factor=1.0, status_forcelist=(429, 500, 502, 503, 504), allowed_methods={"POST"},
+    total=2,
+    backoff_factor=1.0,
+    status_forcelist=(429, 500, 502, 503, 504),
+    allowed_methods={"POST"},
     # After the last retry, return the answer so its status and text can be reported.
     raise_on_status=False,
 )
@@ -42,7 +45,10 @@ def slack_payload(message: Message) -> dict:
         # settings and run ids, and escaping keeps a stray one from ending the link early.
         lines.append(f"<{escape_mrkdwn(url).replace('|', '%7C')}|{escape_mrkdwn(label)}>")
     text = "\n".join(lines)
-    return {"text": escape_mrkdwn(message.title), "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+    return {
+        "text": escape_mrkdwn(message.title),
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+    }
 
 
 def post_to_slack(webhook_url: str, message: Message, timeout_s: float = 10.0) -> None:

@@ -17,8 +17,11 @@ HOSTILE = "1.2.3 <!channel> & <http://evil.example|click> <script>alert(1)</scri
 
 
 def hostile_message() -> Message:
-    return Message(title="Usage report for 2026-11-29 (UTC)", fields=[("Installs", "12 (+2 vs D-1)"),
-                   ("Most reported version", HOSTILE)], link=("http://ui.example/runs/abc", "Open the run"))
+    return Message(
+        title="Usage report for 2026-11-29 (UTC)",
+        fields=[("Installs", "12 (+2 vs D-1)"), ("Most reported version", HOSTILE)],
+        link=("http://ui.example/runs/abc", "Open the run"),
+    )
 
 
 def test_slack_text_escapes_the_three_characters_slack_reserves():
@@ -49,11 +52,19 @@ def test_a_refused_post_names_slacks_answer_not_the_secret_url():
 
 def test_an_email_goes_through_starttls_with_login_and_escapes_the_html(tmp_path):
     page = b"<html><body>report</body></html>"
-    message = Message(**{**hostile_message().__dict__, "attachments": [
-        Attachment("usage-report-2026-11-29.html", "text/html", page)]})
+    message = Message(
+        **{**hostile_message().__dict__, "attachments": [Attachment("usage-report-2026-11-29.html", "text/html", page)]}
+    )
     with smtp_server(tmp_path) as smtp:
-        server = SmtpServer(host="localhost", port=smtp.port, sender="usage@example.org", user=smtp.user,
-                            password=smtp.password, ca_file=str(smtp.ca_file), timeout_s=10)
+        server = SmtpServer(
+            host="localhost",
+            port=smtp.port,
+            sender="usage@example.org",
+            user=smtp.user,
+            password=smtp.password,
+            ca_file=str(smtp.ca_file),
+            timeout_s=10,
+        )
         send_email(server, message, ["a@example.org", "b@example.org"])
     [mail] = smtp.messages
     assert smtp.recipients == [["a@example.org", "b@example.org"]]
@@ -69,12 +80,25 @@ def test_an_email_goes_through_starttls_with_login_and_escapes_the_html(tmp_path
 
 def test_an_untrusted_certificate_or_a_wrong_password_is_a_clear_error(tmp_path):
     with smtp_server(tmp_path) as smtp:
-        untrusted = SmtpServer(host="localhost", port=smtp.port, sender="u@example.org", user=smtp.user,
-                               password=smtp.password, timeout_s=10)  # the system CAs do not know the test CA
+        untrusted = SmtpServer(
+            host="localhost",
+            port=smtp.port,
+            sender="u@example.org",
+            user=smtp.user,
+            password=smtp.password,
+            timeout_s=10,
+        )  # the system CAs do not know the test CA
         with pytest.raises(AlertDeliveryError, match="TLS failed"):
             send_email(untrusted, hostile_message(), ["a@example.org"])
-        wrong = SmtpServer(host="localhost", port=smtp.port, sender="u@example.org", user=smtp.user,
-                           password="wrong", ca_file=str(smtp.ca_file), timeout_s=10)
+        wrong = SmtpServer(
+            host="localhost",
+            port=smtp.port,
+            sender="u@example.org",
+            user=smtp.user,
+            password="wrong",
+            ca_file=str(smtp.ca_file),
+            timeout_s=10,
+        )
         with pytest.raises(AlertDeliveryError, match="refused the login of alerts") as raised:
             send_email(wrong, hostile_message(), ["a@example.org"])
         assert "wrong" not in str(raised.value)
@@ -84,8 +108,14 @@ def test_an_untrusted_certificate_or_a_wrong_password_is_a_clear_error(tmp_path)
 def test_one_failing_channel_does_not_stop_the_other(tmp_path):
     with WebhookServer() as webhook, smtp_server(tmp_path) as smtp:
         webhook.answer = (500, "oops")
-        alerts = AlertsSettings(smtp_host="localhost", smtp_port=smtp.port, smtp_user=smtp.user,
-                                smtp_password=smtp.password, smtp_ca_file=str(smtp.ca_file), timeout_s=5)
+        alerts = AlertsSettings(
+            smtp_host="localhost",
+            smtp_port=smtp.port,
+            smtp_user=smtp.user,
+            smtp_password=smtp.password,
+            smtp_ca_file=str(smtp.ca_file),
+            timeout_s=5,
+        )
         with pytest.raises(AlertDeliveryError, match=r"slack: .*500.*\(sent to email\)"):
             send(hostile_message(), alerts, slack_webhook_url=webhook.url, email_to="ops@example.org")
     assert len(smtp.messages) == 1
@@ -96,8 +126,14 @@ def test_the_reason_is_the_message_without_its_trace():
     error = "source said <b>no</b>\n  details here\nTraceback (most recent call last):\n  File 'x.py', line 1\n"
     assert plain_reason(error) == "source said <b>no</b> details here"
     assert plain_reason("x" * 2000).endswith("…") and len(plain_reason("x" * 2000)) == 600
-    alert = run_failure(job="daily_usage_report", run_id="r1", partition="2026-11-29", assets=["usage_report"],
-                        reason=error, ui_url="http://ui.example/")
+    alert = run_failure(
+        job="daily_usage_report",
+        run_id="r1",
+        partition="2026-11-29",
+        assets=["usage_report"],
+        reason=error,
+        ui_url="http://ui.example/",
+    )
     assert alert.title == "usage-assets: usage_report failed for 2026-11-29"
     assert ("Reason", "source said <b>no</b> details here") in alert.fields
     assert alert.link == ("http://ui.example/runs/r1", "Open the run in Dagster")

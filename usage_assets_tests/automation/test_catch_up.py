@@ -43,9 +43,14 @@ def report_built(instance: dg.DagsterInstance, built: date) -> None:
 def sensor_run(instance: dg.DagsterInstance, for_day: date, status: dg.DagsterRunStatus) -> str:
     """A run of the report job as the sensor launches it, in ``status``."""
     run = dg.DagsterRun(
-        job_name=REPORT_JOB, run_id=str(uuid.uuid4()), status=status,
-        tags={"dagster/sensor_name": SENSOR_NAME, "dagster/partition": for_day.isoformat(),
-              "dagster/run_key": run_key(for_day)},
+        job_name=REPORT_JOB,
+        run_id=str(uuid.uuid4()),
+        status=status,
+        tags={
+            "dagster/sensor_name": SENSOR_NAME,
+            "dagster/partition": for_day.isoformat(),
+            "dagster/run_key": run_key(for_day),
+        },
     )
     instance.add_run(run)
     return run.run_id
@@ -98,8 +103,7 @@ def test_ticks_across_three_days_of_downtime_build_every_missed_day_in_order(ins
     for n in (22, 23, 24):
         report_built(instance, day(n))
     # The next day, only the new day.
-    assert requested(evaluate(instance, datetime(2026, 11, 26, 1, 31, tzinfo=UTC), automation, FIRST)) == [
-        "2026-11-25"]
+    assert requested(evaluate(instance, datetime(2026, 11, 26, 1, 31, tzinfo=UTC), automation, FIRST)) == ["2026-11-25"]
 
 
 def test_a_failed_day_holds_back_the_days_after_it_and_says_what_to_do(instance):

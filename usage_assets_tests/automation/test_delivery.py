@@ -25,9 +25,12 @@ HOSTILE_VERSION = "2.0.0 <!here> & <https://phish.example|login>"
 
 
 def fleet(installs: int, customers: int, dai: int) -> dict:
-    return {"key_metrics": {"identified_instances": installs}, "stickiness": {"total_non_internal": customers},
-            "active_on_report_date": {"customers": dai, "installs": dai, "new_installs": 0},
-            "version_adoption": [{"version": HOSTILE_VERSION, "events": 10}]}
+    return {
+        "key_metrics": {"identified_instances": installs},
+        "stickiness": {"total_non_internal": customers},
+        "active_on_report_date": {"customers": dai, "installs": dai, "new_installs": 0},
+        "version_adoption": [{"version": HOSTILE_VERSION, "events": 10}],
+    }
 
 
 def liveness(confirmed: int, likely: int) -> dict:
@@ -64,10 +67,20 @@ def build_report(instance, tmp_path, day: date, tags: dict[str, str]) -> None:
 
 def test_the_headline_has_the_five_figures_and_their_change_since_d_minus_1(lake):
     figures, top = report_headline(lake, D)
-    assert figures == [Figure("Installs", 42, 40), Figure("Customer installs", 31, 30), Figure("Confirmed Alive", 18, 20),
-                       Figure("Likely Alive", 26, 25), Figure("DAI", 12, 12)]
-    assert [figure.change() for figure in figures] == ["+2 vs D-1", "+1 vs D-1", "-2 vs D-1", "+1 vs D-1",
-                                                       "unchanged vs D-1"]
+    assert figures == [
+        Figure("Installs", 42, 40),
+        Figure("Customer installs", 31, 30),
+        Figure("Confirmed Alive", 18, 20),
+        Figure("Likely Alive", 26, 25),
+        Figure("DAI", 12, 12),
+    ]
+    assert [figure.change() for figure in figures] == [
+        "+2 vs D-1",
+        "+1 vs D-1",
+        "-2 vs D-1",
+        "+1 vs D-1",
+        "unchanged vs D-1",
+    ]
     assert top == HOSTILE_VERSION
     # Without D-1 in the lake, no change is made up.
     assert report_headline(lake, D1)[0][0].change() == "no D-1 to compare"
@@ -82,17 +95,24 @@ def test_only_the_automations_runs_or_an_explicit_ask_deliver():
 
 def test_a_built_report_is_sent_once_and_a_backfill_only_when_asked(lake, instance, tmp_path, monkeypatch):
     with WebhookServer() as webhook, smtp_server(tmp_path) as smtp:
-        for name, value in {"ALERTS_SLACK_WEBHOOK_URL": webhook.url, "ALERTS_SMTP_HOST": "localhost",
-                            "ALERTS_SMTP_PORT": str(smtp.port), "ALERTS_SMTP_USER": smtp.user,
-                            "ALERTS_SMTP_PASSWORD": smtp.password, "ALERTS_SMTP_CA_FILE": str(smtp.ca_file),
-                            "ALERTS_EMAIL_FROM": "usage@example.org", "DELIVERY_SLACK": "true",
-                            "DELIVERY_EMAIL_TO": "team@example.org,lead@example.org",
-                            "DELIVERY_REPORT_URL": "https://reports.example/usage"}.items():
+        for name, value in {
+            "ALERTS_SLACK_WEBHOOK_URL": webhook.url,
+            "ALERTS_SMTP_HOST": "localhost",
+            "ALERTS_SMTP_PORT": str(smtp.port),
+            "ALERTS_SMTP_USER": smtp.user,
+            "ALERTS_SMTP_PASSWORD": smtp.password,
+            "ALERTS_SMTP_CA_FILE": str(smtp.ca_file),
+            "ALERTS_EMAIL_FROM": "usage@example.org",
+            "DELIVERY_SLACK": "true",
+            "DELIVERY_EMAIL_TO": "team@example.org,lead@example.org",
+            "DELIVERY_REPORT_URL": "https://reports.example/usage",
+        }.items():
             monkeypatch.setenv(f"USAGE_{name}", value)
 
         def tick(cursor):
-            context = dg.build_sensor_context(instance=instance, cursor=cursor,
-                                              resources={"data_lake": DataLake(data_dir=str(lake.root))})
+            context = dg.build_sensor_context(
+                instance=instance, cursor=cursor, resources={"data_lake": DataLake(data_dir=str(lake.root))}
+            )
             return report_delivery_sensor(context).cursor
 
         cursor = tick(None)

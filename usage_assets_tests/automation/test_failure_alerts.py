@@ -30,8 +30,9 @@ def downstream() -> None:
 
 @dg.asset_check(asset=raw_events, name="heartbeats_look_normal", partitions_def=daily_partitions)
 def warn_check() -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN,
-                               description="heartbeats fell 80% against D-1 & <D-7>")
+    return dg.AssetCheckResult(
+        passed=False, severity=dg.AssetCheckSeverity.WARN, description="heartbeats fell 80% against D-1 & <D-7>"
+    )
 
 
 @pytest.fixture
@@ -41,8 +42,9 @@ def instance():
 
 
 def failed_run(instance) -> tuple[dg.DagsterRun, dg.DagsterEvent]:
-    result = dg.materialize([raw_events, failing_report, downstream], partition_key=DAY, instance=instance,
-                            raise_on_error=False)
+    result = dg.materialize(
+        [raw_events, failing_report, downstream], partition_key=DAY, instance=instance, raise_on_error=False
+    )
     assert not result.success
     run = instance.get_run_by_id(result.run_id)
     [failure] = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
@@ -52,16 +54,24 @@ def failed_run(instance) -> tuple[dg.DagsterRun, dg.DagsterEvent]:
 def test_the_failed_step_gives_the_asset_and_the_error_without_the_trace(instance):
     run, _ = failed_run(instance)
     # The downstream asset was skipped because of it: not named.
-    assert failed_steps(instance, run.run_id) == [(["usage_report"], "charts of 2026-11-20 not drawn: <b>install_growth</b>")]
+    assert failed_steps(instance, run.run_id) == [
+        (["usage_report"], "charts of 2026-11-20 not drawn: <b>install_growth</b>")
+    ]
 
 
 def test_a_failed_run_is_posted_and_mailed_with_asset_partition_reason_and_link(instance, monkeypatch, tmp_path):
     run, failure = failed_run(instance)
     with WebhookServer() as webhook, smtp_server(tmp_path) as smtp:
-        for name, value in {"SLACK_WEBHOOK_URL": webhook.url, "UI_URL": "http://dagster.example:3000",
-                            "EMAIL_TO": "oncall@example.org", "SMTP_HOST": "localhost", "SMTP_PORT": str(smtp.port),
-                            "SMTP_USER": smtp.user, "SMTP_PASSWORD": smtp.password,
-                            "SMTP_CA_FILE": str(smtp.ca_file)}.items():
+        for name, value in {
+            "SLACK_WEBHOOK_URL": webhook.url,
+            "UI_URL": "http://dagster.example:3000",
+            "EMAIL_TO": "oncall@example.org",
+            "SMTP_HOST": "localhost",
+            "SMTP_PORT": str(smtp.port),
+            "SMTP_USER": smtp.user,
+            "SMTP_PASSWORD": smtp.password,
+            "SMTP_CA_FILE": str(smtp.ca_file),
+        }.items():
             monkeypatch.setenv(f"USAGE_ALERTS_{name}", value)
         context = dg.build_run_status_sensor_context(
             sensor_name="run_failure_alerts", dagster_instance=instance, dagster_run=run, dagster_event=failure
@@ -93,6 +103,7 @@ def test_without_a_channel_nothing_is_sent_and_the_tick_says_why(instance):
 def test_failed_warn_checks_alert_only_when_switched_on(instance, monkeypatch):
     with WebhookServer() as webhook:
         monkeypatch.setenv("USAGE_ALERTS_SLACK_WEBHOOK_URL", webhook.url)
+
         def tick(cursor=None):
             return check_failure_alerts(dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs))
 

@@ -58,7 +58,9 @@ def test_a_late_day_is_recorded_and_alerted_once_and_recorded_again_when_it_arri
     assert evaluate_deadline(instance, at(25, 3, 30), alerts, cursor, FIRST) == (cursor, None, None)
     report_built(instance, 24)
     cursor, result, alert = evaluate_deadline(instance, at(25, 5), alerts, cursor, FIRST)
-    assert result.passed and alert is None and result.description == "the report of 2026-11-24 arrived after its deadline"
+    assert (
+        result.passed and alert is None and result.description == "the report of 2026-11-24 arrived after its deadline"
+    )
     assert evaluate_deadline(instance, at(25, 6), alerts, cursor, FIRST) == (cursor, None, None)
 
 
@@ -76,4 +78,7 @@ def test_the_sensor_records_the_check_in_the_instance_and_posts_one_alert(instan
     [record] = instance.get_event_records(dg.EventRecordsFilter(dg.DagsterEventType.ASSET_CHECK_EVALUATION))
     evaluation = record.event_log_entry.dagster_event.event_specific_data
     assert (evaluation.check_name, evaluation.passed, evaluation.asset_key) == (
-        REPORT_ON_TIME, False, dg.AssetKey(USAGE_REPORT))
+        REPORT_ON_TIME,
+        False,
+        dg.AssetKey(USAGE_REPORT),
+    )

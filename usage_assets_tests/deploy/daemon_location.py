@@ -34,6 +34,8 @@ def every_minute(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
 
 
 defs = dg.Definitions(
-    assets=[daily_numbers, broken_numbers], jobs=[numbers_job, backfill_job], schedules=[every_minute],
+    assets=[daily_numbers, broken_numbers],
+    jobs=[numbers_job, backfill_job],
+    schedules=[every_minute],
     sensors=[run_failure_alerts],
 )

@@ -38,11 +38,15 @@ def test_sqlite_stays_the_default_and_postgres_is_chosen_by_settings():
 
 def test_the_instance_config_command_prints_the_postgres_storage(postgres_server):
     env = {**os.environ, **postgres_server.settings_env()}
-    printed = subprocess.run([str(BIN / "usage-report"), "instance-config"], env=env, capture_output=True, text=True,
-                             check=True, timeout=120).stdout
+    printed = subprocess.run(
+        [str(BIN / "usage-report"), "instance-config"], env=env, capture_output=True, text=True, check=True, timeout=120
+    ).stdout
     database = yaml.safe_load(printed)["storage"]["postgres"]["postgres_db"]
     assert (database["hostname"], database["port"], database["params"]) == (
-        "127.0.0.1", postgres_server.port, {"sslmode": "disable"})
+        "127.0.0.1",
+        postgres_server.port,
+        {"sslmode": "disable"},
+    )
     assert PASSWORD not in printed
 
 
@@ -53,8 +57,12 @@ def postgres_home(tmp_path, postgres_server, monkeypatch):
     home.mkdir()
     for name, value in postgres_server.settings_env().items():
         monkeypatch.setenv(name, value)
-    settings = PostgresSettings(**{name.removeprefix("USAGE_POSTGRES_").lower(): value
-                                   for name, value in postgres_server.settings_env().items()})
+    settings = PostgresSettings(
+        **{
+            name.removeprefix("USAGE_POSTGRES_").lower(): value
+            for name, value in postgres_server.settings_env().items()
+        }
+    )
     (home / "dagster.yaml").write_text(instance_config(settings))
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return home
@@ -79,30 +87,71 @@ def test_runs_ticks_alerts_and_backfills_are_recorded_in_postgres(postgres_serve
         # A materialization, in process.
         assert dg.materialize([daily_numbers], partition_key="2026-11-05", instance=instance).success
     assert postgres_server.query(
-        "SELECT partition FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION'") == [("2026-11-05",)]
+        "SELECT partition FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION'"
+    ) == [("2026-11-05",)]
 
     workspace = tmp_path / "workspace.yaml"
-    workspace.write_text(yaml.safe_dump({"load_from": [{"python_file": {
-        "relative_path": str(LOCATION), "working_directory": str(PROJECT_ROOT), "location_name": "numbers"}}]}))
+    workspace.write_text(
+        yaml.safe_dump(
+            {
+                "load_from": [
+                    {
+                        "python_file": {
+                            "relative_path": str(LOCATION),
+                            "working_directory": str(PROJECT_ROOT),
+                            "location_name": "numbers",
+                        }
+                    }
+                ]
+            }
+        )
+    )
     log = tmp_path / "daemon.log"
     with WebhookServer() as webhook, open(log, "wb") as output:
-        env = {**os.environ, "USAGE_ALERTS_SLACK_WEBHOOK_URL": webhook.url,
-               "USAGE_ALERTS_UI_URL": "http://dagster.example:3000"}
-        daemon = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", str(workspace)], env=env,
-                                  stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+        env = {
+            **os.environ,
+            "USAGE_ALERTS_SLACK_WEBHOOK_URL": webhook.url,
+            "USAGE_ALERTS_UI_URL": "http://dagster.example:3000",
+        }
+        daemon = subprocess.Popen(
+            [str(BIN / "dagster-daemon"), "run", "-w", str(workspace)],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             # A backfill of two days, executed by the daemon's backfill loop.
-            subprocess.run([str(BIN / "dagster"), "job", "backfill", "-w", str(workspace), "-j", "backfill_job",
-                            "--partitions", "2026-11-10,2026-11-11", "--noprompt"],
-                           env=env, check=True, capture_output=True, timeout=180)
+            subprocess.run(
+                [
+                    str(BIN / "dagster"),
+                    "job",
+                    "backfill",
+                    "-w",
+                    str(workspace),
+                    "-j",
+                    "backfill_job",
+                    "--partitions",
+                    "2026-11-10,2026-11-11",
+                    "--noprompt",
+                ],
+                env=env,
+                check=True,
+                capture_output=True,
+                timeout=180,
+            )
             # The schedule's first tick (at the next minute) launches a run that fails;
             # the run-failure sensor alerts on it.
             wait_for(lambda: webhook.posts, "failure alert", daemon=daemon, log=log)
             sensor_ticks = count_ticks(postgres_server, "SENSOR")
             wait_for(lambda: backfill_done(postgres_server), "finished backfill", daemon=daemon, log=log)
             # Another evaluation of the alert sensor after the alert: it does not alert the same run again.
-            wait_for(lambda: count_ticks(postgres_server, "SENSOR") > sensor_ticks, "later sensor tick",
-                     daemon=daemon, log=log)
+            wait_for(
+                lambda: count_ticks(postgres_server, "SENSOR") > sensor_ticks,
+                "later sensor tick",
+                daemon=daemon,
+                log=log,
+            )
         finally:
             os.killpg(daemon.pid, signal.SIGTERM)
             daemon.wait(timeout=60)
@@ -110,7 +159,8 @@ def test_runs_ticks_alerts_and_backfills_are_recorded_in_postgres(postgres_serve
     # The schedule's tick, evaluated by the daemon, is in the schedule storage.
     schedule_ticks = postgres_server.query(
         "SELECT t.status FROM job_ticks t JOIN jobs j ON j.job_origin_id = t.job_origin_id "
-        "WHERE j.job_type = 'SCHEDULE' AND t.status = 'SUCCESS'")
+        "WHERE j.job_type = 'SCHEDULE' AND t.status = 'SUCCESS'"
+    )
     assert schedule_ticks
     # Its runs failed on broken_numbers and materialized daily_numbers of the day asked for.
     with dg.DagsterInstance.get() as instance:
@@ -120,7 +170,8 @@ def test_runs_ticks_alerts_and_backfills_are_recorded_in_postgres(postgres_serve
         assert failed and {run.tags["dagster/partition"] for run in scheduled} == {SCHEDULED_DAY}
         backfills = instance.get_backfills()
     assert (SCHEDULED_DAY,) in postgres_server.query(
-        "SELECT partition FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION'")
+        "SELECT partition FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION'"
+    )
     # Exactly one alert per failed run, naming the failed asset, partition, reason and run.
     alerted = [text.split("*Run:* ")[1].split("\n")[0] for text in webhook.texts()]
     assert alerted and sorted(alerted) == sorted(set(alerted)) and set(alerted) <= failed
@@ -133,7 +184,8 @@ def test_runs_ticks_alerts_and_backfills_are_recorded_in_postgres(postgres_serve
     assert backfill.status.value.startswith("COMPLETED")
     days = postgres_server.query(
         "SELECT partition FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION' "
-        "AND partition IN ('2026-11-10', '2026-11-11') ORDER BY partition")
+        "AND partition IN ('2026-11-10', '2026-11-11') ORDER BY partition"
+    )
     assert days == [("2026-11-10",), ("2026-11-11",)]
     print("alert:", json.dumps(webhook.posts[0][1], indent=2))
 
@@ -169,7 +221,8 @@ def test_a_report_is_built_end_to_end_with_its_runs_in_postgres(postgres_server,
     assert not list((workspace / "dagster_home").glob("**/*.db"))  # no SQLite storage beside it
     reported = postgres_server.query(
         "SELECT partition FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION' "
-        "AND asset_key = '[\"usage_report\"]'")
+        "AND asset_key = '[\"usage_report\"]'"
+    )
     assert reported == [("2026-05-02",)]
     statuses = postgres_server.query("SELECT DISTINCT status FROM runs WHERE pipeline_name = 'daily_usage_report'")
     assert statuses == [("SUCCESS",)]

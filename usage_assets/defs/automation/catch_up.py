@@ -12,7 +12,6 @@ day's request once; a day whose run failed stops the sensor there (later days wo
 on it) until the run is re-executed or the day built otherwise.
 """
 
-
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -115,8 +114,10 @@ def evaluate(
     there are none."""
     due = due_days(now, automation.build_at, first, automation.catch_up_days)
     if not due:
-        return dg.SkipReason(f"no report day is due yet (the first, {first}, is built after "
-                             f"{automation.build_at:%H:%M} UTC the day after)")
+        return dg.SkipReason(
+            f"no report day is due yet (the first, {first}, is built after "
+            f"{automation.build_at:%H:%M} UTC the day after)"
+        )
     built = {date.fromisoformat(key) for key in instance.get_materialized_partitions(dg.AssetKey(USAGE_REPORT))}
     decided = plan(due, built, sensor_runs(instance, automation.catch_up_days), automation.max_runs_per_tick)
     if decided.blocked_by is not None and not decided.requested:

@@ -9,7 +9,6 @@ when its run has the tag ``usage/deliver=true``. Telemetry strings (the most rep
 version) are escaped by each channel.
 """
 
-
 import json
 from datetime import date
 from pathlib import Path
@@ -51,7 +50,8 @@ def report_delivery_sensor(context: dg.SensorEvaluationContext, data_lake: DataL
     state = json.loads(context.cursor) if context.cursor else {"after": None, "sent": []}
     records = context.instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=dg.AssetKey(USAGE_REPORT), after_storage_id=state["after"]),
-        limit=RECORDS_PER_TICK, ascending=True,
+        limit=RECORDS_PER_TICK,
+        ascending=True,
     ).records
     if state["after"] is None and not records:
         return dg.SensorResult(cursor=json.dumps({"after": 0, "sent": []}), skip_reason="no report built yet")
@@ -89,9 +89,7 @@ def delivery_message(data_lake: DataLake, day: date, record, settings: Settings)
     figures, top_version = report_headline(data_lake.lake(), day)
     html_path = record.asset_materialization.metadata.get("report_html")
     page = Path(html_path.value) if html_path is not None else None
-    attachment = (
-        Attachment(page.name, "text/html", page.read_bytes()) if page is not None and page.is_file() else None
-    )
+    attachment = Attachment(page.name, "text/html", page.read_bytes()) if page is not None and page.is_file() else None
     if settings.delivery.report_url:
         link = (f"{settings.delivery.report_url.rstrip('/')}/{day}/usage-report-{day}.html", "Open the report")
     else:

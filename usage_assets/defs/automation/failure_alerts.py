@@ -11,7 +11,6 @@ which the run-failure alert covers, and the report deadline check alerts on its 
 (:mod:`usage_assets.defs.automation.freshness`).
 """
 
-
 import json
 from collections.abc import Iterable
 
@@ -81,8 +80,12 @@ def run_failure_alerts(context: dg.RunFailureSensorContext) -> dg.SkipReason | N
     else:  # failed before any step: the run's own failure message
         assets, reason = [], context.failure_event.message or "the run failed before any step started"
     message = run_failure(
-        job=None if run.job_name.startswith("__") else run.job_name, run_id=run.run_id, partition=run.tags.get("dagster/partition"), assets=assets,
-        reason=reason, ui_url=alerts.ui_url,
+        job=None if run.job_name.startswith("__") else run.job_name,
+        run_id=run.run_id,
+        partition=run.tags.get("dagster/partition"),
+        assets=assets,
+        reason=reason,
+        ui_url=alerts.ui_url,
     )
     return deliver_alert(context, message, alerts)
 
@@ -131,9 +134,13 @@ def check_failure_alerts(context: dg.SensorEvaluationContext) -> dg.SensorResult
         if record.status != AssetCheckExecutionRecordStatus.FAILED or evaluation is None or evaluation.blocking:
             continue
         message = check_failure(
-            asset=record.key.asset_key.to_user_string(), check=record.key.name, partition=record.partition,
-            severity=evaluation.severity.value, description=evaluation.description or "no description",
-            run_id=record.run_id or None, ui_url=alerts.ui_url,
+            asset=record.key.asset_key.to_user_string(),
+            check=record.key.name,
+            partition=record.partition,
+            severity=evaluation.severity.value,
+            description=evaluation.description or "no description",
+            run_id=record.run_id or None,
+            ui_url=alerts.ui_url,
         )
         deliver_alert(context, message, alerts)
     return dg.SensorResult(cursor=cursor)

@@ -9,7 +9,6 @@ the newest report day, not about one partition. It is left out of the report job
 run of an old day would judge today's deadline) and can be executed from the UI.
 """
 
-
 import json
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -50,13 +49,21 @@ def on_time_result(
     day, due_at = due_report(now, deadline)
     metadata = {"report_day": day.isoformat(), "due_by": due_at.strftime("%Y-%m-%d %H:%M UTC")}
     if day < first:
-        return dg.AssetCheckResult(check_name=REPORT_ON_TIME, passed=True, metadata=metadata,
-                                   description=f"no report is due yet (the first day is {first})")
+        return dg.AssetCheckResult(
+            check_name=REPORT_ON_TIME,
+            passed=True,
+            metadata=metadata,
+            description=f"no report is due yet (the first day is {first})",
+        )
     if day in built:
-        return dg.AssetCheckResult(check_name=REPORT_ON_TIME, passed=True, metadata=metadata,
-                                   description=f"the report of {day} exists")
+        return dg.AssetCheckResult(
+            check_name=REPORT_ON_TIME, passed=True, metadata=metadata, description=f"the report of {day} exists"
+        )
     return dg.AssetCheckResult(
-        check_name=REPORT_ON_TIME, passed=False, severity=dg.AssetCheckSeverity.ERROR, metadata=metadata,
+        check_name=REPORT_ON_TIME,
+        passed=False,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata=metadata,
         description=f"the report of {day} did not exist at {metadata['due_by']}",
     )
 
@@ -73,7 +80,10 @@ def report_on_time(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResul
 
 
 def evaluate_deadline(
-    instance: dg.DagsterInstance, now: datetime, alerts: AlertsSettings, cursor: str | None,
+    instance: dg.DagsterInstance,
+    now: datetime,
+    alerts: AlertsSettings,
+    cursor: str | None,
     first: date = PARTITIONS_START,
 ) -> tuple[str, dg.AssetCheckResult | None, Message | None]:
     """One evaluation of the deadline sensor: (new cursor, the check result to record or
@@ -88,8 +98,12 @@ def evaluate_deadline(
     if previous.get("day") == day and previous.get("state") == state:
         return cursor, None, None
     if result.passed and previous.get("day") == day and previous.get("state") == "late":
-        result = dg.AssetCheckResult(check_name=REPORT_ON_TIME, passed=True, metadata=result.metadata,
-                                     description=f"the report of {day} arrived after its deadline")
+        result = dg.AssetCheckResult(
+            check_name=REPORT_ON_TIME,
+            passed=True,
+            metadata=result.metadata,
+            description=f"the report of {day} arrived after its deadline",
+        )
     alert = None
     if not result.passed:
         newest = max(built_reports(instance), default=None)
@@ -118,7 +132,11 @@ def record_check_result(instance: dg.DagsterInstance, result: dg.AssetCheckResul
     shows it on the asset's checks tab)."""
     instance.report_runless_asset_event(
         dg.AssetCheckEvaluation(
-            asset_key=REPORT_ON_TIME_KEY.asset_key, check_name=REPORT_ON_TIME, passed=result.passed,
-            metadata=result.metadata, description=result.description, severity=result.severity,
+            asset_key=REPORT_ON_TIME_KEY.asset_key,
+            check_name=REPORT_ON_TIME,
+            passed=result.passed,
+            metadata=result.metadata,
+            description=result.description,
+            severity=result.severity,
         )
     )

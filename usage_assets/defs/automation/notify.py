@@ -1,6 +1,5 @@
 """Sending an alert from a sensor: every configured channel, failures logged, never retried."""
 
-
 import dagster as dg
 
 from usage_assets.alerts.messages import AlertDeliveryError, Message
@@ -8,7 +7,9 @@ from usage_assets.alerts.notify import send_alert
 from usage_assets.settings import AlertsSettings
 
 
-def deliver_alert(context: dg.SensorEvaluationContext, message: Message, alerts: AlertsSettings) -> dg.SkipReason | None:
+def deliver_alert(
+    context: dg.SensorEvaluationContext, message: Message, alerts: AlertsSettings
+) -> dg.SkipReason | None:
     """Send ``message`` to the alerts' channels. A channel that fails is logged and named
     in the returned ``SkipReason`` (shown on the tick), not retried: the other channel may
     have sent it already, and a retry would alert twice."""
