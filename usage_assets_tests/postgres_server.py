@@ -145,9 +145,16 @@ class PostgresServer:
         }
 
     def stop(self) -> None:
+        """Stop the server ("fast": open sessions are disconnected, as a test that failed
+        midway may leave some) and delete its folder."""
         if self.process and self.process.poll() is None:
-            # runuser passes SIGTERM on to postgres ("smart" shutdown); SIGINT would be "fast".
-            self.process.terminate()
+            # pg_ctl signals the postmaster itself (runuser does not pass every signal on).
+            subprocess.run(
+                [*self.run_as, str(self.bin / "pg_ctl"), "stop", "-D", str(self.folder / "data"), "-m", "fast", "-w"],
+                check=False,
+                capture_output=True,
+                timeout=60,
+            )
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
