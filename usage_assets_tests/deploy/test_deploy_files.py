@@ -95,3 +95,12 @@ def test_every_shape_runs_the_automations_report_runs_one_at_a_time():
     assert queued["tagConcurrencyLimits"] == [{"key": QUEUE_TAG, "limit": 1}]
     instance = yaml.safe_load((PROJECT_ROOT / "dagster_home/dagster.yaml").read_text())
     assert instance["concurrency"]["runs"]["tag_concurrency_limits"] == [{"key": QUEUE_TAG, "limit": 1}]
+
+
+def test_every_shape_names_the_postgres_driver_the_image_installs():
+    from usage_assets.instance_config import postgres_storage
+    from usage_assets.settings import PostgresSettings
+
+    values = yaml.safe_load((DEPLOY / "helm/values.yaml").read_text())
+    scheme = postgres_storage(PostgresSettings(host="db"))["storage"]["postgres"]["postgres_db"]["scheme"]
+    assert values["postgresql"]["postgresqlScheme"] == scheme == "postgresql+psycopg2"
