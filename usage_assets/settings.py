@@ -2,8 +2,11 @@
 
 Every setting is declared once, here: :class:`Settings` holds the top-level ones and one
 model per group - :class:`DatabaseSettings`, :class:`BastionSettings`,
-:class:`PrometheusSettings`, :class:`GitHubSettings`, :class:`S3Settings` - which the resources (as Dagster
-config, secrets as ``dg.EnvVar``) and the DocumentDB client take as they are. A setting's
+:class:`PrometheusSettings`, :class:`GitHubSettings`, :class:`S3Settings` - which the
+resources (as Dagster config, secrets as ``dg.EnvVar``) and the DocumentDB client take as
+they are; the production groups :class:`PostgresSettings`, :class:`AlertsSettings`,
+:class:`DeliverySettings` and :class:`AutomationSettings` are read by the instance
+config and the sensors of ``usage_assets/defs/automation/``. A setting's
 environment variable is ``USAGE_`` and its path, upper-case, joined by ``_``
 (:func:`variable`): ``source`` is ``USAGE_SOURCE``, ``docdb.server_selection_timeout_s`` is
 ``USAGE_DOCDB_SERVER_SELECTION_TIMEOUT_S``; all of them are listed in ``.env.example``.
@@ -17,7 +20,7 @@ a secret.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
@@ -25,6 +28,7 @@ from urllib.parse import urlsplit
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     NonNegativeFloat,
@@ -248,6 +252,121 @@ def _folder_or_bucket(value: str | None) -> str | None:
     if value and value.lower().startswith("s3://") and not urlsplit(value).netloc:
         raise ValueError("must name a bucket: s3://bucket or s3://bucket/prefix")
     return value
+def _time_of_day(value: str | time) -> time:
+    """``HH:MM`` (UTC) as a ``time``."""
+    if isinstance(value, time):
+        return value
+    try:
+        parsed = time.fromisoformat(value.strip())
+    except ValueError as error:
+        raise ValueError(f"must be a UTC time of day HH:MM such as 03:00, got {value!r}") from error
+    return parsed.replace(second=0, microsecond=0)
+
+
+def _addresses(value: str | None) -> str | None:
+    """Comma-separated e-mail addresses, each with an ``@``; None when empty."""
+    addresses = [address.strip() for address in (value or "").split(",") if address.strip()]
+    for address in addresses:
+        if "@" not in address or any(character.isspace() for character in address):
+            raise ValueError(f"{address!r} is not an e-mail address")
+    return ",".join(addresses) or None
+
+
+TimeOfDay = Annotated[time, BeforeValidator(_time_of_day)]
+Addresses = Annotated[str | None, AfterValidator(_addresses)]
+
+
+class PostgresSettings(_Group):
+    """The Dagster instance's PostgreSQL (variables ``USAGE_POSTGRES_*``): run, event-log and
+    schedule storage for a production deployment (``usage-report instance-config``).
+
+    ``host`` unset (the default): the instance stays on SQLite under ``DAGSTER_HOME``.
+    ``port``, ``database``, ``user``: where and as whom to connect; ``password``: its
+    secret, read by Dagster from the environment when the instance starts (never written
+    to ``dagster.yaml``). ``sslmode``: libpq's (``disable``, ``prefer``, ``require``,
+    ``verify-full``...).
+    """
+
+    host: str | None = None
+    port: PositiveInt = 5432
+    database: str = "dagster"
+    user: str = "dagster"
+    password: Secret = None
+    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
+
+
+class AlertsSettings(_Group):
+    """Where failures and late reports are told (variables ``USAGE_ALERTS_*``).
+
+    ``slack_webhook_url``: a Slack incoming webhook (a secret: whoever has it can post).
+    ``email_to``: comma-separated recipients, sent through the SMTP server ``smtp_host``:
+    ``smtp_port`` with STARTTLS (``smtp_starttls``; off only for a server on the same
+    host), logging in as ``smtp_user`` with ``smtp_password`` (a secret) when set;
+    ``smtp_ca_file``: the CA bundle that signed the server's certificate (None: the
+    system's); ``email_from``: the sender. Neither configured: no alert is sent (the UI
+    still shows failures). ``ui_url``: the Dagster UI's address as the reader opens it,
+    for links to runs (None: no link). ``report_deadline``: UTC time on D+1 by which the
+    report of day D must exist (the freshness check). ``check_failures``: also alert on
+    failed asset checks that do not fail their run (WARN severity). ``timeout_s``:
+    seconds for each post or SMTP exchange.
+    """
+
+    slack_webhook_url: Annotated[str | None, AfterValidator(_http_url)] = Field(default=None, repr=False)
+    email_to: Addresses = None
+    email_from: str = "usage-report@localhost"
+    smtp_host: str | None = None
+    smtp_port: PositiveInt = 587
+    smtp_user: str | None = None
+    smtp_password: Secret = None
+    smtp_starttls: bool = True
+    smtp_ca_file: str | None = None
+    ui_url: Annotated[str | None, AfterValidator(_http_url)] = None
+    report_deadline: TimeOfDay = time(3, 0)
+    check_failures: bool = False
+    timeout_s: PositiveFloat = 10.0
+
+    @property
+    def slack(self) -> bool:
+        """A Slack webhook is configured."""
+        return self.slack_webhook_url is not None
+
+    @property
+    def email(self) -> bool:
+        """Recipients and an SMTP server are configured."""
+        return self.email_to is not None and self.smtp_host is not None
+
+
+class DeliverySettings(_Group):
+    """Sending each day's report when the automation builds it (variables ``USAGE_DELIVERY_*``).
+
+    ``slack``: post the headline numbers and a link to the alerts' Slack webhook, or to
+    ``slack_webhook_url`` when set (a secret). ``email_to``: comma-separated recipients of
+    the HTML report, through the alerts' SMTP server. ``report_url``: where readers open
+    reports, ``<report_url>/<D>/usage-report-<D>.html`` (None: the Dagster UI's run link).
+    A day is sent once, after the run the automation launched for it; a backfill or a
+    re-materialization of a day is sent only when its run has the tag ``usage/deliver=true``.
+    """
+
+    slack: bool = False
+    slack_webhook_url: Annotated[str | None, AfterValidator(_http_url)] = Field(default=None, repr=False)
+    email_to: Addresses = None
+    report_url: Annotated[str | None, AfterValidator(_http_url)] = None
+
+
+class AutomationSettings(_Group):
+    """What the daemon builds by itself (variables ``USAGE_AUTOMATION_*``).
+
+    ``build_at``: UTC time on D+1 after which the report of day D is built (late events of
+    D have arrived). ``catch_up_days``: how many report days back, up to the newest, a
+    missing report is built after downtime. ``max_runs_per_tick``: at most this many days
+    requested per evaluation (the rest on the next ones). ``interval_s``: seconds between
+    evaluations of the automation's sensors.
+    """
+
+    build_at: TimeOfDay = time(1, 30)
+    catch_up_days: PositiveInt = 31
+    max_runs_per_tick: PositiveInt = 7
+    interval_s: PositiveInt = 300
 
 
 class Settings(BaseSettings):
@@ -315,6 +434,10 @@ class Settings(BaseSettings):
     prometheus: PrometheusSettings = PrometheusSettings()
     github: GitHubSettings = GitHubSettings()
     s3: S3Settings = S3Settings()
+    postgres: PostgresSettings = PostgresSettings()
+    alerts: AlertsSettings = AlertsSettings()
+    delivery: DeliverySettings = DeliverySettings()
+    automation: AutomationSettings = AutomationSettings()
 
     @field_validator("demo_start")
     @classmethod

@@ -37,14 +37,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from usage_assets.settings import PROJECT_ROOT, Settings, SettingsError, variable
+from usage_assets.instance_config import BASE_CONFIG, instance_config
+from usage_assets.settings import PostgresSettings, Settings, SettingsError, variable
 from usage_assets.storage.lake import canonical_json
 from usage_assets.storage.store import S3Options, Store, atomic_write_bytes, is_s3_url, open_store
 
 #: The manifest each folder of a workspace carries.
 MANIFEST = "workspace.json"
 #: The project's instance settings, copied into every default Dagster home.
-INSTANCE_CONFIG = PROJECT_ROOT / "dagster_home" / "dagster.yaml"
+INSTANCE_CONFIG = BASE_CONFIG
 #: Longest readable part of a workspace's folder name, in characters.
 LABEL_CHARS = 40
 
@@ -127,6 +128,8 @@ class Workspace:
     reports_dir: Path | str
     dagster_home: Path
     s3: S3Options = field(default_factory=S3Options)
+    #: The instance's PostgreSQL (None, or no host: SQLite in the Dagster home).
+    postgres: PostgresSettings | None = None
 
     @classmethod
     def of(cls, settings: Settings) -> "Workspace":
@@ -150,6 +153,7 @@ class Workspace:
             reports_dir=folder_or_bucket(settings.reports_dir, "reports"),
             dagster_home=folder(os.environ.get("DAGSTER_HOME"), "dagster_home"),
             s3=S3Options(**settings.s3.model_dump()),
+            postgres=settings.postgres,
         )
 
     def store(self, folder: Path | str) -> Store:
@@ -177,7 +181,9 @@ class Workspace:
         """Take the folders for this source, creating them and their manifests; returns self.
 
         Idempotent. A default Dagster home gets the project's ``dagster_home/dagster.yaml``
-        (again whenever that file changes, so it stays the one place to edit). Raises
+        (again whenever that file changes, so it stays the one place to edit), with
+        PostgreSQL storage when ``USAGE_POSTGRES_HOST`` is set
+        (:func:`usage_assets.instance_config.instance_config`). Raises
         :class:`WorkspaceError` naming the folder, its source and the setting to change,
         before anything is written, when a folder's manifest names another source.
         """
@@ -197,7 +203,7 @@ class Workspace:
                     {"source": self.source.kind, "identity": self.source.identity, "workspace": self.source.folder_name}
                 ))
         if self.dagster_home == self.root / "dagster_home":
-            config = INSTANCE_CONFIG.read_bytes()
+            config = instance_config(self.postgres).encode()
             target = self.dagster_home / "dagster.yaml"
             if not target.is_file() or target.read_bytes() != config:
                 atomic_write_bytes(target, config)

@@ -293,6 +293,32 @@ def ui(host: str, port: int):
     raise SystemExit(run_until_signalled(command, cwd=PROJECT_ROOT))
 
 
+@main.command("instance-config")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write it to this file (folders created, replaced as a whole) instead of printing it.")
+@_fails_cleanly
+def instance_config_command(output: Path | None):
+    """Print the Dagster instance's dagster.yaml for these settings.
+
+    The project's dagster_home/dagster.yaml, with PostgreSQL run, event-log and schedule
+    storage when USAGE_POSTGRES_HOST is set (the password stays in USAGE_POSTGRES_PASSWORD,
+    read by Dagster when it starts). The systemd units write it to $DAGSTER_HOME/dagster.yaml
+    before starting; the source's default Dagster home gets it by itself.
+    """
+    from usage_assets.instance_config import instance_config
+    from usage_assets.storage.lake import atomic_write_bytes
+
+    try:
+        settings = Settings.from_env(need_source=False)
+    except SettingsError as error:
+        raise click.UsageError(str(error)) from error
+    text = instance_config(settings.postgres)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        atomic_write_bytes(output.expanduser().resolve(), text.encode())
+
+
 def run_until_signalled(command: list[str], cwd: Path, grace_s: float = 20.0) -> int:
     """Run ``command`` in its own process group until it exits or this process receives
     SIGINT or SIGTERM; then stop the whole group (SIGTERM, then SIGKILL after ``grace_s``

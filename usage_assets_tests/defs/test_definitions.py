@@ -1,6 +1,4 @@
-"""The Dagster definitions load, and the schedule asks for the day that just ended."""
-
-from datetime import datetime, timezone
+"""The Dagster definitions load, with the sensors that build, alert and deliver."""
 
 import dagster as dg
 
@@ -18,14 +16,15 @@ def test_definitions_load_with_every_job_and_schedule():
             "usage_report", "charts/registry_installs_timeseries"} <= keys
 
 
-def test_schedule_requests_the_previous_utc_day():
-    schedule = load_definitions().resolve_schedule_def(f"{REPORT_JOB}_schedule")
-    with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=datetime(2026, 11, 21, 1, 30, tzinfo=timezone.utc)
-        )
-        requests = schedule.evaluate_tick(context).run_requests
-    assert [request.partition_key for request in requests] == ["2026-11-20"]
+def test_the_report_is_built_alerted_and_delivered_by_sensors_running_by_default():
+    # Their behaviour is tested in usage_assets_tests/automation.
+    defs = load_definitions()
+    sensors = {name: defs.resolve_sensor_def(name) for name in (
+        "daily_usage_report_sensor", "run_failure_alerts", "check_failure_alerts", "report_deadline_sensor",
+        "report_delivery_sensor")}
+    assert all(sensor.default_status == dg.DefaultSensorStatus.RUNNING for sensor in sensors.values())
+    assert sensors["daily_usage_report_sensor"].job_name == REPORT_JOB
+    assert not list(defs.schedules or [])  # the sensor replaced the schedule: one thing launches the report
 
 
 def test_runs_launched_for_an_asset_selection_execute_in_one_process():

@@ -1,10 +1,12 @@
 """The deployment files under deploy/: systemd units, the container image, the Helm values.
 
 The unit files are checked with the real ``systemd-analyze verify`` (Debian's systemd),
-with the install path pointed at this checkout so the ExecStart programs exist. No
-container engine runs on this machine, so the image is not built here: the test checks
-that the Helm values start the code location the image installs, with the keys the
-official chart's schema requires of a user deployment.
+with the install path pointed at this checkout so the ExecStart programs exist, and the
+command they run before starting is run. Building the image takes a container engine and
+a base image this machine's tests cannot pull (the README's "What was verified here" says
+how it was built by hand): the tests check that the Helm values start the code location
+the image installs, with the keys the official chart's schema requires of a user
+deployment.
 """
 
 import os
@@ -39,13 +41,14 @@ def test_systemd_units_verify(tmp_path):
         (tmp_path / unit.name).write_text(unit.read_text().replace(INSTALL_PATH, str(checkout)))
     result = subprocess.run(
         ["systemd-analyze", "verify", *sorted(str(path) for path in tmp_path.iterdir())],
-        capture_output=True, text=True, timeout=60,
+        check=False, capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 0, result.stderr
     # The check is real: a unit whose program does not exist fails it.
     broken = tmp_path / "broken.service"
     broken.write_text(UNITS[0].read_text().replace(f"{INSTALL_PATH}/.venv", "/nonexistent"))
-    assert subprocess.run(["systemd-analyze", "verify", str(broken)], capture_output=True, timeout=60).returncode != 0
+    verified = subprocess.run(["systemd-analyze", "verify", str(broken)], check=False, capture_output=True, timeout=60)
+    assert verified.returncode != 0
 
 
 def test_helm_values_start_the_code_location_the_image_installs():
@@ -66,3 +69,38 @@ def test_helm_values_start_the_code_location_the_image_installs():
     assert "USAGE_DATA_DIR=/var/lib/usage-assets/data" in containerfile and mount == "/var/lib/usage-assets"
     # The module the image serves is this project's code location.
     assert module == "usage_assets.definitions" and (PROJECT_ROOT / "usage_assets/definitions.py").is_file()
+
+
+@pytest.mark.parametrize("postgres_host", [None, "db.internal"])
+def test_the_units_write_the_instance_config_for_the_settings_before_starting(tmp_path, postgres_host):
+    checkout = PROJECT_ROOT.resolve()
+    for unit in UNITS:
+        [line] = [line for line in unit.read_text().splitlines() if line.startswith("ExecStartPre=")]
+        command = line.removeprefix("ExecStartPre=").replace(INSTALL_PATH, str(checkout))
+        command = command.replace("/var/lib/usage-assets", str(tmp_path))
+        env = {name: value for name, value in os.environ.items() if not name.startswith("USAGE_POSTGRES_")}
+        if postgres_host:
+            env["USAGE_POSTGRES_HOST"] = postgres_host
+        subprocess.run(command.split(), env=env, check=True, capture_output=True, timeout=120)
+        written = yaml.safe_load((tmp_path / "dagster_home/dagster.yaml").read_text())
+        assert ("storage" in written) == (postgres_host is not None)
+        assert written["concurrency"]["runs"]["tag_concurrency_limits"][0]["key"] == "usage/report_queue"
+
+
+def test_every_shape_runs_the_automations_report_runs_one_at_a_time():
+    from usage_assets.defs.automation.catch_up import QUEUE_TAG
+
+    values = yaml.safe_load((DEPLOY / "helm/values.yaml").read_text())
+    queued = values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
+    assert queued["tagConcurrencyLimits"] == [{"key": QUEUE_TAG, "limit": 1}]
+    instance = yaml.safe_load((PROJECT_ROOT / "dagster_home/dagster.yaml").read_text())
+    assert instance["concurrency"]["runs"]["tag_concurrency_limits"] == [{"key": QUEUE_TAG, "limit": 1}]
+
+
+def test_every_shape_names_the_postgres_driver_the_image_installs():
+    from usage_assets.instance_config import postgres_storage
+    from usage_assets.settings import PostgresSettings
+
+    values = yaml.safe_load((DEPLOY / "helm/values.yaml").read_text())
+    scheme = postgres_storage(PostgresSettings(host="db"))["storage"]["postgres"]["postgres_db"]["scheme"]
+    assert values["postgresql"]["postgresqlScheme"] == scheme == "postgresql+psycopg2"
