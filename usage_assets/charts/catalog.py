@@ -170,3 +170,8 @@ CHARTS = (
 
 #: The one chart whose thumbnail goes into its asset's metadata (shown in the Dagster UI).
 HEADLINE_CHART = CHARTS[0]
+
+
+def draw_charts(lake: Lake, day: date) -> dict[ChartSpec, bytes]:
+    """PNG bytes of every chart of :data:`CHARTS` for ``day``, drawn from ``lake``, in catalog order."""
+    return {spec: spec.draw(lake, day) for spec in CHARTS}

@@ -1,0 +1,115 @@
+"""Benchmark: the report's 15 charts drawn from a fleet-scale lake (about 20,000 installs over 90 days).
+
+Run from the project root:
+
+    .venv/bin/python benchmarks/bench_charts.py [--daily-new-installs 113] [--days 90] [--rounds 3]
+
+The lake is built once, with ``usage-report run`` on the demo fleet (a few minutes on a
+busy 2-core machine), and kept under ``/tmp/usage-bench-charts-<seed>-<installs>-<days>``
+so later runs only draw. Prints the machine's load average, then each chart's draw time
+(the best of ``--rounds`` rounds, in the order the ``charts`` asset draws them) and the
+wall time of :func:`usage_assets.charts.catalog.draw_charts`, the entry point of the
+``charts`` asset, for every round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+#: The demo fleet's first day; fixed, so the lake and its report day do not depend on today.
+DEMO_START = date(2026, 1, 5)
+DEMO_SEED = 7
+
+
+def build_lake(cache: Path, daily_new_installs: float, days: int) -> date:
+    """Materialize ``days`` days of the demo fleet into ``cache/data`` (once) and return the report day."""
+    report_day = DEMO_START + timedelta(days=days - 1)
+    done = cache / "built"
+    if done.exists():
+        return report_day
+    shutil.rmtree(cache, ignore_errors=True)
+    cache.mkdir(parents=True)
+    with tempfile.TemporaryDirectory() as home:
+        Path(home, "dagster.yaml").write_text((PROJECT_ROOT / "dagster_home" / "dagster.yaml").read_text())
+        env = {
+            **os.environ,
+            "DAGSTER_HOME": home,
+            "USAGE_SOURCE": "demo",
+            "USAGE_DEMO_SEED": str(DEMO_SEED),
+            "USAGE_DEMO_START": DEMO_START.isoformat(),
+            "USAGE_DEMO_DAILY_NEW_INSTALLS": str(daily_new_installs),
+            "USAGE_NO_PROMETHEUS": "1",
+            "USAGE_WORKSPACES_DIR": str(cache / "workspaces"),
+        }
+        command = [
+            str(Path(sys.executable).with_name("usage-report")),
+            "run",
+            "--date",
+            report_day.isoformat(),
+            "--data-dir",
+            str(cache / "data"),
+            "--reports-dir",
+            str(cache / "reports"),
+        ]
+        print(f"building the lake once in {cache} (usage-report run, {days} days)...", flush=True)
+        started = time.perf_counter()
+        subprocess.run(command, env=env, check=True, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL)
+        print(f"built in {time.perf_counter() - started:.0f} s", flush=True)
+    done.write_text(report_day.isoformat())
+    return report_day
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--daily-new-installs",
+        type=float,
+        default=113.0,
+        help="Demo fleet's new installs on its first day (3x by day 90); 113 gives about 20,000.",
+    )
+    parser.add_argument("--days", type=int, default=90, help="Days of history up to the report day.")
+    parser.add_argument("--rounds", type=int, default=3, help="Rounds of drawing every chart.")
+    args = parser.parse_args()
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    cache = Path(tempfile.gettempdir()) / f"usage-bench-charts-{DEMO_SEED}-{args.daily_new_installs:g}-{args.days}"
+    day = build_lake(cache, args.daily_new_installs, args.days)
+
+    import polars as pl
+
+    from usage_assets.charts.catalog import CHARTS, draw_charts
+    from usage_assets.storage.datasets import INSTANCES
+    from usage_assets.storage.lake import Lake
+
+    lake = Lake(cache / "data")
+    installs = pl.scan_parquet(lake.path(INSTANCES, day)).select(pl.len()).collect().item()
+    print(f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())} (1/5/15 min), {os.cpu_count()} cores")
+    print(f"lake {cache / 'data'}: report day {day}, {installs:,} installs")
+
+    best = {spec.stem: float("inf") for spec in CHARTS}
+    for _ in range(args.rounds):
+        for spec in CHARTS:
+            started = time.perf_counter()
+            spec.draw(lake, day)
+            best[spec.stem] = min(best[spec.stem], time.perf_counter() - started)
+    for spec in CHARTS:
+        print(f"  {spec.stem:<36} {best[spec.stem]:6.3f} s")
+    print(f"  {'sum of the best one-by-one draws':<36} {sum(best.values()):6.3f} s")
+    for round_ in range(args.rounds):
+        started = time.perf_counter()
+        pngs = draw_charts(lake, day)
+        elapsed = time.perf_counter() - started
+        print(f"draw_charts (the charts asset's step), round {round_ + 1}: {elapsed:.3f} s for {len(pngs)} charts")
+    print(f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())} (1/5/15 min)")
+
+
+if __name__ == "__main__":
+    main()
