@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from usage_assets.charts import fleet, growth
+from usage_assets.charts.parallel import draw_shared, helper_useful
 from usage_assets.daily.internal import customers
 from usage_assets.metrics.retention import adoption_funnel
 from usage_assets.storage.datasets import (
@@ -173,5 +174,14 @@ HEADLINE_CHART = CHARTS[0]
 
 
 def draw_charts(lake: Lake, day: date) -> dict[ChartSpec, bytes]:
-    """PNG bytes of every chart of :data:`CHARTS` for ``day``, drawn from ``lake``, in catalog order."""
-    return {spec: spec.draw(lake, day) for spec in CHARTS}
+    """PNG bytes of every chart of :data:`CHARTS` for ``day``, drawn from ``lake``, in catalog order.
+
+    With a second core, a helper process draws some of them
+    (:func:`usage_assets.charts.parallel.draw_shared`); the bytes are the same either way.
+    Raises what a chart's ``draw`` raises (a missing input: ``MissingPartitionsError``).
+    """
+    if not helper_useful():
+        return {spec: spec.draw(lake, day) for spec in CHARTS}
+    specs = {spec.stem: spec for spec in CHARTS}
+    pngs = draw_shared(list(specs), lambda stem: specs[stem].draw(lake, day), lake.root, day)
+    return {specs[stem]: png for stem, png in pngs.items()}

@@ -1,0 +1,95 @@
+"""Charts drawn on two cores: the helper process draws the very bytes drawn here, and a
+chart it cannot draw is drawn here (a real helper process, started as in production)."""
+
+import subprocess
+import sys
+
+import pytest
+
+from usage_assets.charts import parallel
+from usage_assets.charts.catalog import CHARTS, draw_charts
+from usage_assets.charts.parallel import _read_result, draw_shared
+from usage_assets.storage.datasets import DAILY_REPORTERS, ENGAGEMENT, LIFETIME_BUCKETS, LTV_SPEND_BY_DAY
+from usage_assets.storage.lake import Lake
+from usage_assets_tests.charts import PNG
+from usage_assets_tests.charts.test_growth import DAY, engagement, reporters, retention, spend
+
+SPECS = {spec.stem: spec for spec in CHARTS}
+#: Charts whose single input the ``lake`` fixture holds.
+DRAWABLE = {
+    "active-instances": (ENGAGEMENT, engagement(10)),
+    "daily-reporters": (DAILY_REPORTERS, reporters(10)),
+    "ltv-spend": (LTV_SPEND_BY_DAY, spend()),
+    "lifetime-buckets": (LIFETIME_BUCKETS, retention(10)),
+}
+
+
+@pytest.fixture
+def lake(tmp_path) -> Lake:
+    lake = Lake(tmp_path / "data")
+    for dataset, frame in DRAWABLE.values():
+        lake.write_frame(dataset, DAY, frame)
+    return lake
+
+
+def drawn_here(lake: Lake, stem: str) -> bytes:
+    return SPECS[stem].draw(lake, DAY)
+
+
+def test_the_helper_draws_the_bytes_drawn_here_and_says_which_it_cannot(lake):
+    command = [sys.executable, "-m", "usage_assets.charts.parallel", str(lake.root), DAY.isoformat()]
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE) as helper:
+
+        def ask(stem: str) -> bytes | None:
+            helper.stdin.write(stem.encode() + b"\n")
+            helper.stdin.flush()
+            return _read_result(helper.stdout)
+
+        assert helper.stdout.readline() == b"ready\n"
+        for stem in DRAWABLE:
+            png = ask(stem)
+            assert png.startswith(PNG) and png == drawn_here(lake, stem), stem
+        # An input missing from the lake, a stem that is no chart: "failed", and it goes on.
+        assert ask("adoption-funnel") is None
+        assert ask("no-such-chart") is None
+        assert ask("daily-reporters") == drawn_here(lake, "daily-reporters")
+        helper.stdin.close()
+        assert helper.wait(timeout=60) == 0
+
+
+def test_shared_drawing_gives_every_chart_in_order_with_the_bytes_drawn_alone(lake):
+    stems = list(DRAWABLE)
+    pngs = draw_shared(stems, lambda stem: drawn_here(lake, stem), lake.root, DAY)
+    assert list(pngs) == stems
+    assert pngs == {stem: drawn_here(lake, stem) for stem in stems}
+
+
+def test_what_the_helper_cannot_draw_is_drawn_here(tmp_path):
+    # An empty lake: every chart fails in the helper, so each one comes from here.
+    stems = list(SPECS)
+    pngs = draw_shared(stems, lambda stem: b"here " + stem.encode(), tmp_path / "empty", DAY)
+    assert pngs == {stem: b"here " + stem.encode() for stem in stems}
+
+
+def test_without_a_helper_everything_is_drawn_here(lake, monkeypatch, tmp_path):
+    monkeypatch.setattr(parallel.sys, "executable", str(tmp_path / "no-such-python"))
+    assert draw_shared(list(DRAWABLE), lambda stem: stem.encode(), lake.root, DAY) == {s: s.encode() for s in DRAWABLE}
+
+
+def test_an_error_drawing_here_propagates_and_ends_the_helper(lake, monkeypatch):
+    started: list[subprocess.Popen] = []
+    popen = subprocess.Popen
+    monkeypatch.setattr(parallel.subprocess, "Popen", lambda *a, **kw: started.append(popen(*a, **kw)) or started[-1])
+
+    def broken(stem: str) -> bytes:
+        raise RuntimeError(f"cannot draw {stem}")
+
+    with pytest.raises(RuntimeError, match="cannot draw active-instances"):
+        draw_shared(list(DRAWABLE), broken, lake.root, DAY)
+    assert len(started) == 1 and started[0].poll() is not None
+
+
+def test_a_missing_input_fails_the_drawing_as_it_does_alone(lake):
+    # draw_charts draws all 15; this lake lacks most inputs, so the first chart here fails.
+    with pytest.raises(Exception, match="install_timeseries"):
+        draw_charts(lake, DAY)
