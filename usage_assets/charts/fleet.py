@@ -61,6 +61,7 @@ from usage_assets.charts.style import (
     OKABE_ITO,
     STYLE,
     TEXT_COLOR,
+    bar_collection,
     bar_notes,
     category_colors,
     count_axis,
@@ -392,8 +393,9 @@ def _detection_figure(frame: pl.DataFrame, title: str) -> Figure:
     left = np.zeros(frame.height, dtype=np.int64)
     for method in present:
         # White edges keep neighbouring segments apart where two colours are close.
-        ax.barh(positions, counts[method], left=left, height=0.68, color=DETECTION_COLORS.get(method, NEW_METHOD_COLOR),
-                edgecolor="white", linewidth=0.6, label=safe_label(method) or "(blank)")
+        bar_collection(ax, positions, counts[method], left, 0.68, horizontal=True,
+                       facecolors=DETECTION_COLORS.get(method, NEW_METHOD_COLOR), edgecolors="white", linewidths=0.6,
+                       label=safe_label(method) or "(blank)")
         left = left + counts[method]
     ax.set_yticks(positions, labels=labels)
     ax.set_ylim(frame.height - 0.5, -0.5)

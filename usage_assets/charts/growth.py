@@ -54,6 +54,7 @@ from usage_assets.charts.style import (
     OKABE_ITO,
     STYLE,
     TEXT_COLOR,
+    bar_collection,
     category_colors,
     count_axis,
     date_axis,
@@ -66,7 +67,6 @@ from usage_assets.charts.style import (
     render_png,
     safe_label,
     styled_png,
-    vbars,
 )
 
 #: The forecast's lines stop at the latest ETA, but never further ahead than the history
@@ -175,7 +175,7 @@ def installs_timeseries_chart(frame: pl.DataFrame, day: date) -> bytes:
         ax_new = axes[2]
         bottom = np.zeros(len(days), dtype=np.int64)
         for cloud in clouds:
-            vbars(ax_new, x, new[cloud], bottom, 0.85, colors[cloud], cloud)
+            bar_collection(ax_new, x, new[cloud], bottom, 0.85, facecolors=colors[cloud], label=cloud)
             bottom = bottom + new[cloud]
         ax_new.set_title("Daily new installs (first UTC day seen), stacked")
 

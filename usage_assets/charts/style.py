@@ -330,18 +330,34 @@ def hbars(
     bar_notes(ax, values, notes)
 
 
-def vbars(ax: Axes, x: np.ndarray, heights: np.ndarray, bottom: np.ndarray, width: float, color: str,
-          label: str) -> PolyCollection:
-    """Vertical bars ``heights`` tall from ``bottom``, ``width`` wide and centred on ``x``, as one
-    collection: what ``ax.bar`` draws, without one Rectangle artist per bar (hundreds of
-    patches cost a second). The y axis keeps 0 as a hard edge, as ``ax.bar`` does."""
-    left, right = x - width / 2, x + width / 2
-    top = bottom + heights
-    verts = np.stack(
-        [np.column_stack(corner) for corner in ((left, bottom), (left, top), (right, top), (right, bottom))], axis=1
-    )
-    bars = PolyCollection(verts, facecolors=color, linewidths=0, label=label)
-    bars.sticky_edges.y.append(0)
+def bar_collection(
+    ax: Axes,
+    positions: np.ndarray,
+    lengths: np.ndarray,
+    starts: np.ndarray,
+    thickness: float,
+    *,
+    horizontal: bool = False,
+    label: str,
+    **props: object,
+) -> PolyCollection:
+    """Bars as one collection: what ``ax.bar`` (``ax.barh`` when ``horizontal``) draws,
+    pixel for pixel, without one Rectangle artist per bar (hundreds of patches cost a
+    second to build, lay out and draw).
+
+    Bar ``i`` is centred on ``positions[i]``, ``thickness`` across, and runs from
+    ``starts[i]`` to ``starts[i] + lengths[i]`` (data units). ``props`` are collection
+    properties (``facecolors``, ``edgecolors``, ``linewidths``); the value axis keeps 0 as
+    a hard edge, as ``ax.bar`` does. The collection carries ``label`` for the legend.
+    """
+    low, high = positions - thickness / 2, positions + thickness / 2
+    end = starts + lengths
+    corners = ((starts, low), (starts, high), (end, high), (end, low))
+    if not horizontal:
+        corners = tuple((across, along) for along, across in corners)
+    verts = np.stack([np.column_stack(corner) for corner in corners], axis=1)
+    bars = PolyCollection(verts, label=label, **{"linewidths": 0, **props})
+    (bars.sticky_edges.x if horizontal else bars.sticky_edges.y).append(0)
     ax.add_collection(bars)
     return bars
 
