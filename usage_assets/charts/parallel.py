@@ -27,6 +27,8 @@ from datetime import date
 from pathlib import Path
 from typing import IO
 
+import usage_assets
+
 #: Seconds to wait, once this process has drawn its share, for the helper's last chart
 #: before drawing it here (a chart takes well under a second).
 HELPER_GRACE_S = 30.0
@@ -34,7 +36,8 @@ HELPER_GRACE_S = 30.0
 
 def helper_useful() -> bool:
     """Whether a helper process can run beside this one: more than one core is ours."""
-    return len(os.sched_getaffinity(0)) > 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return cores > 1
 
 
 def draw_shared(
@@ -79,9 +82,16 @@ class _Helper:
         self._in_hands: str | None = None
 
     def start(self) -> None:
+        # The helper imports this very package, wherever this process found it.
+        package_root = str(Path(usage_assets.__file__).resolve().parents[1])
+        path = os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH"))))
         try:
             self._process = subprocess.Popen(
-                self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+                self._command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONPATH": path},
             )
         except OSError:
             return  # no helper: everything is drawn here

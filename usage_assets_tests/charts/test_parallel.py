@@ -32,6 +32,17 @@ def lake(tmp_path) -> Lake:
     return lake
 
 
+@pytest.fixture
+def started(monkeypatch) -> list[subprocess.Popen]:
+    """The helper processes draw_shared starts, as it starts them."""
+    processes: list[subprocess.Popen] = []
+    popen = subprocess.Popen
+    monkeypatch.setattr(
+        parallel.subprocess, "Popen", lambda *a, **kw: processes.append(popen(*a, **kw)) or processes[-1]
+    )
+    return processes
+
+
 def drawn_here(lake: Lake, stem: str) -> bytes:
     return SPECS[stem].draw(lake, DAY)
 
@@ -71,15 +82,22 @@ def test_what_the_helper_cannot_draw_is_drawn_here(tmp_path):
     assert pngs == {stem: b"here " + stem.encode() for stem in stems}
 
 
+def test_a_helper_killed_midway_leaves_every_chart_drawn_here(lake, started):
+
+    def kill_then_draw(stem: str) -> bytes:
+        started[0].kill()
+        return drawn_here(lake, stem)
+
+    stems = list(DRAWABLE)
+    assert draw_shared(stems, kill_then_draw, lake.root, DAY) == {stem: drawn_here(lake, stem) for stem in stems}
+
+
 def test_without_a_helper_everything_is_drawn_here(lake, monkeypatch, tmp_path):
     monkeypatch.setattr(parallel.sys, "executable", str(tmp_path / "no-such-python"))
     assert draw_shared(list(DRAWABLE), lambda stem: stem.encode(), lake.root, DAY) == {s: s.encode() for s in DRAWABLE}
 
 
-def test_an_error_drawing_here_propagates_and_ends_the_helper(lake, monkeypatch):
-    started: list[subprocess.Popen] = []
-    popen = subprocess.Popen
-    monkeypatch.setattr(parallel.subprocess, "Popen", lambda *a, **kw: started.append(popen(*a, **kw)) or started[-1])
+def test_an_error_drawing_here_propagates_and_ends_the_helper(lake, started):
 
     def broken(stem: str) -> bytes:
         raise RuntimeError(f"cannot draw {stem}")
