@@ -9,7 +9,8 @@ busy 2-core machine), and kept under ``/tmp/usage-bench-charts-<seed>-<installs>
 so later runs only draw. Prints the machine's load average, then each chart's draw time
 (wall and CPU, the best of ``--rounds`` rounds) and, for every round, the wall and CPU
 time of :func:`usage_assets.charts.catalog.draw_charts`, the entry point of the ``charts``
-asset (CPU of this process and of the helper process drawing beside it).
+asset: as the asset calls it (a helper process only when a core is idle), in this process
+alone, and with the helper process (CPU of this process and of the helper).
 """
 
 from __future__ import annotations
@@ -108,12 +109,16 @@ def main() -> None:
     for spec in CHARTS:
         print(f"  {spec.stem:<34} {best_wall[spec.stem]:6.3f}s {best_cpu[spec.stem]:6.3f}s")
     print(f"  {'sum':<34} {sum(best_wall.values()):6.3f}s {sum(best_cpu.values()):6.3f}s")
-    print("draw_charts, the charts asset's step (cpu: this process + its helper process):")
-    for round_ in range(args.rounds):
-        wall, cpu, helper = time.perf_counter(), time.process_time(), children_cpu()
-        pngs = draw_charts(lake, day)
-        wall, cpu, helper = time.perf_counter() - wall, time.process_time() - cpu, children_cpu() - helper
-        print(f"  round {round_ + 1}: {len(pngs)} charts in {wall:.3f}s wall, cpu {cpu:.3f}s + {helper:.3f}s")
+    print("draw_charts, the charts asset's step (cpu: this process + the helper process):")
+    for helper, name in ((None, "as the asset runs it"), (False, "in this process alone"), (True, "with the helper")):
+        for round_ in range(args.rounds):
+            wall, cpu, helper_cpu = time.perf_counter(), time.process_time(), children_cpu()
+            pngs = draw_charts(lake, day, helper=helper)
+            wall, cpu, helper_cpu = time.perf_counter() - wall, time.process_time() - cpu, children_cpu() - helper_cpu
+            print(
+                f"  {name:<22} round {round_ + 1}: {len(pngs)} charts in {wall:.3f}s wall, "
+                f"cpu {cpu:.3f}s + {helper_cpu:.3f}s (load {load()})"
+            )
     print(f"load average {load()} (1/5/15 min)")
 
 

@@ -173,14 +173,15 @@ CHARTS = (
 HEADLINE_CHART = CHARTS[0]
 
 
-def draw_charts(lake: Lake, day: date) -> dict[ChartSpec, bytes]:
+def draw_charts(lake: Lake, day: date, *, helper: bool | None = None) -> dict[ChartSpec, bytes]:
     """PNG bytes of every chart of :data:`CHARTS` for ``day``, drawn from ``lake``, in catalog order.
 
-    With a second core, a helper process draws some of them
+    With ``helper`` (by default: when :func:`usage_assets.charts.parallel.helper_useful`, a
+    second core is idle), a helper process draws some of them
     (:func:`usage_assets.charts.parallel.draw_shared`); the bytes are the same either way.
     Raises what a chart's ``draw`` raises (a missing input: ``MissingPartitionsError``).
     """
-    if not helper_useful():
+    if not (helper_useful() if helper is None else helper):
         return {spec: spec.draw(lake, day) for spec in CHARTS}
     specs = {spec.stem: spec for spec in CHARTS}
     pngs = draw_shared(list(specs), lambda stem: specs[stem].draw(lake, day), lake.root, day)

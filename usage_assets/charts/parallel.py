@@ -35,9 +35,11 @@ HELPER_GRACE_S = 30.0
 
 
 def helper_useful() -> bool:
-    """Whether a helper process can run beside this one: more than one core is ours."""
+    """Whether a helper process would find a core to itself: more than one core is ours and
+    the machine's load (1-minute average, this process included) leaves one idle. On a
+    busy machine the helper's start-up (about a second of CPU) would only slow the rest."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return cores > 1
+    return cores > 1 and os.getloadavg()[0] < cores
 
 
 def draw_shared(

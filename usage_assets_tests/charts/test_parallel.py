@@ -10,7 +10,7 @@ from usage_assets.charts import parallel
 from usage_assets.charts.catalog import CHARTS, draw_charts
 from usage_assets.charts.parallel import _read_result, draw_shared
 from usage_assets.storage.datasets import DAILY_REPORTERS, ENGAGEMENT, LIFETIME_BUCKETS, LTV_SPEND_BY_DAY
-from usage_assets.storage.lake import Lake
+from usage_assets.storage.lake import Lake, MissingPartitionsError
 from usage_assets_tests.charts import PNG
 from usage_assets_tests.charts.test_growth import DAY, engagement, reporters, retention, spend
 
@@ -107,7 +107,8 @@ def test_an_error_drawing_here_propagates_and_ends_the_helper(lake, started):
     assert len(started) == 1 and started[0].poll() is not None
 
 
-def test_a_missing_input_fails_the_drawing_as_it_does_alone(lake):
-    # draw_charts draws all 15; this lake lacks most inputs, so the first chart here fails.
-    with pytest.raises(Exception, match="install_timeseries"):
-        draw_charts(lake, DAY)
+@pytest.mark.parametrize("helper", [False, True])
+def test_a_missing_input_fails_the_drawing_with_or_without_the_helper(lake, helper):
+    # draw_charts draws all 15; this lake lacks most inputs, so the first chart fails here.
+    with pytest.raises(MissingPartitionsError, match="install_timeseries"):
+        draw_charts(lake, DAY, helper=helper)
