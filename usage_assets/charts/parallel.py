@@ -5,11 +5,11 @@ Matplotlib is not thread-safe and polars' thread pool does not survive ``fork``,
 helper is a fresh interpreter (``python -m usage_assets.charts.parallel``) that imports only
 the chart modules (about a second of start-up, spent while this process is already
 drawing) instead of the ``multiprocessing`` children, which would re-import the running
-program (the CLI or a Dagster run worker, with Dagster). The helper never makes the
-drawing slower than drawing alone: it only takes a chart once it is ready, and a chart it
-cannot draw (it failed, crashed or hangs) is drawn here, where a real error is raised
-with its traceback. Every chart is a pure function of the lake, so a PNG is the same
-byte for byte whichever process draws it.
+program (the CLI or a Dagster run worker, with Dagster). The helper takes a chart only
+once it is ready, so a slow start never holds this process up; a chart it cannot draw
+(it failed, died, or is still at it :data:`HELPER_GRACE_S` after this process ran out of
+charts) is drawn here, where a real error is raised with its traceback. Every chart is a
+pure function of the lake, so a PNG is the same byte for byte whichever process draws it.
 
 Protocol, on the helper's stdin/stdout: the helper writes ``ready``; then, per chart
 stem it reads (one per line), either ``<n>`` and the ``n`` PNG bytes or ``failed``.
