@@ -3,16 +3,19 @@ chart it cannot draw is drawn here (a real helper process, started as in product
 
 import subprocess
 import sys
+from datetime import timedelta
 
 import pytest
 
-from usage_assets.charts import parallel
+from usage_assets.charts import catalog, parallel
 from usage_assets.charts.catalog import CHARTS, draw_charts
 from usage_assets.charts.parallel import _read_result, draw_shared
+from usage_assets.storage.datasets import CHARTS as CHARTS_DATASET
 from usage_assets.storage.datasets import DAILY_REPORTERS, ENGAGEMENT, LIFETIME_BUCKETS, LTV_SPEND_BY_DAY
 from usage_assets.storage.lake import Lake, MissingPartitionsError
 from usage_assets_tests.charts import PNG
 from usage_assets_tests.charts.test_growth import DAY, engagement, reporters, retention, spend
+from usage_assets_tests.test_pipeline import START, build_reports, demo_runner  # noqa: F401
 
 SPECS = {spec.stem: spec for spec in CHARTS}
 #: Charts whose single input the ``lake`` fixture holds.
@@ -37,9 +40,14 @@ def started(monkeypatch) -> list[subprocess.Popen]:
     """The helper processes draw_shared starts, as it starts them."""
     processes: list[subprocess.Popen] = []
     popen = subprocess.Popen
-    monkeypatch.setattr(
-        parallel.subprocess, "Popen", lambda *a, **kw: processes.append(popen(*a, **kw)) or processes[-1]
-    )
+
+    def spy(command, *args, **kwargs):
+        process = popen(command, *args, **kwargs)
+        if parallel.__name__ in command:
+            processes.append(process)
+        return process
+
+    monkeypatch.setattr(parallel.subprocess, "Popen", spy)
     return processes
 
 
@@ -112,3 +120,13 @@ def test_a_missing_input_fails_the_drawing_with_or_without_the_helper(lake, help
     # draw_charts draws all 15; this lake lacks most inputs, so the first chart fails here.
     with pytest.raises(MissingPartitionsError, match="install_timeseries"):
         draw_charts(lake, DAY, helper=helper)
+
+
+def test_the_charts_asset_with_the_helper_writes_the_pngs_drawn_alone(demo_runner, monkeypatch, started):  # noqa: F811
+    day = START + timedelta(days=9)
+    monkeypatch.setattr(catalog, "helper_useful", lambda: True)
+    build_reports(demo_runner, day, day)  # the report job, charts asset included, in this process
+    assert len(started) == 1
+    lake = demo_runner.lake
+    written = {spec: lake.path(CHARTS_DATASET, day, spec.filename).read_bytes() for spec in CHARTS}
+    assert written == draw_charts(lake, day, helper=False)
