@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 from usage_assets.charts import fleet, growth
+from usage_assets.charts.parallel import draw_shared, helper_useful
 from usage_assets.daily.internal import customers
 from usage_assets.metrics.retention import adoption_funnel
 from usage_assets.storage.datasets import (
@@ -170,3 +172,20 @@ CHARTS = (
 
 #: The one chart whose thumbnail goes into its asset's metadata (shown in the Dagster UI).
 HEADLINE_CHART = CHARTS[0]
+
+
+def draw_charts(lake: Lake, day: date, *, helper: bool | None = None) -> dict[ChartSpec, bytes]:
+    """PNG bytes of every chart of :data:`CHARTS` for ``day``, drawn from ``lake``, in catalog order.
+
+    With ``helper`` (by default: when :func:`usage_assets.charts.parallel.helper_useful`, a
+    second core is idle), a helper process draws some of them
+    (:func:`usage_assets.charts.parallel.draw_shared`); the bytes are the same either way.
+    The helper opens the lake by its local path, so a lake in S3 is drawn in this process.
+    Raises what a chart's ``draw`` raises (a missing input: ``MissingPartitionsError``).
+    """
+    local = isinstance(lake.root, Path)
+    if not local or not (helper_useful() if helper is None else helper):
+        return {spec: spec.draw(lake, day) for spec in CHARTS}
+    specs = {spec.stem: spec for spec in CHARTS}
+    pngs = draw_shared(list(specs), lambda stem: specs[stem].draw(lake, day), lake.root, day)
+    return {specs[stem]: png for stem, png in pngs.items()}

@@ -61,6 +61,7 @@ from usage_assets.charts.style import (
     OKABE_ITO,
     STYLE,
     TEXT_COLOR,
+    bar_collection,
     bar_notes,
     category_colors,
     count_axis,
@@ -73,6 +74,7 @@ from usage_assets.charts.style import (
     panel_no_data,
     render_png,
     safe_label,
+    safe_labels,
     styled_png,
 )
 from usage_assets.common.formatting import ELLIPSIS, known_first
@@ -255,13 +257,15 @@ def _compute_groups(customers: pl.DataFrame) -> list[tuple[str, list[int]]]:
     Beyond :data:`MAX_BOXES` rows the smallest of the rest fold into one
     ``other (K values)`` row at the end.
     """
-    groups: dict[str, list[int]] = {}
-    for compute, age in customers.select("compute", "age_days").iter_rows():
-        if age is None or age < 0:
-            continue
-        # safe_label can map two raw values to one label; their ages are then pooled.
-        label = safe_label(compute) or "unknown"
-        groups.setdefault(label, []).append(int(age))
+    rows = customers.select("compute", "age_days").filter(pl.col("age_days") >= 0)
+    # safe_label can map two raw values to one label; their ages are then pooled.
+    labels = safe_labels(rows["compute"]).replace("", "unknown")
+    grouped = (
+        rows.select(labels.alias("label"), pl.col("age_days").cast(pl.Int64))
+        .group_by("label", maintain_order=True)
+        .agg("age_days")
+    )
+    groups: dict[str, list[int]] = dict(grouped.iter_rows())
     known = [c for c in COMPUTE_ORDER if c in groups]
     rest = sorted(c for c in groups if c not in COMPUTE_ORDER)
     room = MAX_BOXES - len(known)
@@ -389,8 +393,9 @@ def _detection_figure(frame: pl.DataFrame, title: str) -> Figure:
     left = np.zeros(frame.height, dtype=np.int64)
     for method in present:
         # White edges keep neighbouring segments apart where two colours are close.
-        ax.barh(positions, counts[method], left=left, height=0.68, color=DETECTION_COLORS.get(method, NEW_METHOD_COLOR),
-                edgecolor="white", linewidth=0.6, label=safe_label(method) or "(blank)")
+        bar_collection(ax, positions, counts[method], left, 0.68, horizontal=True,
+                       facecolors=DETECTION_COLORS.get(method, NEW_METHOD_COLOR), edgecolors="white", linewidths=0.6,
+                       label=safe_label(method) or "(blank)")
         left = left + counts[method]
     ax.set_yticks(positions, labels=labels)
     ax.set_ylim(frame.height - 0.5, -0.5)

@@ -54,6 +54,7 @@ from usage_assets.charts.style import (
     OKABE_ITO,
     STYLE,
     TEXT_COLOR,
+    bar_collection,
     category_colors,
     count_axis,
     date_axis,
@@ -174,7 +175,7 @@ def installs_timeseries_chart(frame: pl.DataFrame, day: date) -> bytes:
         ax_new = axes[2]
         bottom = np.zeros(len(days), dtype=np.int64)
         for cloud in clouds:
-            ax_new.bar(x, new[cloud], bottom=bottom, width=0.85, color=colors[cloud], label=cloud, align="center")
+            bar_collection(ax_new, x, new[cloud], bottom, 0.85, facecolors=colors[cloud], label=cloud)
             bottom = bottom + new[cloud]
         ax_new.set_title("Daily new installs (first UTC day seen), stacked")
 

@@ -23,6 +23,7 @@ import numpy as np
 import polars as pl
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.ticker import Formatter, MaxNLocator
 from PIL import Image
@@ -44,6 +45,10 @@ STYLE: dict[str, object] = {
     "axes.titleweight": "bold",
     "axes.titlelocation": "left",
     "axes.titlepad": 6,
+    # A fixed title height: the automatic one measures every axis again at each layout
+    # pass to dodge tick labels on top or an offset text, which no chart has (count
+    # axes print plain numbers, see count_axis).
+    "axes.titley": 1.0,
     "axes.labelsize": 9.5,
     "axes.labelcolor": "#333333",
     "axes.edgecolor": "#888888",
@@ -161,6 +166,15 @@ def safe_label(text: str, limit: int = 24) -> str:
     return printable(text, limit)
 
 
+def safe_labels(values: pl.Series, limit: int = 24) -> pl.Series:
+    """:func:`safe_label` of every value of a String ``values`` (null as ``""``), computed
+    once per distinct value rather than once per row: a column of 20,000 installs holds a
+    handful of values."""
+    values = values.fill_null("")
+    distinct = values.unique().to_list()
+    return values.replace_strict(distinct, [safe_label(v, limit) for v in distinct], return_dtype=pl.String)
+
+
 def category_colors(values: Iterable[str], fixed: Mapping[str, str] = CLOUD_COLORS) -> dict[str, str]:
     """Colour per category value: ``fixed`` for known values (clouds by default,
     :data:`COMPUTE_COLORS` for compute platforms), the lighter grey for a folded
@@ -184,10 +198,24 @@ def category_colors(values: Iterable[str], fixed: Mapping[str, str] = CLOUD_COLO
 
 
 def render_png(fig: Figure) -> bytes:
-    """PNG bytes of ``fig``, with no Software/creation-time metadata."""
-    FigureCanvasAgg(fig)
+    """PNG bytes of ``fig`` (RGB, 8 bits per channel), with no Software/creation-time metadata.
+
+    Equal to ``fig.savefig(format="png")`` pixel for pixel, at about half the cost:
+    ``savefig`` draws a figure with a layout engine twice (a dry run that places the axes,
+    then the real drawing), while here the layout is run once and the figure drawn once.
+    The charts are opaque, so the alpha channel is dropped, and zlib level 3 compresses
+    about as well as the default 6 in two thirds of the time.
+    """
+    canvas = FigureCanvasAgg(fig)
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        engine.execute(fig)
+        # Placed for good: drawing must not run the layout a second time.
+        fig.set_layout_engine("none")
+    canvas.draw()
+    image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=CHART_DPI, metadata={"Software": None})
+    image.convert("RGB").save(buf, format="PNG", dpi=(CHART_DPI, CHART_DPI), compress_level=3)
     return buf.getvalue()
 
 
@@ -302,10 +330,44 @@ def hbars(
     bar_notes(ax, values, notes)
 
 
+def bar_collection(
+    ax: Axes,
+    positions: np.ndarray,
+    lengths: np.ndarray,
+    starts: np.ndarray,
+    thickness: float,
+    *,
+    horizontal: bool = False,
+    label: str,
+    **props: object,
+) -> PolyCollection:
+    """Bars as one collection: what ``ax.bar`` (``ax.barh`` when ``horizontal``) draws,
+    pixel for pixel, without one Rectangle artist per bar (hundreds of patches cost a
+    second to build, lay out and draw).
+
+    Bar ``i`` is centred on ``positions[i]``, ``thickness`` across, and runs from
+    ``starts[i]`` to ``starts[i] + lengths[i]`` (data units). ``props`` are collection
+    properties (``facecolors``, ``edgecolors``, ``linewidths``); the value axis keeps 0 as
+    a hard edge, as ``ax.bar`` does. The collection carries ``label`` for the legend.
+    """
+    low, high = positions - thickness / 2, positions + thickness / 2
+    end = starts + lengths
+    corners = ((starts, low), (starts, high), (end, high), (end, low))
+    if not horizontal:
+        corners = tuple((across, along) for along, across in corners)
+    verts = np.stack([np.column_stack(corner) for corner in corners], axis=1)
+    bars = PolyCollection(verts, label=label, **{"linewidths": 0, **props})
+    (bars.sticky_edges.x if horizontal else bars.sticky_edges.y).append(0)
+    ax.add_collection(bars)
+    return bars
+
+
 def count_axis(ax: Axes, formatter: Formatter | None = None, nbins: int = 5) -> None:
     """y from zero with a light grid; whole numbers unless a formatter is given."""
     if formatter is None:
         ax.yaxis.set_major_locator(MaxNLocator(nbins=nbins, integer=True, min_n_ticks=1))
+        # Never "1e6" above the axis: the title sits where such an offset text would go.
+        ax.ticklabel_format(axis="y", style="plain", useOffset=False)
     else:
         # Steps of 1, 2 or 5 (never 2.5), so rounded tick labels stay exact.
         ax.yaxis.set_major_locator(MaxNLocator(nbins=nbins, steps=[1, 2, 5, 10], min_n_ticks=1))
@@ -366,7 +428,7 @@ def fold_series(frame: pl.DataFrame, facet: str) -> tuple[pl.DataFrame, list[str
     into one ``other (K values)`` series."""
     frame = frame.select(
         pl.col("date"),
-        pl.col(facet).cast(pl.String).fill_null("unknown").map_elements(safe_label, return_dtype=pl.String),
+        safe_labels(frame[facet].cast(pl.String).fill_null("unknown")),
         pl.col("daily_active", "daily_new", "cumulative_installs").cast(pl.Int64).fill_null(0),
     )
     totals = frame.group_by(facet).agg(pl.col("daily_new").sum(), pl.col("daily_active").sum())

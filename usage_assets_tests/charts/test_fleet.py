@@ -226,10 +226,11 @@ def test_detection_stacks_every_method_in_its_fixed_colour():
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend == ["env", "dmi", "ecs_meta", "k8s_heuristic", "imds", "explicit", "operator_declared",
                       "operator_declined", "unknown", "(field absent)"]
-    explicit = [p for p in ax.containers if p.get_label() == "explicit"][0]
-    # explicit sits after env on the first row: left = 3, width = 2.
-    assert (explicit[0].get_x(), explicit[0].get_width()) == (3, 2)
-    assert matplotlib.colors.to_hex(explicit[0].get_facecolor()) == DETECTION_COLORS["explicit"].lower()
+    explicit = next(c for c in ax.collections if c.get_label() == "explicit")
+    # explicit sits after env on the first row (y = 0 +- 0.34): from x = 3, 2 wide.
+    first_row = explicit.get_paths()[0].vertices
+    assert (first_row[:, 0].min(), first_row[:, 0].max(), first_row[:, 1].min()) == (3, 5, -0.34)
+    assert matplotlib.colors.to_hex(explicit.get_facecolor()[0]) == DETECTION_COLORS["explicit"].lower()
 
 
 def test_detection_legend_leaves_out_methods_without_installs():

@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from usage_assets.charts import growth as growth
+from usage_assets.charts import growth
 from usage_assets.charts.style import STYLE, empty_chart
 from usage_assets.daily.activity import instance_days_from_events
 from usage_assets.ingest.validation import validate_events

@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 
+import numpy as np
 import polars as pl
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -161,3 +162,34 @@ def test_fold_series_folds_the_smallest_values_of_any_facet_column():
     assert order == ["p9", "p8", "p7", "p6", "p5", "p4", "p3", "other (4 values)"]
     assert data.columns == ["date", "compute", "daily_active", "daily_new", "cumulative_installs"]
     assert data.filter(pl.col("compute") == "other (4 values)").row(0)[2:] == (0 + 1 + 2 + 1, 0 + 1 + 2, 0 + 1 + 2)
+
+
+def agg_pixels(fig: Figure) -> bytes:
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return bytes(canvas.buffer_rgba())
+
+
+@pytest.mark.parametrize("horizontal", [False, True])
+def test_bar_collection_draws_what_bar_draws(horizontal):
+    x = np.arange(40, dtype=float)
+    rng = np.random.default_rng(3)
+    lower, upper = rng.integers(0, 50, 40), rng.integers(0, 50, 40)
+    figures = []
+    for as_collection in (False, True):
+        fig = Figure(figsize=(4, 3), dpi=100)
+        ax = fig.add_subplot()
+        for heights, bottom, color in ((lower, np.zeros(40), "#E69F00"), (upper, lower, "#56B4E9")):
+            if as_collection:
+                charts.bar_collection(ax, x, heights, bottom, 0.85, horizontal=horizontal, facecolors=color,
+                                      label=color)
+            elif horizontal:
+                ax.barh(x, heights, left=bottom, height=0.85, color=color, linewidth=0, label=color)
+            else:
+                ax.bar(x, heights, bottom=bottom, width=0.85, color=color, linewidth=0, label=color)
+        ax.legend()
+        figures.append(fig)
+    bars, collection = figures
+    assert bars.axes[0].get_xlim() == pytest.approx(collection.axes[0].get_xlim())
+    assert bars.axes[0].get_ylim() == pytest.approx(collection.axes[0].get_ylim())  # 0 stays the hard edge
+    assert agg_pixels(bars) == agg_pixels(collection)

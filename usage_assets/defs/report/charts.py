@@ -4,7 +4,7 @@ import base64
 
 import dagster as dg
 
-from usage_assets.charts.catalog import CHARTS, HEADLINE_CHART, ChartSpec
+from usage_assets.charts.catalog import CHARTS, HEADLINE_CHART, ChartSpec, draw_charts
 from usage_assets.charts.style import thumbnail_png
 from usage_assets.defs.partitions import daily_partitions, partition_day
 from usage_assets.defs.resources.storage import DataLake
@@ -27,12 +27,11 @@ def chart_key(spec: ChartSpec) -> dg.AssetKey:
 )
 def charts(context: dg.AssetExecutionContext, data_lake: DataLake):
     """Draw every chart of day D from the metric assets into the lake (PNG per chart)."""
-    # One step draws every chart: matplotlib's import and figure setup are paid once,
-    # not once per chart in its own process.
+    # One step draws every chart: matplotlib's import and figure setup are paid once
+    # here (and once in the helper process drawing beside it), not once per chart.
     day = partition_day(context)
     lake = data_lake.lake()
-    for spec in CHARTS:
-        png = spec.draw(lake, day)
+    for spec, png in draw_charts(lake, day).items():
         path = lake.write_bytes(CHARTS_DATASET, day, spec.filename, png)
         metadata = {"path": dg.MetadataValue.path(str(path))}
         if spec is HEADLINE_CHART:
