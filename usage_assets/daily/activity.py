@@ -37,6 +37,9 @@ ATTRIBUTES: tuple[str, ...] = (
     "internal_only_deployment",
     "internal_deployment_type",
     "schema_version",
+    # The collector's hash of the sender's IP: evidence that two installs are one deployment
+    # (metrics/lineage.py). No install-based number reads it.
+    "source_ip_hash",
 )
 #: Schema-v6 auth-path fields; taken together from the latest row that has a share.
 AUTH_PATH_FIELDS: tuple[str, ...] = (
