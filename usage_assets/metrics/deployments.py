@@ -63,9 +63,9 @@ def deployments_from_lineage(instances: pl.DataFrame, lineage: pl.DataFrame) -> 
     linked = lineage.filter(pl.col("status") == LINKED).select("predecessor", "successor")
     ids = instances["registry_id"].to_list()
     roots = chain_ids(ids, list(linked.iter_rows()))
-    members = instances.with_columns(
-        pl.Series("deployment_id", [roots[each] for each in ids], dtype=pl.String)
-    ).sort("first_ts", "registry_id")
+    members = instances.with_columns(pl.Series("deployment_id", [roots[each] for each in ids], dtype=pl.String)).sort(
+        "first_ts", "registry_id"
+    )
     return (
         members.group_by("deployment_id")
         .agg(

@@ -108,7 +108,9 @@ def candidate_links(instances: pl.DataFrame, rule: LineageRule = LineageRule()) 
         .with_columns(gap_hours=(pl.col("first_ts_b") - pl.col("last_ts")).dt.total_milliseconds() / 3_600_000)
         .filter(pl.col("gap_hours") <= rule.gap_hours)
     )
-    newer = [semver_key(b) >= semver_key(a) for a, b in zip(pairs["last_version"], pairs["first_version_b"], strict=True)]
+    newer = [
+        semver_key(b) >= semver_key(a) for a, b in zip(pairs["last_version"], pairs["first_version_b"], strict=True)
+    ]
     same = [normalized_equal(a, b) for a, b in zip(pairs["last_version"], pairs["first_version_b"], strict=True)]
     reported = pl.sum_horizontal(pl.col(name).is_not_null().cast(pl.Int64) for name in EVIDENCE_FIELDS)
     return (
@@ -166,7 +168,9 @@ def install_lineage(instances: pl.DataFrame, rule: LineageRule = LineageRule()) 
     the schema is :data:`LINEAGE_SCHEMA`."""
     candidates = candidate_links(instances, rule)
     implied = _implied(list(candidates.select("predecessor", "successor").iter_rows()))
-    implied_frame = pl.DataFrame(sorted(implied), schema={"predecessor": pl.String, "successor": pl.String}, orient="row")
+    implied_frame = pl.DataFrame(
+        sorted(implied), schema={"predecessor": pl.String, "successor": pl.String}, orient="row"
+    )
     kept = candidates.join(implied_frame, on=["predecessor", "successor"], how="anti", maintain_order="left")
     out_degree = pl.len().over("predecessor")
     in_degree = pl.len().over("successor")

@@ -7,6 +7,7 @@ the daily layer, the instance fold), without Dagster, to keep a large fleet fast
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -61,5 +62,5 @@ def stitching_score(instances: pl.DataFrame, lineage: pl.DataFrame, truth: dict[
     true_pairs = set()
     for chain in members.values():
         ordered = [registry_id for _ts, registry_id in sorted(chain)]
-        true_pairs.update(zip(ordered, ordered[1:], strict=False))
+        true_pairs.update(itertools.pairwise(ordered))
     return StitchingScore(len(linked), correct, len(true_pairs), len(true_pairs & set(linked)))
