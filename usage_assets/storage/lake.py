@@ -159,4 +159,9 @@ class Lake:
         missing = self.missing_days(dataset, days)
         if missing:
             raise self.missing(dataset, missing)
-        return pl.scan_parquet([self.path(dataset, day) for day in days])
+        paths = [self.path(dataset, day) for day in days]
+        # Days written before a column was added lack it: every day is read with the newest
+        # day's columns, null where a day has none (source_ip_hash, added for issue 14).
+        return pl.scan_parquet(
+            paths, schema=pl.read_parquet_schema(paths[-1]), missing_columns="insert", extra_columns="ignore"
+        )
