@@ -192,16 +192,18 @@ def robust_check(check: Series, series: pl.DataFrame, day: date, rule: AnomalyRu
     threshold = max(rule.threshold_mads * MAD_TO_SIGMA * mad, rule.min_relative_change * abs(baseline), check.floor)
     deviation = value - baseline
     fired = abs(deviation) > threshold
+    # A difference of two percentages is in percentage points.
+    apart = " pp" if check.unit == "%" else check.unit
     shown = f"{check.title} on {day}: {_number(value, check.unit)}"
     median_text = f"{_number(baseline, check.unit)} expected from the last {rule.baseline_days} days"
     if fired:
         direction = "above" if deviation > 0 else "below"
         reason = (
-            f"{shown}, {_number(abs(deviation), check.unit)} {direction} the {median_text} "
-            f"(allowed ±{_number(threshold, check.unit)})."
+            f"{shown}, {_number(abs(deviation), apart)} {direction} the {median_text} "
+            f"(allowed ±{_number(threshold, apart)})."
         )
     else:
-        reason = f"{shown}, within ±{_number(threshold, check.unit)} of the {median_text}."
+        reason = f"{shown}, within ±{_number(threshold, apart)} of the {median_text}."
     return _entry(
         check.name,
         check.title,
