@@ -15,7 +15,9 @@ Every pair that passes is a *candidate*. A candidate A -> C that is implied by a
 A -> B -> ... -> C of candidates (C continued B, which continued A) is dropped: the
 deployment went through B. What remains is linked only when it is unambiguous: A has no
 other candidate successor and C no other candidate predecessor; otherwise every candidate
-of that install is kept with status ``ambiguous`` and counted, never linked.
+of that install is kept with status ``ambiguous`` and counted, never linked. Crowds are
+bounded (:data:`MAX_GROUP_INSTALLS`, :data:`MAX_CANDIDATES`) so that one address shared
+by thousands of installs costs neither memory nor time.
 
 Input is the ``instances`` table of day D (one row per install, cumulative), so the
 lineage of D depends on D's data alone: a backfill gives the same links as a daily run.
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import timedelta
 
 import polars as pl
 
@@ -36,6 +39,13 @@ from usage_assets.metrics.versions import semver_key
 EVIDENCE_FIELDS: tuple[str, ...] = ("cloud", "compute", "storage", "auth", "mode", "registry_mode")
 #: Longest time from A's last event to B's first event for B to continue A, in hours.
 DEFAULT_GAP_HOURS = 48.0
+#: An ip hash and shape shared by more installs than this is a proxy, or a collector that
+#: hashes its own load balancer, not a deployment: those installs are never linked (their
+#: candidate pairs would grow with the square of the crowd).
+MAX_GROUP_INSTALLS = 1000
+#: An install with more candidate predecessors or successors than this is ambiguous
+#: without the path reduction, whose cost grows with the square of the candidates.
+MAX_CANDIDATES = 20
 
 LINKED, AMBIGUOUS = "linked", "ambiguous"
 
@@ -81,15 +91,23 @@ def confidence(fields_reported: pl.Expr, gap_hours: pl.Expr, rule: LineageRule) 
 
 
 def _ends(instances: pl.DataFrame) -> pl.DataFrame:
-    """Per install: its id, ip hash, evidence fields, first/last ts, first and last version."""
-    return instances.filter(pl.col("source_ip_hash").is_not_null()).select(
+    """Per install with an ip hash: its id, evidence, first/last ts, first and last version,
+    and ``_group``: one integer per (ip hash, evidence fields) value, empty matching empty.
+    Groups larger than :data:`MAX_GROUP_INSTALLS` are left out."""
+    keys = ["source_ip_hash", *EVIDENCE_FIELDS]
+    ends = instances.filter(pl.col("source_ip_hash").is_not_null()).select(
         "registry_id",
-        "source_ip_hash",
-        *EVIDENCE_FIELDS,
+        *keys,
         "first_ts",
         "last_ts",
         normalized_version("v").alias("last_version"),
         pl.col("version_trajectory").list.first().alias("first_version"),
+    )
+    groups = ends.select(keys).unique().sort(keys, nulls_last=False).with_row_index("_group")
+    return (
+        ends.join(groups, on=keys, how="left", nulls_equal=True)
+        .filter(pl.len().over("_group") <= MAX_GROUP_INSTALLS)
+        .sort("registry_id")
     )
 
 
@@ -99,14 +117,24 @@ def candidate_links(instances: pl.DataFrame, rule: LineageRule = LineageRule()) 
 
     ``instances``: the install table (``registry_id``, ``source_ip_hash``,
     :data:`EVIDENCE_FIELDS`, ``first_ts``, ``last_ts``, ``v``, ``version_trajectory``).
-    Installs without an ip hash never link.
+    Installs without an ip hash, or in a group of more than :data:`MAX_GROUP_INSTALLS`
+    installs with one ip hash and one shape, never link.
     """
-    ends = _ends(instances)
+    gap = timedelta(milliseconds=round(rule.gap_hours * 3_600_000))
+    ends = _ends(instances).with_columns((pl.col("last_ts") + gap).alias("_until"))
+    right = ends.rename({name: f"{name}_b" for name in ends.columns})
+    # An inequality join: the pairs are found per group and time window, never as the
+    # product of a group with itself.
     pairs = (
-        ends.join(ends, on=["source_ip_hash", *EVIDENCE_FIELDS], nulls_equal=True, suffix="_b")
-        .filter(pl.col("first_ts_b") > pl.col("last_ts"))
+        ends.lazy()
+        .join_where(
+            right.lazy(),
+            pl.col("_group") == pl.col("_group_b"),
+            pl.col("first_ts_b") > pl.col("last_ts"),
+            pl.col("first_ts_b") <= pl.col("_until"),
+        )
         .with_columns(gap_hours=(pl.col("first_ts_b") - pl.col("last_ts")).dt.total_milliseconds() / 3_600_000)
-        .filter(pl.col("gap_hours") <= rule.gap_hours)
+        .collect()
     )
     newer = [
         semver_key(b) >= semver_key(a) for a, b in zip(pairs["last_version"], pairs["first_version_b"], strict=True)
@@ -167,14 +195,17 @@ def install_lineage(instances: pl.DataFrame, rule: LineageRule = LineageRule()) 
     candidate predecessor of B) or ``ambiguous``. Sorted by (predecessor, successor);
     the schema is :data:`LINEAGE_SCHEMA`."""
     candidates = candidate_links(instances, rule)
-    implied = _implied(list(candidates.select("predecessor", "successor").iter_rows()))
-    implied_frame = pl.DataFrame(
-        sorted(implied), schema={"predecessor": pl.String, "successor": pl.String}, orient="row"
+    crowded = (pl.len().over("predecessor") > MAX_CANDIDATES) | (pl.len().over("successor") > MAX_CANDIDATES)
+    candidates = candidates.with_columns(crowded.alias("_crowded"))
+    sparse = candidates.filter(~pl.col("_crowded")).select("predecessor", "successor")
+    implied = pl.DataFrame(
+        sorted(_implied(list(sparse.iter_rows()))),
+        schema={"predecessor": pl.String, "successor": pl.String},
+        orient="row",
     )
-    kept = candidates.join(implied_frame, on=["predecessor", "successor"], how="anti", maintain_order="left")
-    out_degree = pl.len().over("predecessor")
-    in_degree = pl.len().over("successor")
-    status = pl.when((out_degree == 1) & (in_degree == 1)).then(pl.lit(LINKED)).otherwise(pl.lit(AMBIGUOUS))
+    kept = candidates.join(implied, on=["predecessor", "successor"], how="anti", maintain_order="left")
+    alone = (pl.len().over("predecessor") == 1) & (pl.len().over("successor") == 1) & ~pl.col("_crowded")
+    status = pl.when(alone).then(pl.lit(LINKED)).otherwise(pl.lit(AMBIGUOUS))
     return kept.with_columns(status.alias("status")).select(list(LINEAGE_SCHEMA)).cast(LINEAGE_SCHEMA)
 
 

@@ -185,3 +185,13 @@ def test_stitching_the_demo_fleet_meets_the_precision_and_recall_targets():
     assert score.recall >= 0.8, score
     # Every install counted by the install-based metrics is still there, once.
     assert instances["registry_id"].is_unique().all() and set(instances["registry_id"]) <= set(truth)
+
+
+def test_a_crowd_behind_one_address_is_never_linked_and_costs_no_square():
+    # A proxy: one install an hour, each running 30 minutes, all with one address and shape.
+    # Every install has dozens of candidates within 48 h: none is linked.
+    crowd = table(*[install(f"C{n:05d}", n, n + 0.5) for n in range(600)])
+    lineage = install_lineage(crowd)
+    assert links(lineage) == [] and lineage_counts(lineage)["ambiguous_installs"] == 600
+    # Past MAX_GROUP_INSTALLS the group is left out before any pair is formed.
+    assert install_lineage(table(*[install(f"C{n:05d}", n, n + 0.5) for n in range(1200)])).is_empty()
