@@ -26,6 +26,7 @@ No Dagster here.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
@@ -162,8 +163,13 @@ def candidate_links(instances: pl.DataFrame, rule: LineageRule = LineageRule()) 
 
 
 def normalized_equal(a: str | None, b: str | None) -> bool:
-    """Same version whatever its spelling (``v1.35.0`` is ``1.35.0``)."""
-    return (a or "").removeprefix("v") == (b or "").removeprefix("v")
+    """Same version whatever its spelling (``v1.35.0`` and ``V1.35.0`` are ``1.35.0``, as
+    :func:`usage_assets.common.versions.normalized_version` has it)."""
+
+    def bare(version: str | None) -> str:
+        return re.sub(r"^[vV](?=\d)", "", version or "")
+
+    return bare(a) == bare(b)
 
 
 def _implied(edges: list[tuple[str, str]]) -> set[tuple[str, str]]:
