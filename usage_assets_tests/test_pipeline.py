@@ -101,7 +101,8 @@ def test_consecutive_reports_have_every_file_and_the_reference_keys(demo_runner)
     # The reference's section order (its 7.3), then this project's additions.
     assert headings == [
         "## Executive summary", "## Unique installs by cloud provider", "## Deployment distribution", "## Key metrics",
-        "## Internal installs", "## Registry instance lifetime", "## Liveness", "## Engagement over time",
+        "## Internal installs", "## Registry instance lifetime", "## Estimated deployments", "## Liveness",
+        "## Engagement over time",
         "## Compute platform growth", "## Version adoption", "## Community vs internal deployments",
         "## Version upgrade trajectories", "## Feature adoption", "## Search usage", "## Auth path mix",
         "## Sticky instance breakdown", "## Most active instances", "## Largest catalogs", "## Most engaged operators",

@@ -11,6 +11,7 @@ the latest row only, so a pre-v4 heartbeat wipes them; reference quirk 16).
 from __future__ import annotations
 
 from datetime import date
+from typing import TypeVar
 
 import polars as pl
 
@@ -37,6 +38,9 @@ ATTRIBUTES: tuple[str, ...] = (
     "internal_only_deployment",
     "internal_deployment_type",
     "schema_version",
+    # The collector's hash of the sender's IP: evidence that two installs are one deployment
+    # (metrics/lineage.py). No install-based number reads it.
+    "source_ip_hash",
 )
 #: Schema-v6 auth-path fields; taken together from the latest row that has a share.
 AUTH_PATH_FIELDS: tuple[str, ...] = (
@@ -56,7 +60,16 @@ COUNTER_MAXIMA: dict[str, str] = {
     "uptime_hours": "max_uptime_hours",
 }
 
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
+
 VERSION_STRUCT = pl.Struct({"version": pl.String, "events": pl.Int64, "first_ts": pl.Datetime("ms", "UTC")})
+
+
+def with_source_ip_hash(frame: FrameT) -> FrameT:
+    """``frame`` with a null ``source_ip_hash`` column when it has none: raw_events and
+    instance_days written before the column was kept (the lineage then finds no link)."""
+    names = frame.collect_schema().names()
+    return frame if "source_ip_hash" in names else frame.with_columns(pl.lit(None, dtype=pl.String).alias("source_ip_hash"))
 
 
 def instance_days_from_events(events: pl.DataFrame, day: date) -> pl.DataFrame:
@@ -75,7 +88,7 @@ def instance_days_from_events(events: pl.DataFrame, day: date) -> pl.DataFrame:
     - ``versions``: list of {version, events, first_ts}, ordered by first_ts.
     """
     # Stable: events of the same millisecond keep raw_events' order, so "latest" is deterministic.
-    ordered = events.sort("ts", maintain_order=True)
+    ordered = with_source_ip_hash(events).sort("ts", maintain_order=True)
     has_share = pl.col("auth_path_share_24h").is_not_null()
     summary = ordered.group_by("registry_id").agg(
         pl.len().cast(pl.Int64).alias("events"),
@@ -123,7 +136,7 @@ def instances_as_of(history: pl.LazyFrame, allowlist: InternalAllowlist) -> pl.D
     - ``is_internal`` (Boolean) and ``internal_reason`` (String or null), see
       :func:`usage_assets.daily.internal.classify_internal`.
     """
-    identified = history.filter(pl.col("registry_id").is_not_null()).sort("date", "registry_id")
+    identified = with_source_ip_hash(history).filter(pl.col("registry_id").is_not_null()).sort("date", "registry_id")
     has_share = pl.col("auth_path_share_24h").is_not_null()
     folded = identified.group_by("registry_id").agg(
         pl.col("first_ts").min(),

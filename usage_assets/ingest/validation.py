@@ -52,7 +52,7 @@ RAW_EVENTS_SCHEMA = pl.Schema(
         **{
             name: pl.String
             for name in fmt.EXPORT_COLUMNS
-            if name not in ("stored_at", "source_ip_hash", "ts")
+            if name not in ("stored_at", "ts")
         },
         **{name: pl.Int64 for name in fmt.INT_COLUMNS},
         **{name: pl.Boolean for name in fmt.BOOL_COLUMNS},
@@ -104,6 +104,8 @@ MAX_LENGTHS: dict[str, int] = {
     "embeddings_provider": 64,
     **{name: 64 for name in ALLOWED_VALUES},
     "auth_path_share_24h": 1000,
+    # A hash of the sender's IP (hex of a digest): kept for stitching recreated installs.
+    "source_ip_hash": 128,
 }
 
 #: Largest plausible value of each integer column. A larger value (the int64 maximum a

@@ -17,16 +17,19 @@ from usage_assets.report.commentary import COMMENTARY_FILE
 from usage_assets.report.render import Chart
 from usage_assets.report.sections import DayMetrics, ReportInputs
 from usage_assets.storage.datasets import (
+    ANOMALIES,
     BUILD_KINDS,
     CLOUD_DETECTION,
     COMPUTE_TIMESERIES,
     DAILY_REPORTERS,
+    DEPLOYMENTS,
     ENGAGEMENT,
     FIELD_QUARANTINE,
     FLEET_METRICS,
     GITHUB_STATS,
     INGEST_STATS,
     INSTALL_FORECAST,
+    INSTALL_LINEAGE,
     INSTANCES,
     LIFETIME_BUCKETS,
     LIVENESS,
@@ -45,7 +48,7 @@ COMPARED_DATASETS = (FLEET_METRICS, LIVENESS, GITHUB_STATS)
 REPORT_INPUTS = (
     INSTANCES, ENGAGEMENT, LIFETIME_BUCKETS, COMPUTE_TIMESERIES, INSTALL_FORECAST, LTV_SPEND,
     LTV_SPEND_BY_DAY, DAILY_REPORTERS, BUILD_KINDS, CLOUD_DETECTION, RECOMMENDATIONS, PROMETHEUS_TRENDS,
-    USAGE_INSIGHTS,
+    USAGE_INSIGHTS, ANOMALIES, DEPLOYMENTS, INSTALL_LINEAGE,
 )
 
 
@@ -110,6 +113,9 @@ def read_report_inputs(
         insights=lake.read_json(USAGE_INSIGHTS, day),
         commentary=commentary,
         charts=charts,
+        anomalies=lake.read_json(ANOMALIES, day),
+        deployments=lake.read_frame(DEPLOYMENTS, day),
+        lineage=lake.read_frame(INSTALL_LINEAGE, day),
     )
 
 

@@ -20,6 +20,7 @@ from usage_assets.common.formatting import format_pct, known_first, pct, plural,
 from usage_assets.enrichment.github_stats import github_changes
 from usage_assets.ingest.validation import CLEARED, DROPPED, KEPT, MISSING
 from usage_assets.insights.recommendations import recommendation_rules
+from usage_assets.metrics.deployments import deployment_summary
 from usage_assets.metrics.fleet import longest_lived
 from usage_assets.metrics.retention import adoption_funnel
 from usage_assets.metrics.versions import build_kind, semver_key
@@ -89,6 +90,10 @@ class ReportInputs:
     insights: dict | None
     commentary: dict[str, str] = field(default_factory=dict)
     charts: list[Chart] = field(default_factory=list)
+    # The anomalies document, deployments and install_lineage of D (None: not read).
+    anomalies: dict | None = None
+    deployments: pl.DataFrame | None = None
+    lineage: pl.DataFrame | None = None
 
 
 def _daily_active(engagement: pl.DataFrame, day: date) -> int | None:
@@ -146,6 +151,45 @@ def summary_sentences(inputs: ReportInputs) -> list[str]:
             f"{plural(github['contributors'], 'contributor')}."
         )
     return sentences
+
+
+def anomalies_section(inputs: ReportInputs) -> dict:
+    """The checks that fired for D, with the numbers their asset checks show (both read
+    the ``anomalies`` document of D), and how many checks were evaluated."""
+    checks = (inputs.anomalies or {}).get("checks", [])
+    return {
+        "available": inputs.anomalies is not None,
+        "fired": [entry for entry in checks if entry["fired"]],
+        "evaluated": sum(1 for entry in checks if entry["evaluated"]),
+        "total": len(checks),
+    }
+
+
+def deployments_section(inputs: ReportInputs) -> dict:
+    """Estimated deployments beside the install counts: customer deployments, installs per
+    deployment, one-day wonders and lifetime buckets over deployments, the links and
+    ambiguous candidates, and the longest chains (ids shortened)."""
+    if inputs.deployments is None or inputs.lineage is None:
+        return {"available": False}
+    summary = deployment_summary(inputs.deployments, inputs.lineage)
+    sticky = inputs.today.fleet["stickiness"]
+    return {
+        "available": True,
+        **summary,
+        "customer_installs": sticky["total_non_internal"],
+        "installs_with_ip_hash": int(inputs.instances["source_ip_hash"].is_not_null().sum()),
+        "install_one_day_wonder_pct": sticky["one_day_wonder_pct"],
+        "install_bucket_pct": sticky["lifetime_bucket_pct"],
+        "buckets": [
+            {"threshold": threshold, "count": count, "pct": summary["lifetime_bucket_pct"][threshold],
+             "install_pct": sticky["lifetime_bucket_pct"].get(threshold)}
+            for threshold, count in sorted(summary["lifetime_bucket_counts"].items(), key=lambda item: int(item[0]))
+        ],
+        "longest": [
+            {**row, "ids": " → ".join(short_id(each) for each in row["registry_ids"]), "profile": _profile(row)}
+            for row in summary["longest"]
+        ],
+    }
 
 
 def comparison_section(inputs: ReportInputs) -> dict:
@@ -594,6 +638,8 @@ def build_report_context(inputs: ReportInputs) -> dict[str, Any]:
         "period": {"earliest": earliest, "latest": latest, "days": period_days},
         "commentary": {section: commentary_markdown(inputs.commentary, section) for section in COMMENTARY_SECTIONS},
         "summary_sentences": summary_sentences(inputs),
+        "anomalies": anomalies_section(inputs),
+        "deployments": deployments_section(inputs),
         "comparison": comparison_section(inputs),
         # Every key metric is a total from the first ingested day up to the end of D.
         "key_metrics": [

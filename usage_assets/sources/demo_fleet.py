@@ -27,10 +27,19 @@ upgrades and restarts; daily or hourly heartbeats with missed slots and lock-ind
 gaps; search counters with rare resets; v6 auth-path fields; duplicate deliveries;
 "unidentified" rows with an empty ``registry_id``; and six internal installs whose ids
 are fixed so that the static allowlist :data:`DEMO_INTERNAL_ALLOWLIST` can name them.
+
+Recreated deployments (issue 14): on top of those installs, some deployments are
+recreated again and again (a container without a persistent volume gets a new
+``registry_id`` each time; with one, it keeps its id). Every event carries a
+``source_ip_hash``: an install's own, or an office's NAT address shared with others.
+:func:`demo_deployments` gives the truth (registry_id -> deployment) that the stitching
+of ``metrics/lineage.py`` is measured against. These are extra installs drawn from their
+own RNG keys, so every other install's events are the same with or without them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import random
@@ -59,6 +68,7 @@ __all__ = [
     "LIFETIME_CAP_DAYS",
     "V6_COLLECTOR_OFFSET_DAYS",
     "DemoFleetParams",
+    "demo_deployments",
     "demo_events_for_day",
     "internal_registry_id",
 ]
@@ -912,7 +922,8 @@ def _arrival_rows(
         profile = _community_profile(rng, initial.schema)
         life = _community_life(rng, profile, arrival)
         starts = _community_starts(rng, profile, life, releases, initial)
-        rows.extend(_simulate_install(rng, params, registry_id, profile, life, starts))
+        install_rows = _simulate_install(rng, params, registry_id, profile, life, starts)
+        rows.extend(_with_ip_hash(install_rows, _install_ip_hash(params, arrival, index)))
 
     for k in range(INTERNAL_INSTALL_COUNT):
         if params.start + timedelta(days=_INTERNAL_ARRIVAL_OFFSETS_DAYS[k]) != arrival:
@@ -923,7 +934,8 @@ def _arrival_rows(
         end = first_start + timedelta(days=LIFETIME_CAP_DAYS)
         life = _Life(first_start, end, 0.0, _DAILY_HEARTBEAT, 0.0)  # redeploys replace restarts
         starts = _internal_starts(rng, profile, life, releases)
-        rows.extend(_simulate_install(rng, params, internal_registry_id(k), profile, life, starts))
+        install_rows = _simulate_install(rng, params, internal_registry_id(k), profile, life, starts)
+        rows.extend(_with_ip_hash(install_rows, _office_ip_hash(params, "vendor")))
 
     oldest = releases[0]  # the schema-1 release those early clients ran
     for index in range(
@@ -935,6 +947,10 @@ def _arrival_rows(
         life = _Life(first_start, first_start, 0.0, None, 0.0)  # one startup, nothing else
         starts = [_ProcessStart(first_start, _release_version(profile, oldest), oldest.schema)]
         rows.extend(_simulate_install(rng, params, None, profile, life, starts))
+
+    for deployment in _recreated_deployments(params, arrival):
+        for _registry_id, incarnation_rows in deployment.incarnations:
+            rows.extend(incarnation_rows)
     return rows
 
 
@@ -948,3 +964,155 @@ def _rows_by_event_day(params: DemoFleetParams, arrival: date) -> Mapping[date, 
     for row in _arrival_rows(params, arrival, releases):
         by_day[date.fromisoformat(row[_COL["ts"]][:10])].append(row)
     return {day: tuple(rows) for day, rows in by_day.items()}
+
+
+# --------------------------------------------------------------------------------------
+# Source IP hashes and recreated deployments (issue 14)
+# --------------------------------------------------------------------------------------
+
+# Share of community installs that send from an office's NAT address shared with other
+# installs of the same office, and offices per mean daily arrival (so a larger fleet has
+# more offices, not more crowded ones).
+_OFFICE_SHARE_OF_INSTALLS = 0.10
+_OFFICES_PER_DAILY_ARRIVAL = 2.0
+# Recreated deployments arriving per community install arriving; share of them that keep
+# their registry_id across recreations (a persistent volume holds the registry's state).
+_RECREATED_PER_INSTALL = 0.06
+_PERSISTENT_VOLUME_SHARE = 0.3
+_OFFICE_SHARE_OF_DEPLOYMENTS = 0.2
+_INCARNATIONS = (2, 10)
+# How long one incarnation runs (hours, days, weeks) and the downtime before the next one
+# (a rolling redeploy, a node drain, or a deployment switched off for days: past the
+# stitching's gap on purpose).
+_INCARNATION_LENGTH_WEIGHTS = {"hours": 45, "days": 40, "weeks": 15}
+_DOWNTIME_WEIGHTS = {"minutes": 70, "hours": 24, "days": 6}
+# At a recreation the image is pulled again: often a newer release, rarely a rollback.
+_UPGRADE_AT_RECREATION_SHARE = 0.5
+_ROLLBACK_AT_RECREATION_SHARE = 0.04
+
+
+@dataclass(frozen=True)
+class _Deployment:
+    """One recreated deployment: its id and, in time order, each incarnation's
+    registry_id and export rows (one registry_id throughout with a persistent volume)."""
+
+    deployment_id: str
+    incarnations: tuple[tuple[str, tuple[_Row, ...]], ...]
+
+
+def _hash_hex(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _office_ip_hash(params: DemoFleetParams, office: str) -> str:
+    """The NAT address of an office (or of the vendor, for the internal installs)."""
+    return _hash_hex(f"{params.seed}:office:{office}")
+
+
+def _offices(params: DemoFleetParams) -> int:
+    return max(2, round(params.daily_new_installs * _OFFICES_PER_DAILY_ARRIVAL))
+
+
+def _ip_hash(params: DemoFleetParams, rng: random.Random, office_share: float) -> str:
+    if rng.random() < office_share:
+        return _office_ip_hash(params, str(rng.randrange(_offices(params))))
+    return f"{rng.getrandbits(64):016x}"
+
+
+def _install_ip_hash(params: DemoFleetParams, arrival: date, index: int) -> str:
+    """Community install ``index`` of ``arrival``: from its own RNG key, so its other draws are untouched."""
+    return _ip_hash(params, _rng(params, arrival, f"ip-{index}"), _OFFICE_SHARE_OF_INSTALLS)
+
+
+def _with_ip_hash(rows: Sequence[_Row], ip_hash: str) -> list[_Row]:
+    column = _COL["source_ip_hash"]
+    return [row[:column] + (ip_hash,) + row[column + 1 :] for row in rows]
+
+
+def _next_release(rng: random.Random, releases: Sequence[_Release], current: _Release, at: datetime) -> _Release:
+    """The release a recreated incarnation runs: the newest one, the previous one
+    (a rollback: the version goes down, which breaks a stitched chain), or the same."""
+    draw = rng.random()
+    available = [release for release in releases if release.released <= at.date()]
+    if draw < _ROLLBACK_AT_RECREATION_SHARE:
+        older = [release for release in available if release.released < current.released]
+        return older[-1] if older else current
+    if draw < _ROLLBACK_AT_RECREATION_SHARE + _UPGRADE_AT_RECREATION_SHARE:
+        return available[-1]
+    return current
+
+
+def _incarnation_length(rng: random.Random) -> timedelta:
+    kind = _pick(rng, _INCARNATION_LENGTH_WEIGHTS)
+    if kind == "hours":
+        return timedelta(hours=rng.uniform(0.5, 10))
+    return timedelta(days=rng.uniform(1, 4) if kind == "days" else rng.uniform(5, 20))
+
+
+def _downtime(rng: random.Random) -> timedelta:
+    kind = _pick(rng, _DOWNTIME_WEIGHTS)
+    if kind == "minutes":
+        return timedelta(minutes=rng.uniform(1, 30))
+    return timedelta(hours=rng.uniform(1, 12)) if kind == "hours" else timedelta(days=rng.uniform(3, 8))
+
+
+def _recreated_deployment(
+    params: DemoFleetParams, arrival: date, index: int, releases: Sequence[_Release]
+) -> _Deployment:
+    """Deployment ``index`` of ``arrival``: a profile, an IP hash and a run of incarnations,
+    each one process start with daily heartbeats, all before the lifetime cap."""
+    rng = _rng(params, arrival, f"deployment-{index}")
+    release = _initial_release(rng, releases, arrival)
+    profile = _community_profile(rng, release.schema)
+    persistent = rng.random() < _PERSISTENT_VOLUME_SHARE
+    ip_hash = _ip_hash(params, rng, _OFFICE_SHARE_OF_DEPLOYMENTS)
+    cap = _midnight(arrival + timedelta(days=LIFETIME_CAP_DAYS + 1))
+    registry_id = _random_registry_id(rng)
+    moment = _random_instant(rng, arrival)
+    incarnations = []
+    for number in range(rng.randint(*_INCARNATIONS)):
+        if moment >= cap:
+            break
+        if number and not persistent:
+            registry_id = _random_registry_id(rng)
+        end = min(moment + _incarnation_length(rng), cap)
+        life = _Life(moment, end, 0.0, _DAILY_HEARTBEAT, 0.0)
+        start = _ProcessStart(moment, _release_version(profile, release), release.schema)
+        install_rng = _rng(params, arrival, f"deployment-{index}-{number}")
+        rows = _simulate_install(install_rng, params, registry_id, profile, life, [start])
+        incarnations.append((registry_id, tuple(_with_ip_hash(rows, ip_hash))))
+        moment = end + _downtime(rng)
+        release = _next_release(rng, releases, release, moment)
+    return _Deployment(f"deployment-{arrival.isoformat()}-{index}", tuple(incarnations))
+
+
+# Cached like _rows_by_event_day: the truth and the events of one arrival day share it.
+@lru_cache(maxsize=LIFETIME_CAP_DAYS + 64)
+def _recreated_deployments(params: DemoFleetParams, arrival: date) -> tuple[_Deployment, ...]:
+    """The recreated deployments whose first incarnation starts on ``arrival``."""
+    releases = _releases_until(params.start, arrival + timedelta(days=LIFETIME_CAP_DAYS + 1))
+    count = _poisson(_rng(params, arrival, "deployments"), _arrival_mean(params, arrival) * _RECREATED_PER_INSTALL)
+    return tuple(_recreated_deployment(params, arrival, index, releases) for index in range(count))
+
+
+def demo_deployments(params: DemoFleetParams, until: date) -> dict[str, str]:
+    """The truth the stitching is measured against: registry_id -> deployment id for
+    every identified install arriving from ``params.start`` up to ``until``.
+
+    An incarnation of a recreated deployment maps to ``"deployment-<arrival>-<n>"`` (every
+    incarnation, also those starting after ``until``); every other install, internal ones
+    included, is a deployment of its own and maps to its own registry_id.
+    """
+    truth: dict[str, str] = {}
+    for offset in range((until - params.start).days + 1):
+        arrival = params.start + timedelta(days=offset)
+        for index in range(_poisson(_rng(params, arrival, "arrivals"), _arrival_mean(params, arrival))):
+            registry_id = _random_registry_id(_rng(params, arrival, str(index)))
+            truth[registry_id] = registry_id
+        for k in range(INTERNAL_INSTALL_COUNT):
+            if params.start + timedelta(days=_INTERNAL_ARRIVAL_OFFSETS_DAYS[k]) == arrival:
+                truth[internal_registry_id(k)] = internal_registry_id(k)
+        for deployment in _recreated_deployments(params, arrival):
+            for registry_id, _rows in deployment.incarnations:
+                truth[registry_id] = deployment.deployment_id
+    return truth

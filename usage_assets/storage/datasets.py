@@ -32,6 +32,10 @@ INSTALL_FORECAST = "install_forecast"
 LTV_SPEND = "ltv_spend"
 LTV_SPEND_BY_DAY = "ltv_spend_by_day"
 DAILY_REPORTERS = "daily_reporters"
+# Estimated deployments (recreated installs stitched together) and the anomaly checks' findings.
+INSTALL_LINEAGE = "install_lineage"
+DEPLOYMENTS = "deployments"
+ANOMALIES = "anomalies"
 # Enrichment and insights.
 PROMETHEUS_TRENDS = "prometheus_trends"
 GITHUB_STATS = "github_stats"

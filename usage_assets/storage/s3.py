@@ -56,7 +56,7 @@ import botocore.config
 import botocore.exceptions
 import polars as pl
 
-from usage_assets.storage.store import ObjectStoreError, S3Options, Store
+from usage_assets.storage.store import ObjectStoreError, S3Options, Store, scan_parquet_files
 
 #: The manifest object of a folder written whole: ``<folder>/current.json``.
 FOLDER_MANIFEST = "current.json"
@@ -204,7 +204,7 @@ class S3Store(Store):
         return options
 
     def scan_parquet(self, keys: list[str]) -> pl.LazyFrame:
-        return pl.scan_parquet([self.location(key) for key in keys], storage_options=self.storage_options())
+        return scan_parquet_files([self.location(key) for key in keys], storage_options=self.storage_options())
 
     def _folder(self, prefix: str) -> str:
         """The full key prefix of the folder ``prefix`` (the root when empty), ending in

@@ -32,6 +32,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -45,6 +46,20 @@ S3_SCHEME = "s3://"
 def is_s3_url(location: Path | str) -> bool:
     """Whether ``location`` names an S3 bucket (``s3://...``) rather than a local folder."""
     return isinstance(location, str) and location.lower().startswith(S3_SCHEME)
+
+
+def scan_parquet_files(sources: list, **options: Any) -> pl.LazyFrame:
+    """Lazily scan Parquet ``sources`` (paths or URLs; ``options`` go to ``pl.scan_parquet``)
+    with the columns of the last one, which is the newest day in the lake's scans.
+
+    Days written before a column was added lack it (``source_ip_hash``, added for issue 14):
+    they read as null in that column instead of failing the scan; a column only an older
+    file has is ignored.
+    """
+    if not sources:
+        return pl.scan_parquet(sources, **options)
+    schema = pl.scan_parquet(sources[-1], **options).collect_schema()
+    return pl.scan_parquet(sources, schema=schema, missing_columns="insert", extra_columns="ignore", **options)
 
 
 @dataclass(frozen=True)
@@ -101,7 +116,8 @@ class Store(ABC):
     @abstractmethod
     def scan_parquet(self, keys: list[str]) -> pl.LazyFrame:
         """A lazy scan of the Parquet objects under ``keys``, in order (projections and
-        predicates are pushed down into the files)."""
+        predicates are pushed down into the files), with the last object's columns
+        (:func:`scan_parquet_files`)."""
 
     @abstractmethod
     def list_keys(self, prefix: str) -> list[str]:
@@ -148,7 +164,7 @@ class LocalStore(Store):
         write_parquet_atomic(self.root / key, frame)
 
     def scan_parquet(self, keys: list[str]) -> pl.LazyFrame:
-        return pl.scan_parquet([self.root / key for key in keys])
+        return scan_parquet_files([self.root / key for key in keys])
 
     def list_keys(self, prefix: str) -> list[str]:
         folder = self.root / prefix

@@ -99,3 +99,27 @@ def test_internal_classification_by_flag_and_allowlist():
         (ID_A, True, "internal_only_deployment flag"),
         (ID_B, True, "allowlist"),
     ]
+
+
+def test_source_ip_hash_is_the_latest_non_empty_and_days_written_before_it_existed_still_read(tmp_path):
+    from usage_assets.storage.datasets import INSTANCE_DAYS
+    from usage_assets.storage.lake import Lake
+
+    first, second = date(2026, 5, 1), date(2026, 5, 2)
+    lake = Lake(tmp_path)
+    old_events = validate_events(export_rows([event("startup", ID_A, "2026-05-01T08:00:00.000Z")]), first).events
+    # A day ingested before the field was kept: neither raw_events nor instance_days have it.
+    old_day = instance_days_from_events(old_events.drop("source_ip_hash"), first)
+    assert old_day["source_ip_hash"].to_list() == [None]
+    lake.write_frame(INSTANCE_DAYS, first, old_day.drop("source_ip_hash"))
+    lake.write_frame(INSTANCE_DAYS, second, instance_days_from_events(validate_events(export_rows([
+        event("heartbeat", ID_A, "2026-05-02T08:00:00.000Z", source_ip_hash="abc123"),
+        event("heartbeat", ID_A, "2026-05-02T09:00:00.000Z"),
+        event("heartbeat", ID_B, "2026-05-02T09:00:00.000Z"),
+    ]), second).events, second))
+    table = instances_as_of(lake.scan_days(INSTANCE_DAYS, first, second), InternalAllowlist())
+    assert dict(table.select("registry_id", "source_ip_hash").iter_rows()) == {ID_A: "abc123", ID_B: None}
+    assert table.filter(pl.col("registry_id") == ID_A)["age_days"].to_list() == [1]
+    # Only old days in range: the column is there, empty.
+    only_old = instances_as_of(lake.scan_days(INSTANCE_DAYS, first, first), InternalAllowlist())
+    assert only_old["source_ip_hash"].to_list() == [None]

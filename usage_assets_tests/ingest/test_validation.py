@@ -76,6 +76,7 @@ def test_each_row_rule_rejects_with_its_reason(fields, reason):
         ({"arch": "x" * 65}, "arch", "longer than 64 characters", CLEARED, None),
         ({"embeddings_provider": "e" * 65}, "embeddings_provider", "longer than 64 characters", CLEARED, None),
         ({"compute": "c" * 65}, "compute", "longer than 64 characters", CLEARED, None),
+        ({"source_ip_hash": "f" * 129}, "source_ip_hash", "longer than 128 characters", CLEARED, None),
         ({"py": "three"}, "py", "not MAJOR.MINOR", CLEARED, None),
         ({"servers_count": "-1"}, "servers_count", "not a non-negative integer", CLEARED, None),
         ({"search_queries_total": "12.5"}, "search_queries_total", "not a non-negative integer", CLEARED, None),

@@ -396,3 +396,48 @@ def test_allowlist_file_names_the_internal_installs_with_its_quirks() -> None:
     text = "\n".join(lines)
     assert internal_id(3) not in text
     assert internal_id(5) not in text
+
+
+# --- recreated deployments and source IP hashes (issue 14) ------------------------------------
+
+
+def test_recreated_deployments_with_and_without_a_persistent_volume_and_their_limits(events_90: pl.DataFrame) -> None:
+    from usage_assets.sources.demo_fleet import demo_deployments
+
+    truth = demo_deployments(PARAMS, day(89))
+    installs = (
+        events_90.filter(pl.col("registry_id").is_not_null())
+        .group_by("registry_id")
+        .agg(pl.col("source_ip_hash").unique(), first=pl.col("ts").min(), last=pl.col("ts").max(),
+             first_v=pl.col("v").sort_by("ts").first(), last_v=pl.col("v").sort_by("ts").last())
+    )
+    # Every identified install is in the truth, and each sends from one address.
+    assert set(installs["registry_id"]) <= set(truth)
+    assert installs["source_ip_hash"].list.len().max() == 1
+    by_deployment: dict[str, list[dict]] = {}
+    for row in installs.sort("first").iter_rows(named=True):
+        by_deployment.setdefault(truth[row["registry_id"]], []).append(row)
+    recreated = {key: rows for key, rows in by_deployment.items() if key.startswith("deployment-")}
+    without_volume = [rows for rows in recreated.values() if len(rows) > 1]
+    with_volume = [rows for rows in recreated.values() if len(rows) == 1]
+    assert len(without_volume) >= 10 and with_volume
+    # Incarnations follow one another and share the deployment's address.
+    for rows in without_volume:
+        assert len({row["source_ip_hash"][0] for row in rows}) == 1
+        assert all(before["last"] < after["first"] for before, after in zip(rows, rows[1:]))
+    # Some recreations come back after more than 48 h, and some roll the version back.
+    gaps = [(date.fromisoformat(after["first"][:10]) - date.fromisoformat(before["last"][:10])).days
+            for rows in without_volume for before, after in zip(rows, rows[1:])]
+    assert max(gaps) >= 3
+    rollbacks = [(before, after) for rows in without_volume for before, after in zip(rows, rows[1:])
+                 if release_key(after["first_v"]) < release_key(before["last_v"])]
+    assert rollbacks
+    # Some addresses are shared by installs of different deployments (NAT'd offices).
+    deployments_by_address: dict[str, set[str]] = {}
+    for registry_id, addresses in installs.select("registry_id", "source_ip_hash").iter_rows():
+        deployments_by_address.setdefault(addresses[0], set()).add(truth[registry_id])
+    assert max(len(owners) for owners in deployments_by_address.values()) >= 3
+
+
+def release_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
