@@ -97,13 +97,15 @@ class DocumentDBTelemetrySource(TelemetrySource):
         return where
 
     def check(self, day: date | None = None) -> list[SourceCheckStep]:
-        """Settings, tunnel, connection (TLS, auth), both collections, counts of ``day``.
+        """Settings (files included: CA bundle, SSH key and its passphrase), tunnel,
+        connection (TLS, auth), both collections, counts of ``day``.
 
         ``day`` defaults to yesterday (UTC). Stops at the first failing step.
         """
         day = day or last_complete_utc_day()
         try:
             session = self.session()
+            session.preflight()
         except SourceError as error:
             return [SourceCheckStep("settings", False, str(error))]
         steps = [SourceCheckStep("settings", True, self.describe())]
@@ -121,6 +123,10 @@ class DocumentDBTelemetrySource(TelemetrySource):
                     ))
                 steps.extend(database.diagnose(day))
         except SourceError as error:
-            name = "SSH tunnel" if error.stage == "tunnel" else "settings" if error.stage == "config" else error.stage
+            if error.stage == "config":
+                # A setting found wrong only while connecting (a missing known_hosts file):
+                # the settings step fails, it is not reported as passed first.
+                return [SourceCheckStep("settings", False, str(error))]
+            name = "SSH tunnel" if error.stage == "tunnel" else error.stage
             steps.append(SourceCheckStep(name, False, str(error)))
         return steps

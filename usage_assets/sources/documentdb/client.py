@@ -151,6 +151,14 @@ class TelemetryDatabase:
         secrets = [self.config.password, self.bastion.key_passphrase if self.bastion else None]
         return [secret.get_secret_value() for secret in secrets if secret is not None]
 
+    def preflight(self) -> None:
+        """Check the settings that need no network: the CA bundle exists, a user comes with
+        a password, the SSH key file decrypts with the passphrase. Raises
+        :class:`SourceError` (stage ``config``)."""
+        self._check_files()
+        if self.bastion is not None:
+            SshTunnel(self.bastion, self.config.host, self.config.port).load_key()
+
     def _check_files(self) -> None:
         ca_file = self.config.ca_file
         if self.config.tls and ca_file and not Path(ca_file).expanduser().is_file():
@@ -416,13 +424,9 @@ class TelemetryDatabase:
                 "Check the USAGE_DOCDB_* variables (URI options, auth mechanism, CA file).",
                 stage="config",
             )
-        if _looks_like_tls(text):
-            return SourceError(
-                f"the TLS handshake with {config.host}:{config.port}{via} failed while {during} ({detail})",
-                "Check USAGE_DOCDB_CA_FILE (it must hold the CA that signed the server certificate; for "
-                "DocumentDB global-bundle.pem) and USAGE_DOCDB_TLS (the server must use TLS too).",
-                stage="tls",
-            )
+        # Before the TLS test: through the tunnel, a database the bastion cannot reach shows
+        # up in pymongo as a TLS handshake cut short (the bastion closes the forwarded
+        # connection), which is not a CA problem.
         if self.tunnel is not None and not self.tunnel.is_active():
             return SourceError(
                 f"the SSH tunnel to the bastion {self.bastion.host} closed while {during}; nothing was written",
@@ -433,12 +437,20 @@ class TelemetryDatabase:
             )
         if self.tunnel is not None and self.tunnel.forward_error:
             return SourceError(
-                f"the bastion {self.bastion.host} could not connect to the database at "
-                f"{config.host}:{config.port} ({self.tunnel.forward_error}) while {during}",
-                "Check USAGE_DOCDB_HOST/USAGE_DOCDB_PORT (as seen from the bastion), the database's "
-                "security group, and that the bastion allows TCP forwarding.",
+                f"the bastion could not reach the database at {config.host}:{config.port} "
+                f"({self.tunnel.forward_error}) while {during}",
+                "Check USAGE_DOCDB_HOST/USAGE_DOCDB_PORT (the address as seen from the bastion: the name "
+                "must resolve there), that the database is running, its security group, and that the "
+                "bastion allows TCP forwarding; the run retries with backoff.",
                 stage="connect",
                 transient=True,
+            )
+        if _looks_like_tls(text):
+            return SourceError(
+                f"the TLS handshake with {config.host}:{config.port}{via} failed while {during} ({detail})",
+                "Check USAGE_DOCDB_CA_FILE (it must hold the CA that signed the server certificate; for "
+                "DocumentDB global-bundle.pem) and USAGE_DOCDB_TLS (the server must use TLS too).",
+                stage="tls",
             )
         if isinstance(error, mongo_errors.ServerSelectionTimeoutError):
             return SourceError(

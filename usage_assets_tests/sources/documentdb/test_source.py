@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import subprocess
 import traceback
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -38,7 +39,14 @@ from usage_assets.sources.export_format import EXPORT_COLUMNS
 from usage_assets.storage.lake import Lake
 from usage_assets_tests.conftest import ID_A, ID_B, ID_C
 from usage_assets_tests.fake_docdb import DB_PASSWORD, DB_USER, FakeTelemetryDB, make_ca
-from usage_assets_tests.loopback_sshd import KEY_PASSPHRASE, LoopbackSshd, keygen, sshd_available
+from usage_assets_tests.loopback_sshd import (
+    KEY_PASSPHRASE,
+    LoopbackSshd,
+    SilentServer,
+    free_port,
+    keygen,
+    sshd_available,
+)
 
 DAY1, DAY2 = date(2026, 5, 1), date(2026, 5, 2)
 #: The variables of the two secrets, as documented (read by dg.EnvVar when a run starts).
@@ -217,11 +225,23 @@ def test_a_user_key_the_bastion_does_not_know_is_rejected(tmp_path, bastion, dat
 
 
 def test_a_wrong_key_passphrase_is_explained(tmp_path, bastion, database, monkeypatch):
+    # Issue 12, item 3: a wrong passphrase on an OpenSSH-format key (ssh-keygen's default
+    # format, as the bastion's user key here) said "Valid PEM but no BEGIN/END delimiters".
+    assert bastion.user_key.read_text().startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
     monkeypatch.setenv(PASSWORD_ENV, DB_PASSWORD)
     monkeypatch.setenv(KEY_PASSPHRASE_ENV, "not-the-passphrase-9")
-    with pytest.raises(SourceError, match="could not be read") as caught:
+    with pytest.raises(SourceError) as caught:
         source_for(documentdb_settings(tmp_path, bastion, database)).fetch_day(DAY1)
-    assert "USAGE_BASTION_KEY_PASSPHRASE" in str(caught.value) and "not-the-passphrase-9" not in str(caught.value)
+    assert caught.value.what == (
+        f"the passphrase in USAGE_BASTION_KEY_PASSPHRASE did not decrypt the SSH key {bastion.user_key}")
+    assert caught.value.stage == "config" and not caught.value.transient
+    assert "PEM" not in str(caught.value) and "not-the-passphrase-9" not in str(caught.value)
+    # The same for a key in the older PEM format.
+    pem_key = tmp_path / "pem_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "1024", "-m", "PEM", "-N", KEY_PASSPHRASE,
+                    "-f", str(pem_key)], check=True, timeout=30)
+    with pytest.raises(SourceError, match=f"did not decrypt the SSH key {pem_key}"):
+        source_for(documentdb_settings(tmp_path, bastion, database, bastion_key_file=str(pem_key))).fetch_day(DAY1)
     monkeypatch.delenv(KEY_PASSPHRASE_ENV)
     with pytest.raises(SourceError, match="protected by a passphrase and none was given"):
         source_for(documentdb_settings(tmp_path, bastion, database)).fetch_day(DAY1)
@@ -243,6 +263,41 @@ def test_a_certificate_from_another_ca_fails_tls_with_a_hint(tmp_path, bastion, 
     with pytest.raises(SourceError, match="TLS handshake") as caught:
         source_for(settings).fetch_day(DAY1)
     assert caught.value.stage == "tls" and "USAGE_DOCDB_CA_FILE" in caught.value.next_step
+
+
+@pytest.mark.parametrize("where", ["closed port", "unknown name"])
+def test_a_database_the_bastion_cannot_reach_is_named_and_retryable(tmp_path, bastion, database, secrets, capfd, where):
+    """Issue 12, item 1: with TLS on, a database port closed as seen from the bastion (or a
+    host name the bastion cannot resolve) was blamed on the CA file and not retried."""
+    address = {"docdb_port": free_port()} if where == "closed port" else {"docdb_host": "docdb.example.invalid"}
+    settings = documentdb_settings(tmp_path, bastion, database, **address)
+    assert settings.docdb.tls
+    with pytest.raises(SourceError) as caught:
+        source_for(settings).fetch_day(DAY1)
+    where_db = f"{settings.docdb.host}:{settings.docdb.port}"
+    assert caught.value.what.startswith(f"the bastion could not reach the database at {where_db} (")
+    assert caught.value.transient and caught.value.stage == "connect"
+    assert "USAGE_DOCDB_HOST/USAGE_DOCDB_PORT" in caught.value.next_step
+    assert "TLS" not in str(caught.value) and "CA_FILE" not in str(caught.value)
+    assert "open failed" in bastion.log.read_text() or "connect_to" in bastion.log.read_text()
+    # paramiko's own "Secsh channel N open FAILED" lines do not reach the terminal.
+    captured = capfd.readouterr()
+    assert "Secsh channel" not in captured.err + captured.out
+
+
+def test_a_bastion_that_accepts_tcp_and_never_answers_times_out_with_our_message(tmp_path, bastion, database,
+                                                                                 secrets, capfd):
+    """Issue 12, item 2: a silent bastion gave "SSHException: No existing session"."""
+    with SilentServer() as silent:
+        settings = documentdb_settings(tmp_path, bastion, database, bastion_port=silent.port, bastion_timeout_s=0.5)
+        with pytest.raises(SourceError) as caught:
+            source_for(settings).fetch_day(DAY1)
+        assert silent.connections  # the TCP connection was accepted
+    assert caught.value.what == f"the bastion 127.0.0.1:{silent.port} did not answer within 0.5 s"
+    assert caught.value.transient and caught.value.stage == "tunnel"
+    assert "session" not in str(caught.value)
+    captured = capfd.readouterr()
+    assert "protocol banner" not in captured.err + captured.out
 
 
 def test_a_query_over_its_budget_times_out_and_is_retryable(tmp_path, bastion, database, secrets):
@@ -424,6 +479,18 @@ def test_check_source_explains_the_failing_step(tmp_path, pipeline_env, bastion,
     result = CliRunner().invoke(main, ["check-source", "--source", "documentdb"], env=env)
     assert result.exit_code == 1
     assert "[FAILED] SSH tunnel:" in result.output and "rejected the SSH key for user 'nobody-here'" in result.output
+
+    # Issue 12, item 3: a wrong key passphrase printed "[ok] settings" and then "[FAILED] settings".
+    env = {**_cli_env(settings), KEY_PASSPHRASE_ENV: "not-the-passphrase-9"}
+    result = CliRunner().invoke(main, ["check-source", "--source", "documentdb"], env=env)
+    assert result.exit_code == 1
+    steps = [line.strip() for line in result.output.splitlines() if line.strip().startswith("[")]
+    wrong_passphrase = (
+        f"[FAILED] settings: the passphrase in USAGE_BASTION_KEY_PASSPHRASE did not decrypt the SSH key "
+        f"{bastion.user_key}. Set USAGE_BASTION_KEY_PASSPHRASE to that key's passphrase (`ssh-keygen -y "
+        f"-f {bastion.user_key}` asks for it and tests it), or USAGE_BASTION_KEY_FILE to the key it belongs to."
+    )
+    assert steps == [wrong_passphrase]
 
 
 def test_run_builds_the_report_from_the_database(tmp_path, pipeline_env, bastion, database, secrets):
