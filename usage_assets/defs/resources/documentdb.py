@@ -22,7 +22,7 @@ import polars as pl
 from pydantic import Field
 
 from usage_assets.common.days import last_complete_utc_day
-from usage_assets.defs.resources.telemetry import TelemetrySource
+from usage_assets.defs.resources.telemetry import TelemetrySource, day_step
 from usage_assets.settings import BastionSettings, DatabaseSettings
 from usage_assets.sources.documentdb.client import TelemetryDatabase
 from usage_assets.sources.errors import SourceCheckStep, SourceError
@@ -98,7 +98,7 @@ class DocumentDBTelemetrySource(TelemetrySource):
 
     def check(self, day: date | None = None) -> list[SourceCheckStep]:
         """Settings (files included: CA bundle, SSH key and its passphrase), tunnel,
-        connection (TLS, auth), both collections, counts of ``day``.
+        connection (TLS, auth), both collections, the events of ``day`` (:func:`day_step`).
 
         ``day`` defaults to yesterday (UTC). Stops at the first failing step.
         """
@@ -121,7 +121,9 @@ class DocumentDBTelemetrySource(TelemetrySource):
                         f"forwarding 127.0.0.1:{database.tunnel.local_port} to "
                         f"{database.config.host}:{database.config.port}",
                     ))
-                steps.extend(database.diagnose(day))
+                steps.extend(database.diagnose())
+                if all(step.ok for step in steps):
+                    steps.append(day_step(day, database.count_day, database.fetch_day))
         except SourceError as error:
             if error.stage == "config":
                 # A setting found wrong only while connecting (a missing known_hosts file):

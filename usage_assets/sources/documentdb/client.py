@@ -348,8 +348,9 @@ class TelemetryDatabase:
             raise self._explain(error, f"listing the collections of {self.config.database}") from None
         return [name for name in docs.COLLECTIONS.values() if name not in present]
 
-    def diagnose(self, day: date) -> list[SourceCheckStep]:
-        """Steps of ``check-source`` after the tunnel: connection, collections, day counts.
+    def diagnose(self) -> list[SourceCheckStep]:
+        """Steps of ``check-source`` after the tunnel: connection, then collections (the
+        day's counts are the resource's: :func:`usage_assets.defs.resources.telemetry.day_step`).
 
         Stops at the first failing step; never raises :class:`SourceError`.
         """
@@ -375,11 +376,6 @@ class TelemetryDatabase:
         steps.append(SourceCheckStep(
             "collections", True, ", ".join(f"{self.config.database}.{name}" for name in docs.COLLECTIONS.values())
         ))
-        try:
-            counts = self.count_day(day)
-        except SourceError as error:
-            return [*steps, SourceCheckStep(f"events on {day}", False, str(error))]
-        steps.append(SourceCheckStep(f"events on {day}", True, describe_counts(counts)))
         return steps
 
     # -- errors --------------------------------------------------------------------------
@@ -430,7 +426,7 @@ class TelemetryDatabase:
         if self.tunnel is not None and not self.tunnel.is_active():
             return SourceError(
                 f"the SSH tunnel to the bastion {self.bastion.host} closed while {during}; nothing was written",
-                "The run retries with backoff. If it persists, check the bastion (restarts, load, "
+                "If it persists after the retries, check the bastion (restarts, load, "
                 "keepalive settings: USAGE_BASTION_KEEPALIVE_S).",
                 stage="tunnel",
                 transient=True,
@@ -441,7 +437,7 @@ class TelemetryDatabase:
                 f"({self.tunnel.forward_error}) while {during}",
                 "Check USAGE_DOCDB_HOST/USAGE_DOCDB_PORT (the address as seen from the bastion: the name "
                 "must resolve there), that the database is running, its security group, and that the "
-                "bastion allows TCP forwarding; the run retries with backoff.",
+                "bastion allows TCP forwarding.",
                 stage="connect",
                 transient=True,
             )
@@ -457,7 +453,7 @@ class TelemetryDatabase:
                 f"no answer from the database at {config.host}:{config.port}{via} within "
                 f"{config.server_selection_timeout_s:g} s while {during} ({detail})",
                 "Check USAGE_DOCDB_HOST/USAGE_DOCDB_PORT, that the database is running, and the network "
-                "path; the run retries with backoff.",
+                "path.",
                 stage="connect",
                 transient=True,
             )
@@ -467,7 +463,7 @@ class TelemetryDatabase:
             return SourceError(
                 f"the connection to the database dropped while {during}{via} ({detail}); "
                 "nothing was written",
-                "The run retries with backoff; a later success writes the whole day.",
+                "Run again later if the retries did not succeed; a later success writes the whole day.",
                 stage="query",
                 transient=True,
             )
@@ -484,7 +480,7 @@ class TelemetryDatabase:
         return SourceError(
             f"the query timed out while {during} (budget {config.query_timeout_s:g} s per query, "
             f"socket {config.socket_timeout_s:g} s){via}; nothing was written",
-            "The run retries with backoff. If it keeps timing out, raise USAGE_DOCDB_QUERY_TIMEOUT_S or "
+            "If it keeps timing out, raise USAGE_DOCDB_QUERY_TIMEOUT_S or "
             "check the database's load (an index on ts makes day queries cheap).",
             stage="query",
             transient=True,
@@ -495,7 +491,3 @@ def _looks_like_tls(text: str) -> bool:
     lowered = text.lower()
     return any(marker in lowered for marker in ("ssl", "certificate", "tls", "wrong version number"))
 
-
-def describe_counts(counts: Mapping[str, int]) -> str:
-    """``"startup 12, heartbeat 340"`` (other event values follow, if any)."""
-    return ", ".join(f"{kind} {number}" for kind, number in counts.items())

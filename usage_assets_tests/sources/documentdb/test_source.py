@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import re
 import subprocess
 import traceback
 from datetime import date, datetime, timedelta
@@ -461,10 +462,27 @@ def test_check_source_walks_through_every_step(tmp_path, pipeline_env, bastion, 
         f"[ok] SSH tunnel: {bastion.user}@127.0.0.1:{bastion.port}: host key {bastion.host_key_fingerprint}",
         "[ok] database connection: 127.0.0.1:", "TLS verified against the CA file, authenticated as telemetry_reader",
         "[ok] collections: telemetry.startup_events, telemetry.heartbeat_events",
-        "[ok] events on 2026-05-02: startup 1, heartbeat 3",
+        # Issue 12, item 5: the documents stored, and what the report counts of them.
+        "[ok] events on 2026-05-02: stored: startup 1, heartbeat 3 (duplicates and rejects included); distinct valid "
+        "events, as the report counts them: startup 1, heartbeat 3 (0 duplicate(s), 0 rejected left out)",
         "The source works.",
     ):
         assert expected in result.output
+
+
+def test_check_source_tells_stored_documents_from_distinct_valid_events(tmp_path, pipeline_env, bastion, database,
+                                                                        secrets):
+    """Issue 12, item 5: check-source counted raw documents (duplicates and rejects
+    included) while the report shows distinct valid events; it prints both."""
+    database.insert("heartbeat_events", [{"registry_id": "not-a-uuid", "ts": datetime(2026, 5, 1, 13, 0)}])
+    settings = documentdb_settings(tmp_path, bastion, database)
+    result = CliRunner().invoke(main, ["check-source", "--source", "documentdb", "--date", "2026-05-01"],
+                                env=_cli_env(settings))
+    assert result.exit_code == 0, result.output
+    # DAY1 holds 2 startups and 4 heartbeat documents: one a duplicate delivery, one without a valid id.
+    assert ("[ok] events on 2026-05-01: stored: startup 2, heartbeat 4 (duplicates and rejects included); distinct "
+            "valid events, as the report counts them: startup 2, heartbeat 2 (1 duplicate(s), 1 rejected left out)"
+            ) in result.output
 
 
 def test_check_source_explains_the_failing_step(tmp_path, pipeline_env, bastion, database, secrets):
@@ -501,6 +519,98 @@ def test_run_builds_the_report_from_the_database(tmp_path, pipeline_env, bastion
     report = Path(settings.reports_dir) / "2026-05-02" / "usage-report-2026-05-02.html"
     assert str(report) in result.output and report.is_file()
     assert "via bastion" in result.output
+
+
+def _cli_run(settings: Settings, *arguments: str, **env: str):
+    """``usage-report run --source documentdb --date 2026-05-02 ARGUMENTS`` on ``settings``;
+    returns click's result (the output holds stdout and stderr, one log message a line)."""
+    return CliRunner().invoke(main, ["run", "--source", "documentdb", "--date", "2026-05-02", *arguments], env={
+        **_cli_env(settings), "USAGE_DATA_DIR": settings.data_dir, "USAGE_REPORTS_DIR": settings.reports_dir,
+        "COLUMNS": "1000", **env})
+
+
+def _error_block(output: str) -> list[str]:
+    """The lines from ``Error:`` to the end, without their right-hand padding."""
+    lines = [line.rstrip() for line in output.splitlines()]
+    start = next(n for n, line in enumerate(lines) if line.startswith("Error:"))
+    return [line for line in lines[start:] if line]
+
+
+def _retry_lines(output: str) -> list[str]:
+    """The retry lines, without rich's time stamp and source column."""
+    return [re.search(r"retrying in [0-9.]+ s: .*?(?=\s{2,}\S+\.py:\d+|$)", line).group(0)
+            for line in output.splitlines() if "retrying in" in line]
+
+
+NOISE = ("Stack Trace", "Traceback", "Not executing", "usage_assets.", "dagster._core", "max_retries", ".Failure",
+         "Secsh channel")
+
+
+def test_a_step_that_fails_for_good_is_told_in_a_few_plain_lines(tmp_path, pipeline_env, bastion, database, secrets):
+    """Issue 12, item 12: a failing step printed 65-90 lines of Dagster logs and stack traces."""
+    database.find_error = (13, "not authorized on telemetry to execute command find")
+    settings = documentdb_settings(tmp_path, bastion, database)
+    result = _cli_run(settings)
+    assert result.exit_code == 1
+    block = _error_block(result.output)
+    run_id = re.search(r"run ([0-9a-f-]{36}) ", block[-1]).group(1)
+    assert block == [
+        "Error: daily_ingest for 2026-05-01 failed.",
+        "  Assets:  field_quarantine, ingest_stats, raw_events, rejected_events, partition 2026-05-01",
+        "  Reason:  user 'telemetry_reader' may not read telemetry (OperationFailure: not authorized on telemetry to "
+        "execute command find, full error: {'ok': 0, 'code': 13, 'errmsg': 'not authorized on telemetry to execute "
+        "command find'}) while reading telemetry.startup_events for 2026-05-01",
+        "  Next:    Grant the user the read role on that database, or check USAGE_DOCDB_DATABASE.",
+        f"  Details: run {run_id} in the Dagster UI (`usage-report ui`), or run again with --verbose",
+    ]
+    assert not [word for word in NOISE if word in result.output]
+    assert not _retry_lines(result.output)  # a permission is not retried
+
+    # The full trace stays in the event log, and --verbose prints Dagster's lines with it.
+    with dg.DagsterInstance.from_config(str(pipeline_env / "dagster_home")) as instance:
+        assert "OperationFailure" in _run_messages(instance, run_id)
+    verbose = _cli_run(settings, "--verbose")
+    assert verbose.exit_code == 1
+    assert "Stack Trace" in verbose.output and "Not executing" in verbose.output
+    assert _error_block(verbose.output)[2] == block[2]
+
+
+def test_a_step_failing_after_its_retries_tells_each_retry_and_the_reason(tmp_path, pipeline_env, bastion, database,
+                                                                           secrets):
+    """Issue 12, items 4 and 12: retries during ingest were silent, and the final line read
+    "... (exceeded max_retries of 3)" after a Python class path."""
+    database.stall_find_s = 0.6
+    result = _cli_run(documentdb_settings(tmp_path, bastion, database, docdb_query_timeout_s=0.2))
+    assert result.exit_code == 1
+    reason = ("the query timed out while reading telemetry.startup_events for 2026-05-01 (budget 0.2 s per query, "
+              "socket 5 s) through the bastion 127.0.0.1; nothing was written")
+    retries = _retry_lines(result.output)
+    assert [line.split(": ", 1)[1] for line in retries] == [reason] * 3
+    # USAGE_INGEST_RETRY_DELAY_S=0.2 (conftest), exponential backoff: 0.2, 0.6, 1.4 s, give or take 0.2 s.
+    waits = [float(line.split()[2]) for line in retries]
+    assert all(low - 0.05 <= wait <= high + 0.05 for wait, (low, high) in zip(waits, [(0, 0.4), (0.4, 0.8), (1.2, 1.6)]))
+    block = _error_block(result.output)
+    assert block[:4] == [
+        "Error: daily_ingest for 2026-05-01 failed.",
+        "  Assets:  field_quarantine, ingest_stats, raw_events, rejected_events, partition 2026-05-01",
+        f"  Reason:  {reason} (gave up after 3 retries)",
+        "  Next:    If it keeps timing out, raise USAGE_DOCDB_QUERY_TIMEOUT_S or check the database's load (an index "
+        "on ts makes day queries cheap).",
+    ]
+    assert block[4].startswith("  Details: run ") and len(block) == 5
+    assert not [word for word in NOISE if word in result.output]
+
+
+def test_run_retries_the_first_read_of_the_source_and_says_so(tmp_path, pipeline_env, bastion, database, secrets):
+    """Issue 12, item 4: the coverage read at the start of `run` was not retried."""
+    settings = documentdb_settings(tmp_path, bastion, database, docdb_port=free_port())
+    result = _cli_run(settings)
+    assert result.exit_code == 1
+    reason = f"the bastion could not reach the database at 127.0.0.1:{settings.docdb.port} (the bastion answered: "
+    retries = _retry_lines(result.output)
+    assert len(retries) == 3 and all(line.split(": ", 1)[1].startswith(reason) for line in retries)
+    assert _error_block(result.output)[0].startswith(f"Error: {reason}")
+    assert not [word for word in NOISE if word in result.output]
 
 
 # -- secrets -------------------------------------------------------------------------------------
