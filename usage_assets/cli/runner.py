@@ -318,6 +318,8 @@ def step_failures(result: dg.ExecuteInProcessResult, job: dg.JobDefinition) -> l
             retried[event.step_key] = retried.get(event.step_key, 0) + 1
         elif event.is_step_failure:
             data = event.step_failure_data
+            if _failed_blocking_check(data.error):
+                continue  # told by the check's own evaluation, with its description
             user = data.user_failure_data
             text = user.description.strip() if user and user.description else error_text(data.error)
             reason, next_step = split_message(text)
@@ -334,6 +336,15 @@ def step_failures(result: dg.ExecuteInProcessResult, job: dg.JobDefinition) -> l
                     reason=f"check {evaluation.check_name} failed: {reason}", next_step=next_step,
                 ))
     return failures
+
+
+def _failed_blocking_check(error) -> bool:
+    """True for Dagster's error that a step ends with when a blocking check of its failed."""
+    while error is not None:
+        if error.cls_name == "DagsterAssetCheckFailedError":
+            return True
+        error = error.cause
+    return False
 
 
 def _asset_names(job: dg.JobDefinition, event: dg.DagsterEvent) -> list[str]:
