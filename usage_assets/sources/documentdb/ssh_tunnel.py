@@ -422,11 +422,14 @@ class SshTunnel:
 
 def _handshake_never_finished(error: BaseException) -> bool:
     """True for paramiko's ways of saying the server accepted TCP but the SSH handshake
-    did not finish in time: no banner within ``banner_timeout``, or (``start_client``
-    returns silently when its timeout passes) no key exchange before authentication."""
+    did not finish in time: no key exchange before authentication (``start_client``
+    returns silently when its timeout passes), or no banner within ``banner_timeout``
+    ("Error reading SSH protocol banner" raised while handling a socket timeout; a server
+    that hung up gives the same words while handling an EOFError)."""
     text = str(error)
     return isinstance(error, paramiko.SSHException) and (
-        "Error reading SSH protocol banner" in text or "No existing session" in text
+        "No existing session" in text
+        or ("Error reading SSH protocol banner" in text and isinstance(error.__context__, TimeoutError))
     )
 
 

@@ -301,6 +301,28 @@ def test_a_bastion_that_accepts_tcp_and_never_answers_times_out_with_our_message
     assert "protocol banner" not in captured.err + captured.out
 
 
+def test_both_ways_paramiko_reports_a_silent_bastion_are_recognised():
+    """With one timeout for everything, paramiko says either "No existing session" (its
+    handshake wait ended first) or "Error reading SSH protocol banner" (its banner read
+    did); the second was seen only on a loaded machine, so it is provoked here."""
+    import paramiko
+
+    from usage_assets.sources.documentdb.ssh_tunnel import _handshake_never_finished
+
+    with SilentServer() as silent:
+        client = paramiko.SSHClient()
+        with pytest.raises(paramiko.SSHException) as caught:
+            client.connect("127.0.0.1", port=silent.port, username="nobody", password="-", timeout=5,
+                           banner_timeout=0.2, auth_timeout=5, allow_agent=False, look_for_keys=False)
+        client.close()
+    assert "Error reading SSH protocol banner" in str(caught.value)
+    assert _handshake_never_finished(caught.value)
+    assert _handshake_never_finished(paramiko.SSHException("No existing session"))
+    hung_up = paramiko.SSHException("Error reading SSH protocol banner")
+    hung_up.__context__ = EOFError()
+    assert not _handshake_never_finished(hung_up)  # a bastion that hangs up did answer
+
+
 def test_a_query_over_its_budget_times_out_and_is_retryable(tmp_path, bastion, database, secrets):
     database.stall_find_s = 0.8
     settings = documentdb_settings(tmp_path, bastion, database, docdb_query_timeout_s=0.3)
@@ -463,8 +485,8 @@ def test_check_source_walks_through_every_step(tmp_path, pipeline_env, bastion, 
         "[ok] database connection: 127.0.0.1:", "TLS verified against the CA file, authenticated as telemetry_reader",
         "[ok] collections: telemetry.startup_events, telemetry.heartbeat_events",
         # Issue 12, item 5: the documents stored, and what the report counts of them.
-        "[ok] events on 2026-05-02: stored: startup 1, heartbeat 3 (duplicates and rejects included); distinct valid "
-        "events, as the report counts them: startup 1, heartbeat 3 (0 duplicate(s), 0 rejected left out)",
+        ("[ok] events on 2026-05-02: stored: startup 1, heartbeat 3 (duplicates and rejects included); distinct valid "
+         "events, as the report counts them: startup 1, heartbeat 3 (0 duplicate(s), 0 rejected left out)"),
         "The source works.",
     ):
         assert expected in result.output
@@ -557,9 +579,9 @@ def test_a_step_that_fails_for_good_is_told_in_a_few_plain_lines(tmp_path, pipel
     assert block == [
         "Error: daily_ingest for 2026-05-01 failed.",
         "  Assets:  field_quarantine, ingest_stats, raw_events, rejected_events, partition 2026-05-01",
-        "  Reason:  user 'telemetry_reader' may not read telemetry (OperationFailure: not authorized on telemetry to "
-        "execute command find, full error: {'ok': 0, 'code': 13, 'errmsg': 'not authorized on telemetry to execute "
-        "command find'}) while reading telemetry.startup_events for 2026-05-01",
+        ("  Reason:  user 'telemetry_reader' may not read telemetry (OperationFailure: not authorized on telemetry to "
+         "execute command find, full error: {'ok': 0, 'code': 13, 'errmsg': 'not authorized on telemetry to execute "
+         "command find'}) while reading telemetry.startup_events for 2026-05-01"),
         "  Next:    Grant the user the read role on that database, or check USAGE_DOCDB_DATABASE.",
         f"  Details: run {run_id} in the Dagster UI (`usage-report ui`), or run again with --verbose",
     ]
@@ -594,8 +616,8 @@ def test_a_step_failing_after_its_retries_tells_each_retry_and_the_reason(tmp_pa
         "Error: daily_ingest for 2026-05-01 failed.",
         "  Assets:  field_quarantine, ingest_stats, raw_events, rejected_events, partition 2026-05-01",
         f"  Reason:  {reason} (gave up after 3 retries)",
-        "  Next:    If it keeps timing out, raise USAGE_DOCDB_QUERY_TIMEOUT_S or check the database's load (an index "
-        "on ts makes day queries cheap).",
+        ("  Next:    If it keeps timing out, raise USAGE_DOCDB_QUERY_TIMEOUT_S or check the database's load (an index "
+         "on ts makes day queries cheap)."),
     ]
     assert block[4].startswith("  Details: run ") and len(block) == 5
     assert not [word for word in NOISE if word in result.output]
