@@ -431,10 +431,12 @@ class TelemetryDatabase:
                 stage="tunnel",
                 transient=True,
             )
-        if self.tunnel is not None and self.tunnel.forward_error:
+        if self.tunnel is not None and (self.tunnel.forward_error or self.tunnel.opening_channel):
+            why = self.tunnel.forward_error or (
+                f"the bastion was still trying to connect after {config.server_selection_timeout_s:g} s"
+            )
             return SourceError(
-                f"the bastion could not reach the database at {config.host}:{config.port} "
-                f"({self.tunnel.forward_error}) while {during}",
+                f"the bastion could not reach the database at {config.host}:{config.port} ({why}) while {during}",
                 "Check USAGE_DOCDB_HOST/USAGE_DOCDB_PORT (the address as seen from the bastion: the name "
                 "must resolve there), that the database is running, its security group, and that the "
                 "bastion allows TCP forwarding.",

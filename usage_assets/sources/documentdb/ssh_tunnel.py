@@ -114,7 +114,8 @@ class SshTunnel:
     the private key cannot be read (not transient). ``forward_error`` holds the reason
     the bastion refused the latest channel to the database (its port closed or its name
     unknown as seen from the bastion), None once a channel opens, for explaining a
-    database connection error.
+    database connection error; ``opening_channel`` is True while the bastion is still
+    trying to connect to the database (a firewall that drops packets).
     """
 
     def __init__(self, config: BastionSettings, remote_host: str, remote_port: int):
@@ -122,6 +123,7 @@ class SshTunnel:
         self.remote_host = remote_host
         self.remote_port = int(remote_port)
         self.forward_error: str | None = None
+        self.opening_channel = False
         self.host_key_fingerprint: str | None = None
         self._client: paramiko.SSHClient | None = None
         self._listener: socket.socket | None = None
@@ -363,6 +365,7 @@ class SshTunnel:
                 continue
             except OSError:
                 return
+            self.opening_channel = True
             try:
                 transport = self._client.get_transport()
                 if transport is None or not transport.is_active():
@@ -383,6 +386,8 @@ class SshTunnel:
                 self.forward_error = library_detail(error, [self._passphrase()])
                 _quietly(local.close)
                 continue
+            finally:
+                self.opening_channel = False
             # Set after a refusal, cleared by the next channel that opens: it explains the
             # current connection error, not an old one.
             self.forward_error = None

@@ -18,6 +18,7 @@ import csv
 import logging
 import os
 import re
+import socket
 import subprocess
 import traceback
 from datetime import date, datetime, timedelta
@@ -284,6 +285,26 @@ def test_a_database_the_bastion_cannot_reach_is_named_and_retryable(tmp_path, ba
     # paramiko's own "Secsh channel N open FAILED" lines do not reach the terminal.
     captured = capfd.readouterr()
     assert "Secsh channel" not in captured.err + captured.out
+
+
+def test_a_database_behind_a_firewall_that_drops_packets_is_not_blamed_on_tls(tmp_path, bastion, database, secrets):
+    """The bastion's connection to the database hangs (an AWS security group drops the
+    packets) while pymongo's TLS handshake times out first. Stood in for by a port whose
+    accept queue is full: Linux drops further SYNs, so a connect there hangs."""
+    black_hole = socket.create_server(("127.0.0.1", 0), backlog=0)
+    filler = socket.create_connection(black_hole.getsockname())
+    try:
+        settings = documentdb_settings(tmp_path, bastion, database, docdb_port=black_hole.getsockname()[1],
+                                       docdb_server_selection_timeout_s=0.8, bastion_timeout_s=3.0)
+        with pytest.raises(SourceError) as caught:
+            source_for(settings).fetch_day(DAY1)
+    finally:
+        filler.close()
+        black_hole.close()
+    assert caught.value.what.startswith(
+        f"the bastion could not reach the database at 127.0.0.1:{settings.docdb.port} (the bastion was still trying "
+        "to connect after 0.8 s) while connecting to")
+    assert caught.value.transient and "CA_FILE" not in str(caught.value)
 
 
 def test_a_bastion_that_accepts_tcp_and_never_answers_times_out_with_our_message(tmp_path, bastion, database,
