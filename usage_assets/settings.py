@@ -387,7 +387,7 @@ class Settings(BaseSettings):
     ``cost_model``: the JSON file of daily platform rates behind the infra-spend section;
     ``forecast_target``: the install count the forecast gives an ETA for.
     ``ingest_retry_delay_s``: seconds before the ingest's first retry of a flaky source,
-    then twice and four times that. ``partitions_start`` and ``ingest_retry_delay_s`` are
+    then 3 and 7 times that, each give or take the delay. ``partitions_start`` and ``ingest_retry_delay_s`` are
     read when the definitions are imported (they are part of them). The report's settings
     stay top-level because their variables (``USAGE_COST_MODEL``,
     ``USAGE_FORECAST_TARGET``, ``USAGE_INTERNAL_INSTANCES``) share no group prefix.

@@ -14,7 +14,8 @@ class answers the commands the documentdb source sends, the way DocumentDB does:
   checked, not just the wire format.
 
 Failure injection: ``stall_find_s`` delays the answer to ``find`` (a query that times
-out); ``on_get_more(n)`` runs before the n-th ``getMore`` answer (e.g. kill the bastion
+out); ``find_error = (code, message)`` answers ``find`` with that server error (e.g. 13,
+a user who may not read the collection); ``on_get_more(n)`` runs before the n-th ``getMore`` answer (e.g. kill the bastion
 mid-stream) and hangs up instead of answering when it returns True;
 ``hang_up_on_get_more`` always closes the connection instead of answering.
 """
@@ -212,6 +213,7 @@ class FakeTelemetryDB:
         self.commands: list[dict] = []
         self.get_mores = 0
         self.stall_find_s = 0.0
+        self.find_error: tuple[int, str] | None = None
         self.on_get_more: Callable[[int], None] | None = None
         self.hang_up_on_get_more = False
         self.port = 0
@@ -256,6 +258,8 @@ class FakeTelemetryDB:
             return request.ok(cursor={"id": 0, "ns": f"{database}.$cmd.listCollections",
                                       "firstBatch": [{"name": n, "type": "collection"} for n in names]})
         if name == "find":
+            if self.find_error:
+                return request.command_err(code=self.find_error[0], errmsg=self.find_error[1])
             if self.stall_find_s:
                 time.sleep(self.stall_find_s)
             found = list(self.mongo[database][document["find"]].find(document.get("filter") or {},

@@ -4,7 +4,8 @@ Each :class:`LoopbackSshd` has its own folder with generated host and user keys,
 ``sshd_config`` (key login only, TCP forwarding on, listening on a free 127.0.0.1 port)
 and ``known_hosts``. ``kill()`` ends the listening daemon and every per-connection child
 with SIGKILL (an abrupt bastion crash); ``start()`` brings it back on the same port with
-the same host key.
+the same host key. :class:`SilentServer` is a bastion that hangs: it accepts TCP
+connections and never sends a byte.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -146,3 +148,40 @@ class LoopbackSshd:
     def restart(self) -> None:
         self.kill()
         self.start()
+
+
+class SilentServer:
+    """A TCP server on ``127.0.0.1:port`` that accepts every connection and never writes
+    (a bastion whose sshd hangs, or a firewall that completes the TCP handshake).
+    Connections stay open until ``close()``."""
+
+    def __init__(self):
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.1)
+        self.port = self._listener.getsockname()[1]
+        self.connections: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.connections.append(connection)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        for connection in [*self.connections, self._listener]:
+            connection.close()
+
+    def __enter__(self) -> "SilentServer":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()

@@ -52,8 +52,11 @@ def _open_workspace(**options) -> tuple[Settings, Workspace]:
         workspace = Workspace.of(settings).open()
     except SettingsError as error:
         raise click.UsageError(str(error)) from error
+    from usage_assets.cli.retries import with_source_retries
+
     with console.status("Preparing the source…"):
-        first_day = source_first_day(settings, lambda message: console.log(message))
+        # The first read of a database source: a bastion restarting is retried, as in a run.
+        first_day = with_source_retries(lambda: source_first_day(settings, console.log), console.log)
     if not os.environ.get("DAGSTER_HOME"):
         os.environ["DAGSTER_HOME"] = str(workspace.dagster_home)
     os.environ.setdefault("USAGE_PARTITIONS_START", first_day.isoformat())
@@ -74,13 +77,20 @@ def source_options(command):
     return command
 
 
-def _runner(**options):
+def verbose_option(command):
+    """``--verbose``: Dagster's own warnings and errors, stack traces included."""
+    return click.option("--verbose", "-v", is_flag=True,
+                        help="Also print Dagster's warnings and errors, with their stack traces "
+                             "(they are always in the run's event log).")(command)
+
+
+def _runner(verbose: bool = False, **options):
     """A runner for the options, in their source's workspace, after recovering runs a
     stopped process left behind."""
     settings, _ = _open_workspace(**options)
     from usage_assets.cli.runner import PipelineRunner  # imports the pipeline: after _open_workspace
 
-    runner = PipelineRunner(settings, notify=console.log)
+    runner = PipelineRunner(settings, notify=console.log, verbose=verbose)
     # A killed or crashed earlier command may have left a run STARTED with a pool slot
     # claimed, which would make this command wait forever.
     recovered = runner.recover_dead_runs()
@@ -113,9 +123,10 @@ def _fails_cleanly(command):
         except SettingsError as error:
             # Also raised by importing the pipeline, which reads the settings Dagster needs then.
             raise click.UsageError(str(error)) from error
-        except (
-            PipelineRunError, CsvArchiveError, SourceError, LocalDiskError, ObjectStoreError, FileNotFoundError
-        ) as error:
+        except PipelineRunError as error:
+            # A few plain lines; the stack traces are in the run's event log (and --verbose).
+            raise click.ClickException(error.explain()) from error
+        except (CsvArchiveError, SourceError, LocalDiskError, ObjectStoreError, FileNotFoundError) as error:
             raise click.ClickException(str(error)) from error
         finally:
             if previous is not None:
@@ -182,14 +193,15 @@ def main():
 @click.option("--date", "report_date", type=DATE, callback=_day, help="Report day YYYY-MM-DD (UTC) [default: last complete day of the source].")
 @source_options
 @prometheus_options
+@verbose_option
 @_fails_cleanly
-def run(report_date: date | None, **options):
+def run(report_date: date | None, verbose: bool, **options):
     """Build the report for one day.
 
     Fills every earlier day that was never ingested (oldest first, with progress), then
     materializes all assets of the report day and prints the report's paths.
     """
-    runner = _runner(**options)
+    runner = _runner(verbose, **options)
     with console.status("Preparing the source…"):
         runner.prepare_source(lambda message: console.log(message))
     day = report_date or runner.default_report_day()
@@ -210,8 +222,9 @@ def run(report_date: date | None, **options):
 @click.option("--force", is_flag=True, help="Rebuild reports that already exist.")
 @source_options
 @prometheus_options
+@verbose_option
 @_fails_cleanly
-def backfill(start: date, end: date, force: bool, **options):
+def backfill(start: date, end: date, force: bool, verbose: bool, **options):
     """Build the reports of every day from START to END, oldest first.
 
     Resumable: days whose report already exists are skipped (use --force to rebuild), so
@@ -219,7 +232,7 @@ def backfill(start: date, end: date, force: bool, **options):
     """
     if start > end:
         raise click.UsageError(f"--start {start} is after --end {end}")
-    runner = _runner(**options)
+    runner = _runner(verbose, **options)
     with console.status("Preparing the source…"):
         runner.prepare_source(lambda message: console.log(message))
     runner.check_report_day(start)

@@ -8,7 +8,11 @@ A run executes in a worker thread while the calling thread watches it: Dagster i
 SIGINT and SIGTERM in the thread that executes a run while a step waits for a pool slot,
 so the watching thread stays interruptible, says what a waiting run waits for, frees
 the slots of runs whose process died meanwhile (:mod:`usage_assets.cli.run_recovery`),
-and marks the run canceled when the command is stopped.
+and marks the run canceled when the command is stopped. It also tells each retry of a
+step as one line ("retrying in 30 s: <reason>") and, when a run fails, describes each
+failed step in plain words (:class:`usage_assets.cli.errors.StepFailure`: the assets,
+the partition, the reason, what to check next); Dagster's own log lines, stack traces
+included, stay in the run's event log and are printed with ``verbose``.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from usage_assets.cli.errors import PipelineRunError
+from usage_assets.cli.errors import PipelineRunError, StepFailure
+from usage_assets.cli.retries import retry_line, with_source_retries
 from usage_assets.cli.run_recovery import describe_wait, process_tags, recover_dead_runs, slot_wait, summarize_recovery
 from usage_assets.common.days import day_range, last_complete_utc_day
 from usage_assets.daily.history import history_first_day
@@ -35,12 +40,16 @@ from usage_assets.defs.resources.telemetry import with_secrets_resolved
 from usage_assets.enrichment.trend_arithmetic import parse_range
 from usage_assets.ingest.freshness import stale_ingested_days
 from usage_assets.settings import Settings
+from usage_assets.sources.errors import split_message
 from usage_assets.storage.datasets import FLEET_METRICS, INSTANCE_DAYS, LIVENESS
 from usage_assets.storage.lake import Lake
 from usage_assets.workspace import Workspace
 
-# Dagster's console logger at WARNING: the CLI shows its own progress instead of debug lines.
-QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# Dagster's console logger silent: the CLI shows its own progress, its retry lines and, for
+# a failed step, a few plain lines; the event log keeps everything (stack traces included).
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+# With --verbose: Dagster's warnings and errors too, each failure with its stack trace.
+VERBOSE_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 #: Seconds between two looks at a running run (is it waiting for a pool slot?).
 WATCH_INTERVAL_S = 2.0
 #: Seconds a stopped run's thread gets to unwind before the command exits without it.
@@ -65,7 +74,9 @@ class PipelineRunner:
 
     ``instance``: where runs are recorded (default: the instance at ``DAGSTER_HOME``);
     ``notify``: receives one-line messages while a run goes on (what a run waits for,
-    runs recovered meanwhile); default: this module's logger, at WARNING.
+    runs recovered meanwhile, retries); default: this module's logger, at WARNING.
+    ``verbose``: let Dagster's console logger print warnings and errors with their
+    stack traces (otherwise it prints nothing).
     Raises :class:`usage_assets.workspace.WorkspaceError` when a folder of the source's
     workspace belongs to another source.
     """
@@ -75,9 +86,11 @@ class PipelineRunner:
         settings: Settings,
         instance: dg.DagsterInstance | None = None,
         notify: Callable[[str], None] | None = None,
+        verbose: bool = False,
     ):
         self.settings = settings
         self.notify = notify or logger.warning
+        self.run_config = VERBOSE_RUN_CONFIG if verbose else QUIET_RUN_CONFIG
         self.workspace = Workspace.of(settings).open()
         self.definitions = build_definitions(settings)
         self.instance = instance or dg.DagsterInstance.get()
@@ -96,9 +109,15 @@ class PipelineRunner:
         """Let the source do one-off work up front (the CSV source imports new exports)."""
         self.telemetry.prepare(progress)
 
+    def coverage(self) -> tuple[date, date] | None:
+        """The source's (first day, last complete day), read once; a transient
+        :class:`usage_assets.sources.errors.SourceError` (a bastion restarting) is retried
+        with the ingest's policy, each retry told to ``notify``."""
+        return with_source_retries(self.telemetry.cached_coverage, self.notify)
+
     def default_report_day(self) -> date:
         """The last complete UTC day the source has (for CSV: in the archive)."""
-        coverage = self.telemetry.cached_coverage()
+        coverage = self.coverage()
         if coverage is None:
             raise PipelineRunError(f"the source has no events: {self.telemetry.describe()}")
         return coverage[1]
@@ -121,7 +140,7 @@ class PipelineRunner:
             raise PipelineRunError(f"{day} is before the source's first day {first}: {self.telemetry.describe()}")
         if day < PARTITIONS_START:
             raise PipelineRunError(f"{day} is before the first partition {PARTITIONS_START} (USAGE_PARTITIONS_START)")
-        coverage = self.telemetry.cached_coverage()
+        coverage = self.coverage()
         if coverage is not None and day > coverage[1]:
             raise PipelineRunError(
                 f"{day} is after the last complete day the source has ({coverage[1]}): {self.telemetry.describe()}"
@@ -187,7 +206,7 @@ class PipelineRunner:
                 outcome["result"] = job.execute_in_process(
                     partition_key=day.isoformat(),
                     instance=self.instance,
-                    run_config=QUIET_RUN_CONFIG,
+                    run_config=self.run_config,
                     raise_on_error=False,
                     run_id=run_id,
                     tags=process_tags(),
@@ -207,14 +226,20 @@ class PipelineRunner:
             raise outcome["error"]  # type: ignore[misc]
         result = outcome["result"]
         if not result.success:  # type: ignore[attr-defined]
-            raise PipelineRunError(f"{job_name} for {day} failed: {failure_summary(result)}")
+            raise PipelineRunError(
+                f"{job_name} for {day} failed: {failure_summary(result)}",
+                headline=f"{job_name} for {day} failed", failures=step_failures(result, job), run_id=run_id,
+            )
 
     def _watch(self, worker: threading.Thread, run_id: str) -> None:
-        """Wait for ``worker``; meanwhile, when the run waits for a pool slot, free the slots
-        of runs whose process is gone and say (once per change) what it waits for."""
+        """Wait for ``worker``; meanwhile tell each retry of a step, and, when the run waits
+        for a pool slot, free the slots of runs whose process is gone and say (once per
+        change) what it waits for."""
         told = None
+        retries_cursor = None
         while True:
             worker.join(WATCH_INTERVAL_S)
+            retries_cursor = self._tell_retries(run_id, retries_cursor)
             if not worker.is_alive():
                 return
             wait = slot_wait(self.instance, run_id)
@@ -228,6 +253,16 @@ class PipelineRunner:
             if message != told:
                 self.notify(message)
                 told = message
+
+    def _tell_retries(self, run_id: str, cursor: str | None) -> str | None:
+        """Tell the run's step retries recorded after ``cursor``, one line each; returns the
+        new cursor."""
+        records = self.instance.get_records_for_run(run_id, cursor, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY)
+        for record in records.records:
+            retry = record.event_log_entry.dagster_event.event_specific_data
+            reason, _ = split_message(error_text(retry.error))
+            self.notify(retry_line(retry.seconds_to_wait or 0.0, reason))
+        return records.cursor or cursor
 
     def _stop_run(self, worker: threading.Thread, run_id: str, stop: BaseException) -> None:
         """The command was stopped: stop the run's thread, mark the run canceled and free
@@ -264,3 +299,67 @@ def failure_summary(result: dg.ExecuteInProcessResult) -> str:
             if not evaluation.passed:
                 problems.append(f"check {evaluation.check_name} failed: {evaluation.description}")
     return "\n".join(problems) or "see the run in the Dagster UI"
+
+
+def error_text(error) -> str:
+    """The message of the user's error inside a Dagster ``SerializableErrorInfo``, without
+    the Python class path (``usage_assets.sources.errors.SourceError: ``) or Dagster's
+    wrappers ("Error occurred while executing op", "Exceeded max_retries")."""
+    while error.cause is not None and (error.cls_name.startswith(("Dagster", "RetryRequested"))
+                                       or error.message.startswith("dagster.")):
+        error = error.cause  # Dagster's wrappers: the step failed, a retry was requested, retries ran out
+    message = error.message.strip()
+    head, separator, rest = message.partition(": ")
+    if separator and head.rsplit(".", 1)[-1] == error.cls_name:  # "package.module.Class: text"
+        message = rest
+    if error.cls_name not in ("SourceError", "Failure"):
+        # An unexpected error: its class name says what kind it is.
+        message = f"{error.cls_name}: {message}"
+    return message
+
+
+def step_failures(result: dg.ExecuteInProcessResult, job: dg.JobDefinition) -> list[StepFailure]:
+    """Each failed step of a run, and each failed blocking check, in plain words
+    (:class:`usage_assets.cli.errors.StepFailure`)."""
+    partition = result.dagster_run.tags.get("dagster/partition")
+    retried: dict[str, int] = {}
+    failures = []
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY:
+            retried[event.step_key] = retried.get(event.step_key, 0) + 1
+        elif event.is_step_failure:
+            data = event.step_failure_data
+            if _failed_blocking_check(data.error):
+                continue  # told by the check's own evaluation, with its description
+            user = data.user_failure_data
+            text = user.description.strip() if user and user.description else error_text(data.error)
+            reason, next_step = split_message(text)
+            failures.append(StepFailure(
+                assets=_asset_names(job, event), partition=partition, reason=reason, next_step=next_step,
+                retries=retried.get(event.step_key, 0),
+            ))
+        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.event_specific_data
+            if not evaluation.passed and evaluation.blocking:
+                reason, next_step = split_message(evaluation.description or f"check {evaluation.check_name} failed")
+                failures.append(StepFailure(
+                    assets=[evaluation.asset_key.to_user_string()], partition=partition,
+                    reason=f"check {evaluation.check_name} failed: {reason}", next_step=next_step,
+                ))
+    return failures
+
+
+def _failed_blocking_check(error) -> bool:
+    """True for Dagster's error that a step ends with when a blocking check of its failed."""
+    while error is not None:
+        if error.cls_name == "DagsterAssetCheckFailedError":
+            return True
+        error = error.cause
+    return False
+
+
+def _asset_names(job: dg.JobDefinition, event: dg.DagsterEvent) -> list[str]:
+    """The assets a step materializes, by name (the step's name when it has none)."""
+    keys = job.asset_layer.get_selected_entity_keys_for_node(event.node_handle)
+    names = sorted(key.to_user_string() for key in keys if isinstance(key, dg.AssetKey))
+    return names or [event.step_key]

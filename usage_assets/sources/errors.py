@@ -29,7 +29,9 @@ class SourceError(RuntimeError):
     ``what``: what failed, in plain words; ``next_step``: what to check or do next;
     ``stage``: which part failed (``config``, ``tunnel``, ``connect``, ``tls``, ``auth``,
     ``query``); ``transient``: True when trying again later may succeed. ``str(error)``
-    is ``"<what>. <next_step>"``.
+    is ``"<what>. <next_step>"``: ``what`` starts in lower case and quotes library texts
+    in parentheses only, ``next_step`` starts with a capital, so :func:`split_message`
+    finds both again in a text that went through Dagster's event log.
     """
 
     def __init__(self, what: str, next_step: str, *, stage: str, transient: bool = False):
@@ -38,6 +40,25 @@ class SourceError(RuntimeError):
         self.stage = stage
         self.transient = transient
         super().__init__(f"{self.what}. {next_step}")
+
+
+def split_message(text: str) -> tuple[str, str | None]:
+    """``(what, next_step)`` of a :class:`SourceError`'s text, ``(text, None)`` for a
+    text of one sentence.
+
+    The first ``". "`` followed by a capital letter outside parentheses ends ``what``
+    (see :class:`SourceError`); for other texts the first sentence is the reason and the
+    rest the next step, which reads well enough.
+    """
+    depth = 0
+    for index, char in enumerate(text):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth = max(0, depth - 1)
+        elif depth == 0 and text.startswith(". ", index) and text[index + 2:index + 3].isupper():
+            return text[:index], text[index + 2:].strip() or None
+    return text.rstrip(". "), None
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:

@@ -25,10 +25,12 @@ def test_check_source_on_csv_prints_the_coverage_and_a_days_counts(pipeline_env)
                                        str(pipeline_env / "exports"), "--data-dir", str(pipeline_env / "data")])
     assert result.exit_code == 0, result.output
     assert "[ok] coverage: events from 2026-05-01 to 2026-05-02 (last complete day)" in result.output
-    assert "[ok] events on 2026-05-02: startup 0, heartbeat 1" in result.output
+    assert "[ok] events on 2026-05-02: stored: startup 0, heartbeat 1 (duplicates and rejects included); " \
+        "distinct valid events, as the report counts them: startup 0, heartbeat 1" in result.output
     result = CliRunner().invoke(main, ["check-source", "--source", "csv", "--csv-path", str(pipeline_env / "exports"),
                                        "--data-dir", str(pipeline_env / "data"), "--date", "2026-05-01"])
-    assert "[ok] events on 2026-05-01: startup 1, heartbeat 1" in result.output
+    assert "[ok] events on 2026-05-01: stored: startup 1, heartbeat 1 (duplicates and rejects included); " \
+        "distinct valid events, as the report counts them: startup 1, heartbeat 1" in result.output
 
 
 def test_check_source_fails_with_a_reason_for_an_empty_archive(pipeline_env):

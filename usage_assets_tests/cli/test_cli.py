@@ -191,3 +191,26 @@ def test_a_day_before_the_sources_first_day_is_refused_naming_it(pipeline_env):
     assert result.exit_code == 1
     assert "2026-04-30 is before the source's first day 2026-05-01" in result.output
     assert not (pipeline_env / "data" / "raw_events").exists() and not (pipeline_env / "reports" / "2026-04-30").exists()
+
+
+def test_a_failed_blocking_check_is_told_once_in_plain_lines(pipeline_env):
+    """Issue 12, item 12: the check's failure, not also Dagster's DagsterAssetCheckFailedError."""
+    rows = [archive_row("startup", ID_A, "2026-05-01T08:00:00.000Z"),
+            archive_row("heartbeat", ID_A, "2026-05-01T08:00:05.000Z"),
+            archive_row("startup", ID_B, "2026-05-02T08:00:00.000Z"),  # day 2: startups only
+            archive_row("startup", ID_B, "2026-05-03T08:00:00.000Z")]
+    write_export(pipeline_env / "exports" / "2026-05-04" / "registry_metrics.csv", header_variant(34), rows)
+    result = CliRunner().invoke(main, [
+        "run", "--source", "csv", "--csv-path", str(pipeline_env / "exports"), "--date", "2026-05-02",
+        "--data-dir", str(pipeline_env / "data"), "--reports-dir", str(pipeline_env / "reports"),
+    ], env={"COLUMNS": "1000"})
+    assert result.exit_code == 1
+    lines = [line.rstrip() for line in result.output.splitlines() if line.strip()]
+    block = lines[next(n for n, line in enumerate(lines) if line.startswith("Error:")):]
+    # The check's own words (ingest/completeness.py) as reason and next step.
+    assert block[:2] == ["Error: daily_usage_report for 2026-05-02 failed.", "  Asset:   raw_events, partition 2026-05-02"]
+    assert block[2].startswith("  Reason:  check heartbeats_present failed: 1 startup event(s) but no heartbeats")
+    assert block[3].startswith("  Next:    Re-fetch the day")
+    assert block[4].startswith("  Details: run ") and len(block) == 5
+    assert "Dagster" not in result.output.split("Error:")[1].replace("Dagster UI", "")
+    assert "Stack Trace" not in result.output and "Not executing" not in result.output

@@ -6,13 +6,13 @@ from datetime import timedelta
 
 import dagster as dg
 
+from usage_assets.defs.ingest.retries import INGEST_RETRY_POLICY
 from usage_assets.defs.materialize import frame_result, json_result
 from usage_assets.defs.partitions import daily_partitions, partition_day
 from usage_assets.defs.resources.storage import DataLake
 from usage_assets.defs.resources.telemetry import TelemetrySource
 from usage_assets.ingest.completeness import check_heartbeats
 from usage_assets.ingest.validation import ingest_stats, validate_events
-from usage_assets.settings import Settings
 from usage_assets.sources.errors import SourceError
 from usage_assets.storage.datasets import FIELD_QUARANTINE, INGEST_STATS, RAW_EVENTS, REJECTED_EVENTS
 from usage_assets.storage.disk import LocalDiskError
@@ -20,26 +20,14 @@ from usage_assets.storage.lake import MissingPartitionsError
 
 HEARTBEATS_PRESENT = "heartbeats_present"
 
-# A flaky network (timeouts, a connection or SSH tunnel dropped mid-stream) is retried:
-# 3 more attempts after USAGE_INGEST_RETRY_DELAY_S (default 30 s), then twice and four
-# times that, with jitter. Nothing is written before the whole day is fetched, so a
-# failed attempt leaves the previous good partition, and a later success writes the
-# whole day. Nothing else is retried (see only_transient_errors_retried): a rejected
-# host key, wrong credentials, a full or read-only disk fail the same way every time.
-INGEST_RETRY_POLICY = dg.RetryPolicy(
-    max_retries=3,
-    delay=Settings.from_env(need_source=False, lenient=True).ingest_retry_delay_s,
-    backoff=dg.Backoff.EXPONENTIAL,
-    jitter=dg.Jitter.PLUS_MINUS,
-)
-
 
 @contextmanager
 def only_transient_errors_retried() -> Iterator[None]:
     """Sort the errors raised inside the block for :data:`INGEST_RETRY_POLICY`.
 
     A transient :class:`SourceError` (the network) propagates, and Dagster retries it
-    with backoff. Every other error becomes a ``dg.Failure`` that skips the retries, with
+    with backoff; nothing is written before the whole day is fetched, so a failed attempt
+    leaves the previous good partition and a later success writes the whole day. Every other error becomes a ``dg.Failure`` that skips the retries, with
     a one-line description: the SourceError's own text (already scrubbed of secrets, so
     the library error is not chained), the :class:`LocalDiskError`'s (what is wrong with
     the disk, and the path), or ``"<ExceptionType>: <message>"``.

@@ -22,7 +22,7 @@ import polars as pl
 from pydantic import Field
 
 from usage_assets.common.days import last_complete_utc_day
-from usage_assets.defs.resources.telemetry import TelemetrySource
+from usage_assets.defs.resources.telemetry import TelemetrySource, day_step
 from usage_assets.settings import BastionSettings, DatabaseSettings
 from usage_assets.sources.documentdb.client import TelemetryDatabase
 from usage_assets.sources.errors import SourceCheckStep, SourceError
@@ -97,13 +97,15 @@ class DocumentDBTelemetrySource(TelemetrySource):
         return where
 
     def check(self, day: date | None = None) -> list[SourceCheckStep]:
-        """Settings, tunnel, connection (TLS, auth), both collections, counts of ``day``.
+        """Settings (files included: CA bundle, SSH key and its passphrase), tunnel,
+        connection (TLS, auth), both collections, the events of ``day`` (:func:`day_step`).
 
         ``day`` defaults to yesterday (UTC). Stops at the first failing step.
         """
         day = day or last_complete_utc_day()
         try:
             session = self.session()
+            session.preflight()
         except SourceError as error:
             return [SourceCheckStep("settings", False, str(error))]
         steps = [SourceCheckStep("settings", True, self.describe())]
@@ -119,8 +121,14 @@ class DocumentDBTelemetrySource(TelemetrySource):
                         f"forwarding 127.0.0.1:{database.tunnel.local_port} to "
                         f"{database.config.host}:{database.config.port}",
                     ))
-                steps.extend(database.diagnose(day))
+                steps.extend(database.diagnose())
+                if all(step.ok for step in steps):
+                    steps.append(day_step(day, database.count_day, database.fetch_day))
         except SourceError as error:
-            name = "SSH tunnel" if error.stage == "tunnel" else "settings" if error.stage == "config" else error.stage
+            if error.stage == "config":
+                # A setting found wrong only while connecting (a missing known_hosts file):
+                # the settings step fails, it is not reported as passed first.
+                return [SourceCheckStep("settings", False, str(error))]
+            name = "SSH tunnel" if error.stage == "tunnel" else error.stage
             steps.append(SourceCheckStep(name, False, str(error)))
         return steps

@@ -18,6 +18,7 @@ import polars as pl
 from pydantic import PrivateAttr
 
 from usage_assets.common.days import last_complete_utc_day
+from usage_assets.ingest.validation import validate_events
 from usage_assets.sources.csv_archive import CsvArchive, CsvArchiveError
 from usage_assets.sources.demo_fleet import DemoFleetParams, demo_events_for_day
 from usage_assets.sources.errors import SourceCheckStep
@@ -106,8 +107,8 @@ class TelemetrySource(dg.ConfigurableResource, ABC):
     def check(self, day: date | None = None) -> list[SourceCheckStep]:
         """``usage-report check-source``: can the source be read, and what does it hold?
 
-        Default: the coverage, then the counts of ``day`` (default: the last complete day
-        of the source). Returns the steps in order, stopping at the first failure; never
+        Default: the coverage, then the events of ``day`` (default: the last complete day
+        of the source): stored, and distinct valid (:func:`day_step`). Returns the steps in order, stopping at the first failure; never
         raises for a source that cannot be read (the failed step explains it).
         """
         try:
@@ -118,12 +119,35 @@ class TelemetrySource(dg.ConfigurableResource, ABC):
         if covered is None:
             return [SourceCheckStep("coverage", False, f"{self.describe()} holds no events")]
         steps = [SourceCheckStep("coverage", True, f"events from {covered[0]} to {covered[1]} (last complete day)")]
-        day = day or covered[1]
-        try:
-            counts = self.count_day(day)
-        except Exception as error:  # noqa: BLE001
-            return [*steps, SourceCheckStep(f"events on {day}", False, f"{error}")]
-        return [*steps, SourceCheckStep(f"events on {day}", True, ", ".join(f"{k} {v}" for k, v in counts.items()))]
+        return [*steps, day_step(day or covered[1], self.count_day, self.fetch_day)]
+
+
+def day_step(
+    day: date, count_day: Callable[[date], dict[str, int]], fetch_day: Callable[[date], pl.DataFrame]
+) -> SourceCheckStep:
+    """The ``events on <day>`` step of ``check-source``: what the source stores for ``day``
+    (``count_day``: every row or document, duplicates and rejects included, per event type)
+    and what the report counts of it: the distinct valid events after validation and
+    de-duplication (:func:`usage_assets.ingest.validation.validate_events` on
+    ``fetch_day``), with the duplicates and rejects in between. Failed, with the error's
+    text, when the source cannot be read.
+    """
+    name = f"events on {day}"
+    try:
+        stored = count_day(day)
+        validated = validate_events(fetch_day(day), day)
+    except Exception as error:  # noqa: BLE001 - explained to the user, not hidden
+        return SourceCheckStep(name, False, f"{error}")
+    valid = count_events(validated.events)
+
+    def by_kind(counts: dict[str, int]) -> str:
+        return ", ".join(f"{kind} {counts.get(kind, 0)}" for kind in {**stored, **counts})
+
+    return SourceCheckStep(name, True, (
+        f"stored: {by_kind(stored)} (duplicates and rejects included); distinct valid events, as the report "
+        f"counts them: {by_kind(valid)} ({validated.duplicates} duplicate(s), {validated.rejects.height} "
+        "rejected left out)"
+    ))
 
 
 class DemoTelemetrySource(TelemetrySource):

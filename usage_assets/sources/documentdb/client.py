@@ -151,6 +151,14 @@ class TelemetryDatabase:
         secrets = [self.config.password, self.bastion.key_passphrase if self.bastion else None]
         return [secret.get_secret_value() for secret in secrets if secret is not None]
 
+    def preflight(self) -> None:
+        """Check the settings that need no network: the CA bundle exists, a user comes with
+        a password, the SSH key file decrypts with the passphrase. Raises
+        :class:`SourceError` (stage ``config``)."""
+        self._check_files()
+        if self.bastion is not None:
+            SshTunnel(self.bastion, self.config.host, self.config.port).load_key()
+
     def _check_files(self) -> None:
         ca_file = self.config.ca_file
         if self.config.tls and ca_file and not Path(ca_file).expanduser().is_file():
@@ -340,8 +348,9 @@ class TelemetryDatabase:
             raise self._explain(error, f"listing the collections of {self.config.database}") from None
         return [name for name in docs.COLLECTIONS.values() if name not in present]
 
-    def diagnose(self, day: date) -> list[SourceCheckStep]:
-        """Steps of ``check-source`` after the tunnel: connection, collections, day counts.
+    def diagnose(self) -> list[SourceCheckStep]:
+        """Steps of ``check-source`` after the tunnel: connection, then collections (the
+        day's counts are the resource's: :func:`usage_assets.defs.resources.telemetry.day_step`).
 
         Stops at the first failing step; never raises :class:`SourceError`.
         """
@@ -367,11 +376,6 @@ class TelemetryDatabase:
         steps.append(SourceCheckStep(
             "collections", True, ", ".join(f"{self.config.database}.{name}" for name in docs.COLLECTIONS.values())
         ))
-        try:
-            counts = self.count_day(day)
-        except SourceError as error:
-            return [*steps, SourceCheckStep(f"events on {day}", False, str(error))]
-        steps.append(SourceCheckStep(f"events on {day}", True, describe_counts(counts)))
         return steps
 
     # -- errors --------------------------------------------------------------------------
@@ -416,6 +420,29 @@ class TelemetryDatabase:
                 "Check the USAGE_DOCDB_* variables (URI options, auth mechanism, CA file).",
                 stage="config",
             )
+        # Before the TLS test: through the tunnel, a database the bastion cannot reach shows
+        # up in pymongo as a TLS handshake cut short (the bastion closes the forwarded
+        # connection), which is not a CA problem.
+        if self.tunnel is not None and not self.tunnel.is_active():
+            return SourceError(
+                f"the SSH tunnel to the bastion {self.bastion.host} closed while {during}; nothing was written",
+                "If it persists after the retries, check the bastion (restarts, load, "
+                "keepalive settings: USAGE_BASTION_KEEPALIVE_S).",
+                stage="tunnel",
+                transient=True,
+            )
+        if self.tunnel is not None and (self.tunnel.forward_error or self.tunnel.opening_channel):
+            why = self.tunnel.forward_error or (
+                f"the bastion was still trying to connect after {config.server_selection_timeout_s:g} s"
+            )
+            return SourceError(
+                f"the bastion could not reach the database at {config.host}:{config.port} ({why}) while {during}",
+                "Check USAGE_DOCDB_HOST/USAGE_DOCDB_PORT (the address as seen from the bastion: the name "
+                "must resolve there), that the database is running, its security group, and that the "
+                "bastion allows TCP forwarding.",
+                stage="connect",
+                transient=True,
+            )
         if _looks_like_tls(text):
             return SourceError(
                 f"the TLS handshake with {config.host}:{config.port}{via} failed while {during} ({detail})",
@@ -423,29 +450,12 @@ class TelemetryDatabase:
                 "DocumentDB global-bundle.pem) and USAGE_DOCDB_TLS (the server must use TLS too).",
                 stage="tls",
             )
-        if self.tunnel is not None and not self.tunnel.is_active():
-            return SourceError(
-                f"the SSH tunnel to the bastion {self.bastion.host} closed while {during}; nothing was written",
-                "The run retries with backoff. If it persists, check the bastion (restarts, load, "
-                "keepalive settings: USAGE_BASTION_KEEPALIVE_S).",
-                stage="tunnel",
-                transient=True,
-            )
-        if self.tunnel is not None and self.tunnel.forward_error:
-            return SourceError(
-                f"the bastion {self.bastion.host} could not connect to the database at "
-                f"{config.host}:{config.port} ({self.tunnel.forward_error}) while {during}",
-                "Check USAGE_DOCDB_HOST/USAGE_DOCDB_PORT (as seen from the bastion), the database's "
-                "security group, and that the bastion allows TCP forwarding.",
-                stage="connect",
-                transient=True,
-            )
         if isinstance(error, mongo_errors.ServerSelectionTimeoutError):
             return SourceError(
                 f"no answer from the database at {config.host}:{config.port}{via} within "
                 f"{config.server_selection_timeout_s:g} s while {during} ({detail})",
                 "Check USAGE_DOCDB_HOST/USAGE_DOCDB_PORT, that the database is running, and the network "
-                "path; the run retries with backoff.",
+                "path.",
                 stage="connect",
                 transient=True,
             )
@@ -455,7 +465,7 @@ class TelemetryDatabase:
             return SourceError(
                 f"the connection to the database dropped while {during}{via} ({detail}); "
                 "nothing was written",
-                "The run retries with backoff; a later success writes the whole day.",
+                "Run again later if the retries did not succeed; a later success writes the whole day.",
                 stage="query",
                 transient=True,
             )
@@ -472,7 +482,7 @@ class TelemetryDatabase:
         return SourceError(
             f"the query timed out while {during} (budget {config.query_timeout_s:g} s per query, "
             f"socket {config.socket_timeout_s:g} s){via}; nothing was written",
-            "The run retries with backoff. If it keeps timing out, raise USAGE_DOCDB_QUERY_TIMEOUT_S or "
+            "If it keeps timing out, raise USAGE_DOCDB_QUERY_TIMEOUT_S or "
             "check the database's load (an index on ts makes day queries cheap).",
             stage="query",
             transient=True,
@@ -483,7 +493,3 @@ def _looks_like_tls(text: str) -> bool:
     lowered = text.lower()
     return any(marker in lowered for marker in ("ssl", "certificate", "tls", "wrong version number"))
 
-
-def describe_counts(counts: Mapping[str, int]) -> str:
-    """``"startup 12, heartbeat 340"`` (other event values follow, if any)."""
-    return ", ".join(f"{kind} {number}" for kind, number in counts.items())

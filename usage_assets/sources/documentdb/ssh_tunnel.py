@@ -15,19 +15,24 @@ credential is sent. Keepalives are sent every ``keepalive_s`` seconds so idle NA
 firewall state does not silently drop a long query.
 
 Every failure is a :class:`usage_assets.sources.errors.SourceError` saying what failed
-and what to check next; the key passphrase never appears in it.
+and what to check next; the key passphrase never appears in it. paramiko's own error
+lines (``Secsh channel N open FAILED``, the transport thread's tracebacks) describe
+failures those errors already explain, so they are demoted to DEBUG
+(:class:`_ExplainedElsewhere`) instead of reaching the terminal.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import select
 import socket
 import threading
 from pathlib import Path
 
 import paramiko
+from cryptography.hazmat.primitives import serialization
 
 from usage_assets.settings import BastionSettings
 from usage_assets.sources.errors import SourceError, library_detail
@@ -36,6 +41,31 @@ from usage_assets.sources.errors import SourceError, library_detail
 _POLL_S = 0.25
 #: Seconds ``close()`` waits for each thread; threads are daemons, so nothing hangs.
 _JOIN_S = 2.0
+
+
+class _ExplainedElsewhere(logging.Filter):
+    """Demote paramiko's transport errors to DEBUG.
+
+    paramiko logs a refused ``direct-tcpip`` channel (``Secsh channel 3 open FAILED:
+    Connection refused``) and a dead handshake (``Exception (client): Error reading SSH
+    protocol banner`` and a traceback, line by line) at ERROR; without logging set up,
+    Python prints them on stderr. Each of them ends in a :class:`SourceError` that says the
+    same in plain words, so they stay available at DEBUG for whoever enables it.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.DEBUG:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+def _demote_paramiko_transport_errors() -> None:
+    transport_logger = logging.getLogger("paramiko.transport")
+    if not any(isinstance(existing, _ExplainedElsewhere) for existing in transport_logger.filters):
+        transport_logger.addFilter(_ExplainedElsewhere())
+
+
+_demote_paramiko_transport_errors()
 
 
 def fingerprint(key: paramiko.PKey) -> str:
@@ -81,9 +111,11 @@ class SshTunnel:
     file. ``open()`` raises :class:`SourceError`
     (stage ``tunnel``, or ``config`` for a missing file) when the bastion cannot be
     reached (transient), rejects the key, presents an unknown or changed host key, or
-    the private key cannot be read (not transient). ``forward_error`` holds the last
-    reason the bastion refused to open a channel to the database (e.g. the database
-    host does not answer from the bastion), for explaining a database connection error.
+    the private key cannot be read (not transient). ``forward_error`` holds the reason
+    the bastion refused the latest channel to the database (its port closed or its name
+    unknown as seen from the bastion), None once a channel opens, for explaining a
+    database connection error; ``opening_channel`` is True while the bastion is still
+    trying to connect to the database (a firewall that drops packets).
     """
 
     def __init__(self, config: BastionSettings, remote_host: str, remote_port: int):
@@ -91,6 +123,7 @@ class SshTunnel:
         self.remote_host = remote_host
         self.remote_port = int(remote_port)
         self.forward_error: str | None = None
+        self.opening_channel = False
         self.host_key_fingerprint: str | None = None
         self._client: paramiko.SSHClient | None = None
         self._listener: socket.socket | None = None
@@ -159,7 +192,13 @@ class SshTunnel:
     def _passphrase(self) -> str | None:
         return self.config.key_passphrase.get_secret_value() if self.config.key_passphrase else None
 
-    def _load_key(self) -> paramiko.PKey:
+    def load_key(self) -> paramiko.PKey:
+        """The private key of ``USAGE_BASTION_KEY_FILE``, decrypted with the passphrase.
+
+        Raises :class:`SourceError` (stage ``config``) when the file is missing, is not a
+        private key, needs a passphrase that was not given, or the passphrase given does
+        not decrypt it. Touches no network, so ``check-source`` can test it with the settings.
+        """
         config = self.config
         path = Path(config.key_file).expanduser()
         if not path.is_file():
@@ -169,9 +208,9 @@ class SshTunnel:
                 "authorized_keys.",
                 stage="config",
             )
+        secret = self._passphrase()
+        passphrase = secret.encode() if secret else None
         try:
-            secret = self._passphrase()
-            passphrase = secret.encode() if secret else None
             try:
                 return paramiko.PKey.from_path(path, password=passphrase)
             except TypeError:
@@ -186,6 +225,13 @@ class SshTunnel:
                 stage="config",
             ) from None
         except (paramiko.SSHException, ValueError, TypeError, OSError) as error:
+            if passphrase is not None and _passphrase_is_wrong(path, passphrase):
+                raise SourceError(
+                    f"the passphrase in USAGE_BASTION_KEY_PASSPHRASE did not decrypt the SSH key {path}",
+                    "Set USAGE_BASTION_KEY_PASSPHRASE to that key's passphrase (`ssh-keygen -y -f "
+                    f"{path}` asks for it and tests it), or USAGE_BASTION_KEY_FILE to the key it belongs to.",
+                    stage="config",
+                ) from None
             raise SourceError(
                 f"the SSH key {path} could not be read ({library_detail(error, [self._passphrase()])})",
                 "Check that it is a private key (not the .pub file) and that USAGE_BASTION_KEY_PASSPHRASE "
@@ -195,7 +241,7 @@ class SshTunnel:
 
     def _connect(self) -> paramiko.SSHClient:
         config = self.config
-        key = self._load_key()
+        key = self.load_key()
         client = paramiko.SSHClient()
         if config.host_key_fingerprint:
             client.set_missing_host_key_policy(_PinnedHostKey(config.host_key_fingerprint))
@@ -277,7 +323,7 @@ class SshTunnel:
                 "Check USAGE_BASTION_HOST (and your DNS or VPN).",
                 stage="tunnel",
             )
-        if isinstance(error, (TimeoutError, socket.timeout)):
+        if isinstance(error, (TimeoutError, socket.timeout)) or _handshake_never_finished(error):
             return SourceError(
                 f"{where} did not answer within {config.timeout_s:g} s",
                 "Check that the bastion is running, that your address may reach it (security group, "
@@ -319,6 +365,7 @@ class SshTunnel:
                 continue
             except OSError:
                 return
+            self.opening_channel = True
             try:
                 transport = self._client.get_transport()
                 if transport is None or not transport.is_active():
@@ -329,10 +376,21 @@ class SshTunnel:
                     peer,
                     timeout=self.config.timeout_s,
                 )
+            except paramiko.ChannelException as error:
+                # The bastion refused this channel: it could not connect to the database
+                # (port closed, name not resolvable, forwarding not allowed there).
+                self.forward_error = f"the bastion answered: {error.text}"
+                _quietly(local.close)
+                continue
             except Exception as error:  # noqa: BLE001 - reported through forward_error
                 self.forward_error = library_detail(error, [self._passphrase()])
                 _quietly(local.close)
                 continue
+            finally:
+                self.opening_channel = False
+            # Set after a refusal, cleared by the next channel that opens: it explains the
+            # current connection error, not an old one.
+            self.forward_error = None
             local.setblocking(True)
             with self._lock:
                 if self._stop.is_set():
@@ -365,6 +423,41 @@ class SshTunnel:
             with self._lock:
                 if (local, channel) in self._pairs:
                     self._pairs.remove((local, channel))
+
+
+def _handshake_never_finished(error: BaseException) -> bool:
+    """True for paramiko's ways of saying the server accepted TCP but the SSH handshake
+    did not finish in time: no key exchange before authentication (``start_client``
+    returns silently when its timeout passes), or no banner within ``banner_timeout``
+    ("Error reading SSH protocol banner" raised while handling a socket timeout; a server
+    that hung up gives the same words while handling an EOFError)."""
+    text = str(error)
+    return isinstance(error, paramiko.SSHException) and (
+        "No existing session" in text
+        or ("Error reading SSH protocol banner" in text and isinstance(error.__context__, TimeoutError))
+    )
+
+
+def _passphrase_is_wrong(path: Path, passphrase: bytes) -> bool:
+    """True when ``passphrase`` fails to decrypt the key at ``path`` (OpenSSH or PEM format).
+
+    paramiko reports a wrong passphrase on an OpenSSH-format key as "Valid PEM but no
+    BEGIN/END delimiters", the error of its PEM fall-back; cryptography's own loaders
+    tell the cases apart: an OpenSSH key whose check numbers do not match after
+    decryption ("broken checksum"), a PEM key that does not decrypt ("Incorrect password").
+    """
+    try:
+        data = path.read_bytes()
+        if b"-----BEGIN OPENSSH PRIVATE KEY-----" in data:
+            serialization.load_ssh_private_key(data, password=passphrase)
+        else:
+            serialization.load_pem_private_key(data, password=passphrase)
+    except ValueError as error:
+        text = str(error).lower()
+        return "checksum" in text or "password" in text or "decrypt" in text
+    except Exception:  # noqa: BLE001 - another problem, which the caller explains
+        return False
+    return False
 
 
 def _quietly(close) -> None:

@@ -17,6 +17,9 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import re
+import socket
+import subprocess
 import traceback
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -38,7 +41,14 @@ from usage_assets.sources.export_format import EXPORT_COLUMNS
 from usage_assets.storage.lake import Lake
 from usage_assets_tests.conftest import ID_A, ID_B, ID_C
 from usage_assets_tests.fake_docdb import DB_PASSWORD, DB_USER, FakeTelemetryDB, make_ca
-from usage_assets_tests.loopback_sshd import KEY_PASSPHRASE, LoopbackSshd, keygen, sshd_available
+from usage_assets_tests.loopback_sshd import (
+    KEY_PASSPHRASE,
+    LoopbackSshd,
+    SilentServer,
+    free_port,
+    keygen,
+    sshd_available,
+)
 
 DAY1, DAY2 = date(2026, 5, 1), date(2026, 5, 2)
 #: The variables of the two secrets, as documented (read by dg.EnvVar when a run starts).
@@ -217,11 +227,23 @@ def test_a_user_key_the_bastion_does_not_know_is_rejected(tmp_path, bastion, dat
 
 
 def test_a_wrong_key_passphrase_is_explained(tmp_path, bastion, database, monkeypatch):
+    # Issue 12, item 3: a wrong passphrase on an OpenSSH-format key (ssh-keygen's default
+    # format, as the bastion's user key here) said "Valid PEM but no BEGIN/END delimiters".
+    assert bastion.user_key.read_text().startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
     monkeypatch.setenv(PASSWORD_ENV, DB_PASSWORD)
     monkeypatch.setenv(KEY_PASSPHRASE_ENV, "not-the-passphrase-9")
-    with pytest.raises(SourceError, match="could not be read") as caught:
+    with pytest.raises(SourceError) as caught:
         source_for(documentdb_settings(tmp_path, bastion, database)).fetch_day(DAY1)
-    assert "USAGE_BASTION_KEY_PASSPHRASE" in str(caught.value) and "not-the-passphrase-9" not in str(caught.value)
+    assert caught.value.what == (
+        f"the passphrase in USAGE_BASTION_KEY_PASSPHRASE did not decrypt the SSH key {bastion.user_key}")
+    assert caught.value.stage == "config" and not caught.value.transient
+    assert "PEM" not in str(caught.value) and "not-the-passphrase-9" not in str(caught.value)
+    # The same for a key in the older PEM format.
+    pem_key = tmp_path / "pem_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "1024", "-m", "PEM", "-N", KEY_PASSPHRASE,
+                    "-f", str(pem_key)], check=True, timeout=30)
+    with pytest.raises(SourceError, match=f"did not decrypt the SSH key {pem_key}"):
+        source_for(documentdb_settings(tmp_path, bastion, database, bastion_key_file=str(pem_key))).fetch_day(DAY1)
     monkeypatch.delenv(KEY_PASSPHRASE_ENV)
     with pytest.raises(SourceError, match="protected by a passphrase and none was given"):
         source_for(documentdb_settings(tmp_path, bastion, database)).fetch_day(DAY1)
@@ -243,6 +265,83 @@ def test_a_certificate_from_another_ca_fails_tls_with_a_hint(tmp_path, bastion, 
     with pytest.raises(SourceError, match="TLS handshake") as caught:
         source_for(settings).fetch_day(DAY1)
     assert caught.value.stage == "tls" and "USAGE_DOCDB_CA_FILE" in caught.value.next_step
+
+
+@pytest.mark.parametrize("where", ["closed port", "unknown name"])
+def test_a_database_the_bastion_cannot_reach_is_named_and_retryable(tmp_path, bastion, database, secrets, capfd, where):
+    """Issue 12, item 1: with TLS on, a database port closed as seen from the bastion (or a
+    host name the bastion cannot resolve) was blamed on the CA file and not retried."""
+    address = {"docdb_port": free_port()} if where == "closed port" else {"docdb_host": "docdb.example.invalid"}
+    settings = documentdb_settings(tmp_path, bastion, database, **address)
+    assert settings.docdb.tls
+    with pytest.raises(SourceError) as caught:
+        source_for(settings).fetch_day(DAY1)
+    where_db = f"{settings.docdb.host}:{settings.docdb.port}"
+    assert caught.value.what.startswith(f"the bastion could not reach the database at {where_db} (")
+    assert caught.value.transient and caught.value.stage == "connect"
+    assert "USAGE_DOCDB_HOST/USAGE_DOCDB_PORT" in caught.value.next_step
+    assert "TLS" not in str(caught.value) and "CA_FILE" not in str(caught.value)
+    assert "open failed" in bastion.log.read_text() or "connect_to" in bastion.log.read_text()
+    # paramiko's own "Secsh channel N open FAILED" lines do not reach the terminal.
+    captured = capfd.readouterr()
+    assert "Secsh channel" not in captured.err + captured.out
+
+
+def test_a_database_behind_a_firewall_that_drops_packets_is_not_blamed_on_tls(tmp_path, bastion, database, secrets):
+    """The bastion's connection to the database hangs (an AWS security group drops the
+    packets) while pymongo's TLS handshake times out first. Stood in for by a port whose
+    accept queue is full: Linux drops further SYNs, so a connect there hangs."""
+    black_hole = socket.create_server(("127.0.0.1", 0), backlog=0)
+    filler = socket.create_connection(black_hole.getsockname())
+    try:
+        settings = documentdb_settings(tmp_path, bastion, database, docdb_port=black_hole.getsockname()[1],
+                                       docdb_server_selection_timeout_s=0.8, bastion_timeout_s=3.0)
+        with pytest.raises(SourceError) as caught:
+            source_for(settings).fetch_day(DAY1)
+    finally:
+        filler.close()
+        black_hole.close()
+    assert caught.value.what.startswith(
+        f"the bastion could not reach the database at 127.0.0.1:{settings.docdb.port} (the bastion was still trying "
+        "to connect after 0.8 s) while connecting to")
+    assert caught.value.transient and "CA_FILE" not in str(caught.value)
+
+
+def test_a_bastion_that_accepts_tcp_and_never_answers_times_out_with_our_message(tmp_path, bastion, database,
+                                                                                 secrets, capfd):
+    """Issue 12, item 2: a silent bastion gave "SSHException: No existing session"."""
+    with SilentServer() as silent:
+        settings = documentdb_settings(tmp_path, bastion, database, bastion_port=silent.port, bastion_timeout_s=0.5)
+        with pytest.raises(SourceError) as caught:
+            source_for(settings).fetch_day(DAY1)
+        assert silent.connections  # the TCP connection was accepted
+    assert caught.value.what == f"the bastion 127.0.0.1:{silent.port} did not answer within 0.5 s"
+    assert caught.value.transient and caught.value.stage == "tunnel"
+    assert "session" not in str(caught.value)
+    captured = capfd.readouterr()
+    assert "protocol banner" not in captured.err + captured.out
+
+
+def test_both_ways_paramiko_reports_a_silent_bastion_are_recognised():
+    """With one timeout for everything, paramiko says either "No existing session" (its
+    handshake wait ended first) or "Error reading SSH protocol banner" (its banner read
+    did); the second was seen only on a loaded machine, so it is provoked here."""
+    import paramiko
+
+    from usage_assets.sources.documentdb.ssh_tunnel import _handshake_never_finished
+
+    with SilentServer() as silent:
+        client = paramiko.SSHClient()
+        with pytest.raises(paramiko.SSHException) as caught:
+            client.connect("127.0.0.1", port=silent.port, username="nobody", password="-", timeout=5,
+                           banner_timeout=0.2, auth_timeout=5, allow_agent=False, look_for_keys=False)
+        client.close()
+    assert "Error reading SSH protocol banner" in str(caught.value)
+    assert _handshake_never_finished(caught.value)
+    assert _handshake_never_finished(paramiko.SSHException("No existing session"))
+    hung_up = paramiko.SSHException("Error reading SSH protocol banner")
+    hung_up.__context__ = EOFError()
+    assert not _handshake_never_finished(hung_up)  # a bastion that hangs up did answer
 
 
 def test_a_query_over_its_budget_times_out_and_is_retryable(tmp_path, bastion, database, secrets):
@@ -406,10 +505,27 @@ def test_check_source_walks_through_every_step(tmp_path, pipeline_env, bastion, 
         f"[ok] SSH tunnel: {bastion.user}@127.0.0.1:{bastion.port}: host key {bastion.host_key_fingerprint}",
         "[ok] database connection: 127.0.0.1:", "TLS verified against the CA file, authenticated as telemetry_reader",
         "[ok] collections: telemetry.startup_events, telemetry.heartbeat_events",
-        "[ok] events on 2026-05-02: startup 1, heartbeat 3",
+        # Issue 12, item 5: the documents stored, and what the report counts of them.
+        ("[ok] events on 2026-05-02: stored: startup 1, heartbeat 3 (duplicates and rejects included); distinct valid "
+         "events, as the report counts them: startup 1, heartbeat 3 (0 duplicate(s), 0 rejected left out)"),
         "The source works.",
     ):
         assert expected in result.output
+
+
+def test_check_source_tells_stored_documents_from_distinct_valid_events(tmp_path, pipeline_env, bastion, database,
+                                                                        secrets):
+    """Issue 12, item 5: check-source counted raw documents (duplicates and rejects
+    included) while the report shows distinct valid events; it prints both."""
+    database.insert("heartbeat_events", [{"registry_id": "not-a-uuid", "ts": datetime(2026, 5, 1, 13, 0)}])
+    settings = documentdb_settings(tmp_path, bastion, database)
+    result = CliRunner().invoke(main, ["check-source", "--source", "documentdb", "--date", "2026-05-01"],
+                                env=_cli_env(settings))
+    assert result.exit_code == 0, result.output
+    # DAY1 holds 2 startups and 4 heartbeat documents: one a duplicate delivery, one without a valid id.
+    assert ("[ok] events on 2026-05-01: stored: startup 2, heartbeat 4 (duplicates and rejects included); distinct "
+            "valid events, as the report counts them: startup 2, heartbeat 2 (1 duplicate(s), 1 rejected left out)"
+            ) in result.output
 
 
 def test_check_source_explains_the_failing_step(tmp_path, pipeline_env, bastion, database, secrets):
@@ -425,6 +541,18 @@ def test_check_source_explains_the_failing_step(tmp_path, pipeline_env, bastion,
     assert result.exit_code == 1
     assert "[FAILED] SSH tunnel:" in result.output and "rejected the SSH key for user 'nobody-here'" in result.output
 
+    # Issue 12, item 3: a wrong key passphrase printed "[ok] settings" and then "[FAILED] settings".
+    env = {**_cli_env(settings), KEY_PASSPHRASE_ENV: "not-the-passphrase-9"}
+    result = CliRunner().invoke(main, ["check-source", "--source", "documentdb"], env=env)
+    assert result.exit_code == 1
+    steps = [line.strip() for line in result.output.splitlines() if line.strip().startswith("[")]
+    wrong_passphrase = (
+        f"[FAILED] settings: the passphrase in USAGE_BASTION_KEY_PASSPHRASE did not decrypt the SSH key "
+        f"{bastion.user_key}. Set USAGE_BASTION_KEY_PASSPHRASE to that key's passphrase (`ssh-keygen -y "
+        f"-f {bastion.user_key}` asks for it and tests it), or USAGE_BASTION_KEY_FILE to the key it belongs to."
+    )
+    assert steps == [wrong_passphrase]
+
 
 def test_run_builds_the_report_from_the_database(tmp_path, pipeline_env, bastion, database, secrets):
     settings = documentdb_settings(tmp_path, bastion, database)
@@ -434,6 +562,98 @@ def test_run_builds_the_report_from_the_database(tmp_path, pipeline_env, bastion
     report = Path(settings.reports_dir) / "2026-05-02" / "usage-report-2026-05-02.html"
     assert str(report) in result.output and report.is_file()
     assert "via bastion" in result.output
+
+
+def _cli_run(settings: Settings, *arguments: str, **env: str):
+    """``usage-report run --source documentdb --date 2026-05-02 ARGUMENTS`` on ``settings``;
+    returns click's result (the output holds stdout and stderr, one log message a line)."""
+    return CliRunner().invoke(main, ["run", "--source", "documentdb", "--date", "2026-05-02", *arguments], env={
+        **_cli_env(settings), "USAGE_DATA_DIR": settings.data_dir, "USAGE_REPORTS_DIR": settings.reports_dir,
+        "COLUMNS": "1000", **env})
+
+
+def _error_block(output: str) -> list[str]:
+    """The lines from ``Error:`` to the end, without their right-hand padding."""
+    lines = [line.rstrip() for line in output.splitlines()]
+    start = next(n for n, line in enumerate(lines) if line.startswith("Error:"))
+    return [line for line in lines[start:] if line]
+
+
+def _retry_lines(output: str) -> list[str]:
+    """The retry lines, without rich's time stamp and source column."""
+    return [re.search(r"retrying in [0-9.]+ s: .*?(?=\s{2,}\S+\.py:\d+|$)", line).group(0)
+            for line in output.splitlines() if "retrying in" in line]
+
+
+NOISE = ("Stack Trace", "Traceback", "Not executing", "usage_assets.", "dagster._core", "max_retries", ".Failure",
+         "Secsh channel")
+
+
+def test_a_step_that_fails_for_good_is_told_in_a_few_plain_lines(tmp_path, pipeline_env, bastion, database, secrets):
+    """Issue 12, item 12: a failing step printed 65-90 lines of Dagster logs and stack traces."""
+    database.find_error = (13, "not authorized on telemetry to execute command find")
+    settings = documentdb_settings(tmp_path, bastion, database)
+    result = _cli_run(settings)
+    assert result.exit_code == 1
+    block = _error_block(result.output)
+    run_id = re.search(r"run ([0-9a-f-]{36}) ", block[-1]).group(1)
+    assert block == [
+        "Error: daily_ingest for 2026-05-01 failed.",
+        "  Assets:  field_quarantine, ingest_stats, raw_events, rejected_events, partition 2026-05-01",
+        ("  Reason:  user 'telemetry_reader' may not read telemetry (OperationFailure: not authorized on telemetry to "
+         "execute command find, full error: {'ok': 0, 'code': 13, 'errmsg': 'not authorized on telemetry to execute "
+         "command find'}) while reading telemetry.startup_events for 2026-05-01"),
+        "  Next:    Grant the user the read role on that database, or check USAGE_DOCDB_DATABASE.",
+        f"  Details: run {run_id} in the Dagster UI (`usage-report ui`), or run again with --verbose",
+    ]
+    assert not [word for word in NOISE if word in result.output]
+    assert not _retry_lines(result.output)  # a permission is not retried
+
+    # The full trace stays in the event log, and --verbose prints Dagster's lines with it.
+    with dg.DagsterInstance.from_config(str(pipeline_env / "dagster_home")) as instance:
+        assert "OperationFailure" in _run_messages(instance, run_id)
+    verbose = _cli_run(settings, "--verbose")
+    assert verbose.exit_code == 1
+    assert "Stack Trace" in verbose.output and "Not executing" in verbose.output
+    assert _error_block(verbose.output)[2] == block[2]
+
+
+def test_a_step_failing_after_its_retries_tells_each_retry_and_the_reason(tmp_path, pipeline_env, bastion, database,
+                                                                           secrets):
+    """Issue 12, items 4 and 12: retries during ingest were silent, and the final line read
+    "... (exceeded max_retries of 3)" after a Python class path."""
+    database.stall_find_s = 0.6
+    result = _cli_run(documentdb_settings(tmp_path, bastion, database, docdb_query_timeout_s=0.2))
+    assert result.exit_code == 1
+    reason = ("the query timed out while reading telemetry.startup_events for 2026-05-01 (budget 0.2 s per query, "
+              "socket 5 s) through the bastion 127.0.0.1; nothing was written")
+    retries = _retry_lines(result.output)
+    assert [line.split(": ", 1)[1] for line in retries] == [reason] * 3
+    # USAGE_INGEST_RETRY_DELAY_S=0.2 (conftest), exponential backoff: 0.2, 0.6, 1.4 s, give or take 0.2 s.
+    waits = [float(line.split()[2]) for line in retries]
+    assert all(low - 0.05 <= wait <= high + 0.05 for wait, (low, high) in zip(waits, [(0, 0.4), (0.4, 0.8), (1.2, 1.6)]))
+    block = _error_block(result.output)
+    assert block[:4] == [
+        "Error: daily_ingest for 2026-05-01 failed.",
+        "  Assets:  field_quarantine, ingest_stats, raw_events, rejected_events, partition 2026-05-01",
+        f"  Reason:  {reason} (gave up after 3 retries)",
+        ("  Next:    If it keeps timing out, raise USAGE_DOCDB_QUERY_TIMEOUT_S or check the database's load (an index "
+         "on ts makes day queries cheap)."),
+    ]
+    assert block[4].startswith("  Details: run ") and len(block) == 5
+    assert not [word for word in NOISE if word in result.output]
+
+
+def test_run_retries_the_first_read_of_the_source_and_says_so(tmp_path, pipeline_env, bastion, database, secrets):
+    """Issue 12, item 4: the coverage read at the start of `run` was not retried."""
+    settings = documentdb_settings(tmp_path, bastion, database, docdb_port=free_port())
+    result = _cli_run(settings)
+    assert result.exit_code == 1
+    reason = f"the bastion could not reach the database at 127.0.0.1:{settings.docdb.port} (the bastion answered: "
+    retries = _retry_lines(result.output)
+    assert len(retries) == 3 and all(line.split(": ", 1)[1].startswith(reason) for line in retries)
+    assert _error_block(result.output)[0].startswith(f"Error: {reason}")
+    assert not [word for word in NOISE if word in result.output]
 
 
 # -- secrets -------------------------------------------------------------------------------------
