@@ -2,7 +2,7 @@
 
 Every setting is declared once, here: :class:`Settings` holds the top-level ones and one
 model per group - :class:`DatabaseSettings`, :class:`BastionSettings`,
-:class:`PrometheusSettings`, :class:`GitHubSettings` - which the resources (as Dagster
+:class:`PrometheusSettings`, :class:`GitHubSettings`, :class:`QualitySettings` - which the resources (as Dagster
 config, secrets as ``dg.EnvVar``) and the DocumentDB client take as they are. A setting's
 environment variable is ``USAGE_`` and its path, upper-case, joined by ``_``
 (:func:`variable`): ``source`` is ``USAGE_SOURCE``, ``docdb.server_selection_timeout_s`` is
@@ -190,6 +190,18 @@ class GitHubSettings(_Group):
     token: Secret = None
 
 
+class QualitySettings(_Group):
+    """When the data-quality asset checks on ``raw_events`` warn (variables ``USAGE_QUALITY_*``).
+
+    ``max_rejected_rows_pct``: rows of a day rejected as no event, in % of the rows fetched.
+    ``max_cleared_fields_pct``: field values set to null (kept events), per 100 kept events.
+    Above either, the check warns; it never blocks the pipeline.
+    """
+
+    max_rejected_rows_pct: NonNegativeFloat = 1.0
+    max_cleared_fields_pct: NonNegativeFloat = 5.0
+
+
 class Settings(BaseSettings):
     """Where events come from, where outputs go, and the optional enrichments.
 
@@ -249,6 +261,7 @@ class Settings(BaseSettings):
     bastion: BastionSettings = BastionSettings()
     prometheus: PrometheusSettings = PrometheusSettings()
     github: GitHubSettings = GitHubSettings()
+    quality: QualitySettings = QualitySettings()
 
     @field_validator("demo_start")
     @classmethod
