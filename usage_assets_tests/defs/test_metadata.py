@@ -33,7 +33,9 @@ def test_a_frame_reports_its_rows_and_polars_columns():
     metadata = frame_metadata(frame)
     assert metadata["dagster/row_count"] == dg.MetadataValue.int(2)
     assert [(c.name, c.type) for c in metadata["dagster/column_schema"].columns] == [
-        ("registry_id", "String"), ("events", "Int64"), ("date", "Date"),
+        ("registry_id", "String"),
+        ("events", "Int64"),
+        ("date", "Date"),
     ]
 
 
@@ -53,7 +55,10 @@ def test_headline_numbers_read_the_day_asked_for():
     assert forecast_numbers(forecast, DAY) == {"forecast_eta_days": dg.MetadataValue.int(30)}
     assert forecast_numbers({"available": False, "linear": {"eta": None}}, DAY) == {}
     stats = {"fetched": 10, "valid": 8, "rejected": 2, "field_issues": {"cleared": 3, "kept": 1}}
-    assert ingest_numbers(stats) == {"rows_rejected": dg.MetadataValue.int(2), "fields_cleared": dg.MetadataValue.int(3)}
+    assert ingest_numbers(stats) == {
+        "rows_rejected": dg.MetadataValue.int(2),
+        "fields_cleared": dg.MetadataValue.int(3),
+    }
 
 
 def test_a_preview_is_a_small_deterministic_inline_image():
@@ -81,7 +86,10 @@ def test_every_asset_has_the_owner_its_stage_and_source_tags_and_a_code_referenc
         path = Path(reference.file_path)
         assert path.is_relative_to(PROJECT_ROOT / "usage_assets" / "defs") and path.is_file()
     assert {sources["raw_events"], sources["prometheus_trends"], sources["github_stats"], sources["usage_report"]} == {
-        "telemetry", "prometheus", "github", "lake",
+        "telemetry",
+        "prometheus",
+        "github",
+        "lake",
     }
     assert set(sources.values()) == {"telemetry", "prometheus", "github", "lake"}
 

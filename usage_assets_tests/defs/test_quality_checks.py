@@ -60,15 +60,23 @@ def test_each_quality_check_warns_on_its_day_and_the_run_goes_on(pipeline_env):
         assert all(e.severity == dg.AssetCheckSeverity.WARN and e.partition == DAY1.isoformat() for e in day1.values())
         assert not day1[REJECTED_ROWS_CHECK].passed
         assert values(day1[REJECTED_ROWS_CHECK]) == {
-            "rows_fetched": 4, "rows_rejected": 1, "rejected_rows_pct": 25.0, "threshold_pct": 1.0,
+            "rows_fetched": 4,
+            "rows_rejected": 1,
+            "rejected_rows_pct": 25.0,
+            "threshold_pct": 1.0,
         }
         assert not day1[CLEARED_FIELDS_CHECK].passed
         assert values(day1[CLEARED_FIELDS_CHECK]) == {
-            "events_kept": 3, "fields_cleared": 1, "cleared_fields_pct": 33.33, "threshold_pct": 5.0,
+            "events_kept": 3,
+            "fields_cleared": 1,
+            "cleared_fields_pct": 33.33,
+            "threshold_pct": 5.0,
         }
         assert not day1[NEW_VALUES_CHECK].passed
         assert values(day1[NEW_VALUES_CHECK]) == {
-            "new_values": 1, "events_with_new_values": 1, "values": [{"column": "cloud", "value": "moon", "events": 1}],
+            "new_values": 1,
+            "events_with_new_values": 1,
+            "values": [{"column": "cloud", "value": "moon", "events": 1}],
         }
         assert day1[EVENTS_PRESENT_CHECK].passed
 
@@ -82,6 +90,9 @@ def test_each_quality_check_warns_on_its_day_and_the_run_goes_on(pipeline_env):
         day3 = evaluations(instance)
         assert not day3[EVENTS_PRESENT_CHECK].passed
         assert values(day3[EVENTS_PRESENT_CHECK]) == {
-            "events_kept": 0, "rows_fetched": 0, "startup_rows": 0, "heartbeat_rows": 0,
+            "events_kept": 0,
+            "rows_fetched": 0,
+            "startup_rows": 0,
+            "heartbeat_rows": 0,
         }
         assert "No event kept on 2026-05-03" in day3[EVENTS_PRESENT_CHECK].description

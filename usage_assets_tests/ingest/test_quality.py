@@ -9,7 +9,8 @@ from usage_assets.ingest.validation import CLEARED, KEPT, MISSING, QUARANTINE_SC
 def findings(*rows: tuple[str, str, str | None, int]) -> pl.DataFrame:
     """field_quarantine rows (column, action, value, events); the rule does not matter here."""
     return pl.DataFrame(
-        [{"column": c, "rule": "r", "action": a, "value": v, "events": n} for c, a, v, n in rows], schema=QUARANTINE_SCHEMA
+        [{"column": c, "rule": "r", "action": a, "value": v, "events": n} for c, a, v, n in rows],
+        schema=QUARANTINE_SCHEMA,
     )
 
 
@@ -28,7 +29,9 @@ def test_a_day_with_nothing_has_zero_shares_not_a_division_error():
 
 def test_new_values_are_kept_values_no_earlier_day_held_for_that_column():
     today = findings(
-        ("cloud", KEPT, "moon", 2), ("compute", KEPT, "nomad", 5), ("os", KEPT, "moon", 1),
+        ("cloud", KEPT, "moon", 2),
+        ("compute", KEPT, "nomad", 5),
+        ("os", KEPT, "moon", 1),
         ("arch", CLEARED, None, 4),  # cleared values are no category
     )
     earlier = [findings(("cloud", KEPT, "moon", 9)), findings(("compute", CLEARED, "nomad", 1))]

@@ -16,8 +16,10 @@ def context(has_week_before: bool = False) -> dict:
         "source": "csv archive /data/a|b_*c*",
         "summary_sentences": ["12 installs reported telemetry up to 2026-05-20.", "Second sentence."],
         "comparison": {
-            "day_before": "2026-05-19", "week_before": "2026-05-13",
-            "has_day_before": True, "has_week_before": has_week_before,
+            "day_before": "2026-05-19",
+            "week_before": "2026-05-13",
+            "has_day_before": True,
+            "has_week_before": has_week_before,
             "rows": comparison_rows(current, before, before if has_week_before else {}),
         },
     }

@@ -44,8 +44,10 @@ def demo_instance(tmp_path_factory, workspaces_dir) -> DemoInstance:
     home.mkdir()
     shutil.copy(PROJECT_ROOT / "dagster_home" / "dagster.yaml", home)
     settings = Settings(
-        data_dir=str(root / "data"), reports_dir=str(root / "reports"),
-        demo_start=START.isoformat(), demo_daily_new_installs=1.0,
+        data_dir=str(root / "data"),
+        reports_dir=str(root / "reports"),
+        demo_start=START.isoformat(),
+        demo_daily_new_installs=1.0,
     )
     env = {
         "DAGSTER_HOME": str(home),

@@ -51,9 +51,19 @@ def webserver(demo_instance) -> Iterator[str]:
     log = demo_instance.dagster_home / "webserver.log"
     with log.open("w") as output:
         server = subprocess.Popen(
-            [str(Path(sys.executable).with_name("dagster-webserver")), "-h", "127.0.0.1", "-p", str(port),
-             "-w", "workspace.yaml"],
-            cwd=PROJECT_ROOT, env={**os.environ, **demo_instance.env}, stdout=output, stderr=subprocess.STDOUT,
+            [
+                str(Path(sys.executable).with_name("dagster-webserver")),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-w",
+                "workspace.yaml",
+            ],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, **demo_instance.env},
+            stdout=output,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so the code server it starts stops with it
         )
     base = f"http://127.0.0.1:{port}"
@@ -69,7 +79,9 @@ def webserver(demo_instance) -> Iterator[str]:
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"dagster-webserver did not answer within {STARTUP_TIMEOUT_S} s:\n{log.read_text()[-3000:]}")
+                pytest.fail(
+                    f"dagster-webserver did not answer within {STARTUP_TIMEOUT_S} s:\n{log.read_text()[-3000:]}"
+                )
             time.sleep(1)
         yield base
     finally:
@@ -115,8 +127,12 @@ def test_the_ui_shows_the_summary_a_chart_preview_and_the_quality_checks(webserv
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.add_init_script(DISMISS_COMMUNITY_DIALOG)
             # Only the webserver and inline images: nothing leaves the machine.
-            page.route("**/*", lambda route: route.continue_() if route.request.url.startswith((webserver, "data:"))
-                       else route.abort())
+            page.route(
+                "**/*",
+                lambda route: (
+                    route.continue_() if route.request.url.startswith((webserver, "data:")) else route.abort()
+                ),
+            )
 
             page.goto(f"{webserver}/assets/usage_report")
             summary = open_markdown(page, "summary")

@@ -19,8 +19,16 @@ from usage_assets_tests.ui.conftest import REPORT_DAY
 RUN_EVENT_LOG_BOUND = 1_000_000
 REPORT_METADATA_BOUND = 100_000
 HEADLINE_KEYS = {
-    "installs", "customer_installs", "confirmed_alive_installs", "likely_alive_installs", "dai", "new_installs",
-    "one_day_wonder_share_pct", "spend_yesterday_usd", "rows_rejected", "fields_cleared",
+    "installs",
+    "customer_installs",
+    "confirmed_alive_installs",
+    "likely_alive_installs",
+    "dai",
+    "new_installs",
+    "one_day_wonder_share_pct",
+    "spend_yesterday_usd",
+    "rows_rejected",
+    "fields_cleared",
 }
 
 
@@ -46,7 +54,9 @@ def test_the_report_shows_its_summary_and_the_numbers_of_its_sidecars(demo_insta
     summary = metadata["summary"].value
     assert summary.startswith(f"### Usage report — {REPORT_DAY} (UTC)")
     assert summary.count("](data:image/png;base64,") == 1 and "| Identified installs, to date |" in summary
-    numbers = {key for key, value in metadata.items() if isinstance(value, (dg.IntMetadataValue, dg.FloatMetadataValue))}
+    numbers = {
+        key for key, value in metadata.items() if isinstance(value, (dg.IntMetadataValue, dg.FloatMetadataValue))
+    }
     assert HEADLINE_KEYS <= numbers
     folder = demo_instance.reports_dir / REPORT_DAY.isoformat()
     fleet = json.loads((folder / f"metrics-{REPORT_DAY}.json").read_text())
@@ -63,7 +73,9 @@ def test_every_chart_has_its_preview_and_every_parquet_dataset_its_schema_and_ro
     for spec in CHARTS:
         preview = found[chart_key(spec).to_user_string()].metadata["preview"].value
         assert preview.startswith("![") and preview.count("](data:image/png;base64,") == 1
-    parquet = {key: m for key, m in found.items() if "path" in m.metadata and m.metadata["path"].value.endswith(".parquet")}
+    parquet = {
+        key: m for key, m in found.items() if "path" in m.metadata and m.metadata["path"].value.endswith(".parquet")
+    }
     assert {"raw_events", "instance_days", "instances", "engagement", "liveness_by_install"} <= parquet.keys()
     for key, materialization in parquet.items():
         frame = pl.read_parquet(materialization.metadata["path"].value)
