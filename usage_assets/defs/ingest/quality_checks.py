@@ -17,7 +17,7 @@ from usage_assets.defs.partitions import daily_partitions, days_up_to_d, partiti
 from usage_assets.defs.resources.quality import DataQualityThresholds
 from usage_assets.defs.resources.storage import DataLake
 from usage_assets.ingest.quality import cleared_fields, listed, new_values, rejected_rows
-from usage_assets.settings import variable
+from usage_assets.settings import QualitySettings, variable
 from usage_assets.storage.datasets import FIELD_QUARANTINE, INGEST_STATS, RAW_EVENTS
 
 REJECTED_ROWS_CHECK = "rejected_rows_share"
@@ -28,6 +28,7 @@ EVENTS_PRESENT_CHECK = "events_present"
 #: it: a bounded look-back keeps a day's check as cheap in year two as on day two (the
 #: report's data-quality section gives every value's first day over all history).
 NEW_VALUE_LOOKBACK_DAYS = 28
+DEFAULTS = QualitySettings()
 
 
 def _warning_check(name: str, description: str, *deps: dg.AssetDep | str) -> Callable:
@@ -59,7 +60,8 @@ def _result(passed: bool, description: str, metadata: dict) -> dg.AssetCheckResu
 @_warning_check(
     REJECTED_ROWS_CHECK,
     "Warns when the rows of day D rejected as no event (missing or invalid event, registry_id "
-    f"or ts) exceed {variable('quality', 'max_rejected_rows_pct')} % of the rows fetched.",
+    f"or ts) exceed {variable('quality', 'max_rejected_rows_pct')} (default {DEFAULTS.max_rejected_rows_pct}) "
+    "% of the rows fetched.",
 )
 def rejected_rows_share(
     context: dg.AssetCheckExecutionContext, data_lake: DataLake, quality: DataQualityThresholds
@@ -77,7 +79,8 @@ def rejected_rows_share(
 @_warning_check(
     CLEARED_FIELDS_CHECK,
     "Warns when the field values of day D's kept events set to null (wrong type, length or range) "
-    f"exceed {variable('quality', 'max_cleared_fields_pct')} per 100 kept events.",
+    f"exceed {variable('quality', 'max_cleared_fields_pct')} (default {DEFAULTS.max_cleared_fields_pct}) "
+    "per 100 kept events.",
 )
 def cleared_fields_share(
     context: dg.AssetCheckExecutionContext, data_lake: DataLake, quality: DataQualityThresholds
