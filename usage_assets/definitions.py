@@ -17,9 +17,11 @@ from typing import Any, TypeVar
 import dagster as dg
 from pydantic import SecretStr
 
+from usage_assets.defs.metadata import catalogued
 from usage_assets.defs.resources.documentdb import BastionConfig, DatabaseConfig, DocumentDBTelemetrySource
 from usage_assets.defs.resources.github import GitHubRepository
 from usage_assets.defs.resources.prometheus import PrometheusSource
+from usage_assets.defs.resources.quality import DataQualityThresholds
 from usage_assets.defs.resources.storage import DataLake, ReportConfig, S3Config
 from usage_assets.defs.resources.telemetry import (
     CsvTelemetrySource,
@@ -92,6 +94,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         ),
         "prometheus": build_prometheus_source(settings),
         "github": config_from_settings(GitHubRepository, settings, "github"),
+        "quality": config_from_settings(DataQualityThresholds, settings, "quality"),
     }
 
 
@@ -130,8 +133,9 @@ def source_first_day(settings: Settings, progress: Callable[[str], None] | None 
 
 @functools.cache
 def pipeline_definitions() -> dg.Definitions:
-    """Every asset, check, job and schedule under ``usage_assets/defs/`` (no resources)."""
-    return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
+    """Every asset, check, job and schedule under ``usage_assets/defs/`` (no resources), with
+    the catalog's owners, tags and code references (:func:`usage_assets.defs.metadata.catalogued`)."""
+    return catalogued(dg.load_from_defs_folder(path_within_project=Path(__file__).parent), PROJECT_ROOT)
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:

@@ -2,11 +2,12 @@
 
 Every setting is declared once, here: :class:`Settings` holds the top-level ones and one
 model per group - :class:`DatabaseSettings`, :class:`BastionSettings`,
-:class:`PrometheusSettings`, :class:`GitHubSettings`, :class:`S3Settings` - which the
-resources (as Dagster config, secrets as ``dg.EnvVar``) and the DocumentDB client take as
-they are; the production groups :class:`PostgresSettings`, :class:`AlertsSettings`,
-:class:`DeliverySettings` and :class:`AutomationSettings` are read by the instance
-config and the sensors of ``usage_assets/defs/automation/``. A setting's
+:class:`PrometheusSettings`, :class:`GitHubSettings`, :class:`S3Settings`,
+:class:`QualitySettings` - which the resources (as Dagster config, secrets as
+``dg.EnvVar``) and the DocumentDB client take as they are; the production groups
+:class:`PostgresSettings`, :class:`AlertsSettings`, :class:`DeliverySettings` and
+:class:`AutomationSettings` are read by the instance config and the sensors of
+``usage_assets/defs/automation/``. A setting's
 environment variable is ``USAGE_`` and its path, upper-case, joined by ``_``
 (:func:`variable`): ``source`` is ``USAGE_SOURCE``, ``docdb.server_selection_timeout_s`` is
 ``USAGE_DOCDB_SERVER_SELECTION_TIMEOUT_S``; all of them are listed in ``.env.example``.
@@ -252,6 +253,8 @@ def _folder_or_bucket(value: str | None) -> str | None:
     if value and value.lower().startswith("s3://") and not urlsplit(value).netloc:
         raise ValueError("must name a bucket: s3://bucket or s3://bucket/prefix")
     return value
+
+
 def _time_of_day(value: str | time) -> time:
     """``HH:MM`` (UTC) as a ``time``."""
     if isinstance(value, time):
@@ -369,6 +372,18 @@ class AutomationSettings(_Group):
     interval_s: PositiveInt = 300
 
 
+class QualitySettings(_Group):
+    """When the data-quality asset checks on ``raw_events`` warn (variables ``USAGE_QUALITY_*``).
+
+    ``max_rejected_rows_pct``: rows of a day rejected as no event, in % of the rows fetched.
+    ``max_cleared_fields_pct``: field values set to null (kept events), per 100 kept events.
+    Above either, the check warns; it never blocks the pipeline.
+    """
+
+    max_rejected_rows_pct: NonNegativeFloat = 1.0
+    max_cleared_fields_pct: NonNegativeFloat = 5.0
+
+
 class Settings(BaseSettings):
     """Where events come from, where outputs go, and the optional enrichments.
 
@@ -438,6 +453,7 @@ class Settings(BaseSettings):
     alerts: AlertsSettings = AlertsSettings()
     delivery: DeliverySettings = DeliverySettings()
     automation: AutomationSettings = AutomationSettings()
+    quality: QualitySettings = QualitySettings()
 
     @field_validator("demo_start")
     @classmethod

@@ -170,7 +170,7 @@ CHARTS = (
     ),
 )
 
-#: The one chart whose thumbnail goes into its asset's metadata (shown in the Dagster UI).
+#: The chart shown inline in the usage_report asset's summary in the Dagster UI.
 HEADLINE_CHART = CHARTS[0]
 
 

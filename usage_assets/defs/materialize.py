@@ -8,16 +8,18 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from usage_assets.defs.metadata import frame_metadata
 from usage_assets.storage.lake import Lake
 
 
 def frame_result(lake: Lake, dataset: str, day: date, frame: pl.DataFrame, **metadata: Any) -> dg.MaterializeResult:
     """Write ``frame`` as day ``day`` of the Parquet ``dataset`` (atomically) and return
-    the ``MaterializeResult`` of the asset named ``dataset``: row count, path and ``metadata``."""
+    the ``MaterializeResult`` of the asset named ``dataset``: row count, column schema, path
+    and ``metadata``."""
     path = lake.write_frame(dataset, day, frame)
     return dg.MaterializeResult(
         asset_key=dataset,
-        metadata={"dagster/row_count": frame.height, **metadata, "path": dg.MetadataValue.path(str(path))},
+        metadata={**frame_metadata(frame), **metadata, "path": dg.MetadataValue.path(str(path))},
     )
 
 

@@ -8,6 +8,7 @@ import dagster as dg
 
 from usage_assets.defs.ingest.retries import INGEST_RETRY_POLICY
 from usage_assets.defs.materialize import frame_result, json_result
+from usage_assets.defs.metadata import ingest_numbers
 from usage_assets.defs.partitions import daily_partitions, partition_day
 from usage_assets.defs.resources.storage import DataLake
 from usage_assets.defs.resources.telemetry import TelemetrySource
@@ -142,7 +143,7 @@ def _ingest_day(context: dg.AssetExecutionContext, telemetry: TelemetrySource, d
         heartbeat_events=check.today["heartbeat"],
         distinct_installs=validated.events["registry_id"].drop_nulls().n_unique(),
         duplicates_dropped=validated.duplicates,
-        rejected_rows=validated.rejects.height,
+        **ingest_numbers(stats),
         source=telemetry.describe(),
     )
     rejected = frame_result(lake, REJECTED_EVENTS, day, validated.rejects, reasons=dg.MetadataValue.json(stats["rejects_by_reason"]))

@@ -7,6 +7,7 @@ from usage_assets.daily.history import scan_history
 from usage_assets.daily.internal import customer_ids
 from usage_assets.defs.daily.assets import HISTORY_UP_TO_D
 from usage_assets.defs.materialize import frame_result, json_result
+from usage_assets.defs.metadata import engagement_numbers, forecast_numbers
 from usage_assets.defs.partitions import daily_partitions, partition_day
 from usage_assets.defs.resources.storage import DataLake, ReportConfig
 from usage_assets.metrics.engagement import engagement_series
@@ -26,7 +27,7 @@ def engagement(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.Mat
     first, history = scan_history(lake, day)
     frame = engagement_series(history, customer_ids(lake.read_frame(INSTANCES, day)), first, day)
     latest = frame.row(-1, named=True) if frame.height else {}
-    return frame_result(lake, ENGAGEMENT, day, frame, daily_active=latest.get("daily_active"), streak7=latest.get("streak7"))
+    return frame_result(lake, ENGAGEMENT, day, frame, **engagement_numbers(frame, day), streak7=latest.get("streak7"))
 
 
 @dg.asset(name=LIFETIME_BUCKETS, partitions_def=daily_partitions, deps=[INSTANCES, HISTORY_UP_TO_D], group_name="metrics", kinds={"polars", "parquet"})
@@ -76,4 +77,5 @@ def install_forecast(context: dg.AssetExecutionContext, data_lake: DataLake, rep
         target=forecast["target"],
         linear_eta=forecast["linear"]["eta"],
         recent_pace_eta=forecast["recent_pace"]["eta"],
+        **forecast_numbers(forecast, day),
     )

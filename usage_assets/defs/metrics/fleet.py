@@ -6,6 +6,7 @@ from usage_assets.daily.history import history_first_day, scan_history
 from usage_assets.daily.internal import customers
 from usage_assets.defs.daily.assets import HISTORY_UP_TO_D
 from usage_assets.defs.materialize import frame_result, json_result
+from usage_assets.defs.metadata import fleet_numbers, liveness_numbers
 from usage_assets.defs.partitions import daily_partitions, days_up_to_d, partition_day
 from usage_assets.defs.resources.storage import DataLake
 from usage_assets.metrics.breakdowns import fleet_breakdowns
@@ -41,10 +42,8 @@ def fleet_metrics(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.
     summary = {**summarize_fleet(table, history, day), **fleet_breakdowns(table, history, day)}
     return json_result(
         lake, FLEET_METRICS, day, summary,
-        identified_instances=summary["key_metrics"]["identified_instances"],
         total_events=summary["key_metrics"]["total_events"],
-        customers=summary["stickiness"]["total_non_internal"],
-        one_day_wonder_pct=summary["stickiness"]["one_day_wonder_pct"],
+        **fleet_numbers(summary),
     )
 
 
@@ -79,7 +78,7 @@ def liveness(context: dg.AssetExecutionContext, data_lake: DataLake):
     table = liveness_table(customers(lake.read_frame(INSTANCES, day)), lake.scan_days(INSTANCE_DAYS, first, day), day)
     summary = liveness_summary(table, day)
     yield frame_result(lake, LIVENESS_BY_INSTALL, day, table)
-    yield json_result(lake, LIVENESS, day, summary, **summary["counts"])
+    yield json_result(lake, LIVENESS, day, summary, **summary["counts"], **liveness_numbers(summary))
 
 
 @dg.asset(name=BUILD_KINDS, partitions_def=daily_partitions, deps=[INSTANCES, HISTORY_UP_TO_D], group_name="metrics", kinds={"json"})

@@ -5,6 +5,7 @@ import dagster as dg
 from usage_assets.daily.history import scan_history
 from usage_assets.defs.daily.assets import HISTORY_UP_TO_D
 from usage_assets.defs.materialize import frame_result, json_result
+from usage_assets.defs.metadata import spend_numbers
 from usage_assets.defs.partitions import daily_partitions, partition_day
 from usage_assets.defs.resources.storage import DataLake, ReportConfig
 from usage_assets.metrics.spend import daily_reporters as count_daily_reporters
@@ -50,6 +51,7 @@ def ltv_spend(context: dg.AssetExecutionContext, data_lake: DataLake, report_con
         lake, LTV_SPEND, day, summary,
         ltv_all_days_usd=summary["ltv"]["all_days"]["total_usd"],
         last_7_days_all_days_usd=summary["last_7_days"]["all_days_total_usd"],
+        **spend_numbers(summary),
     )
 
 

@@ -1,11 +1,9 @@
 """The report's charts for day D: one asset per chart, drawn in one step."""
 
-import base64
-
 import dagster as dg
 
-from usage_assets.charts.catalog import CHARTS, HEADLINE_CHART, ChartSpec, draw_charts
-from usage_assets.charts.style import thumbnail_png
+from usage_assets.charts.catalog import CHARTS, ChartSpec, draw_charts
+from usage_assets.defs.metadata import png_preview
 from usage_assets.defs.partitions import daily_partitions, partition_day
 from usage_assets.defs.resources.storage import DataLake
 from usage_assets.storage.datasets import CHARTS as CHARTS_DATASET
@@ -33,8 +31,5 @@ def charts(context: dg.AssetExecutionContext, data_lake: DataLake):
     lake = data_lake.lake()
     for spec, png in draw_charts(lake, day).items():
         path = lake.write_bytes(CHARTS_DATASET, day, spec.filename, png)
-        metadata = {"path": dg.MetadataValue.path(str(path))}
-        if spec is HEADLINE_CHART:
-            preview = base64.b64encode(thumbnail_png(png)).decode("ascii")
-            metadata["preview"] = dg.MetadataValue.md(f"![{spec.stem}](data:image/png;base64,{preview})")
+        metadata = {"path": dg.MetadataValue.path(str(path)), "preview": png_preview(spec.caption, png)}
         yield dg.MaterializeResult(asset_key=chart_key(spec), metadata=metadata)

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from usage_assets.charts.catalog import CHARTS
+from usage_assets.charts.catalog import CHARTS, HEADLINE_CHART
+from usage_assets.defs.metadata import report_metadata
 from usage_assets.defs.partitions import (
     ALL_DAYS_UP_TO_D,
     DAY_OVER_DAY,
@@ -85,14 +86,15 @@ def usage_report(
         lake, day, telemetry.describe(), drawn, commentary,
         day_before=day - timedelta(days=DAY_OVER_DAY), week_before=day - timedelta(days=WEEK_OVER_WEEK),
     )
-    markdown, page = render_report(Path(report_config.templates_dir), build_report_context(inputs))
+    report_context = build_report_context(inputs)
+    markdown, page = render_report(Path(report_config.templates_dir), report_context)
     folder = write_report_folder(reports, day, markdown, page, drawn, report_sidecars(inputs, commentary_file))
+    headline = drawn[CHARTS.index(HEADLINE_CHART)]
     return dg.MaterializeResult(
         metadata={
+            **report_metadata(inputs, report_context, headline.png, headline.caption),
             "report_html": dg.MetadataValue.path(f"{folder}/usage-report-{day}.html"),
             "report_markdown": dg.MetadataValue.path(f"{folder}/usage-report-{day}.md"),
-            "identified_instances": inputs.today.fleet["key_metrics"]["identified_instances"],
-            "confirmed_alive": inputs.today.liveness["counts"]["confirmed"],
             "commentary_sections": len(commentary),
         }
     )
