@@ -319,7 +319,7 @@ def instance_config_command(output: Path | None):
     before starting; the source's default Dagster home gets it by itself.
     """
     from usage_assets.instance_config import instance_config
-    from usage_assets.storage.lake import atomic_write_bytes
+    from usage_assets.storage.store import atomic_write_bytes
 
     try:
         settings = Settings.from_env(need_source=False)

@@ -98,13 +98,13 @@ def sensor_runs(instance: dg.DagsterInstance, days: int) -> dict[date, tuple[str
 @dg.sensor(
     name=SENSOR_NAME,
     job=report_job,
-    minimum_interval_seconds=Settings.from_env(need_source=False).automation.interval_s,
+    minimum_interval_seconds=Settings.from_env(need_source=False, lenient=True).automation.interval_s,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Builds the report of day D after USAGE_AUTOMATION_BUILD_AT (UTC) on D+1, and every day "
     "missed within USAGE_AUTOMATION_CATCH_UP_DAYS, oldest first, one run at a time.",
 )
 def daily_usage_report_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-    return evaluate(context.instance, datetime.now(UTC), Settings.from_env(need_source=False).automation)
+    return evaluate(context.instance, datetime.now(UTC), Settings.from_env(need_source=False, lenient=True).automation)
 
 
 def evaluate(

@@ -69,7 +69,7 @@ def failed_steps(instance: dg.DagsterInstance, run_id: str) -> list[tuple[list[s
     "USAGE_ALERTS_EMAIL_TO.",
 )
 def run_failure_alerts(context: dg.RunFailureSensorContext) -> dg.SkipReason | None:
-    alerts = Settings.from_env(need_source=False).alerts
+    alerts = Settings.from_env(need_source=False, lenient=True).alerts
     if not (alerts.slack or alerts.email):
         return dg.SkipReason("no alert channel is configured (USAGE_ALERTS_SLACK_WEBHOOK_URL, USAGE_ALERTS_EMAIL_TO)")
     run = context.dagster_run
@@ -117,7 +117,7 @@ def new_check_results(
     description="When USAGE_ALERTS_CHECK_FAILURES is on, alerts on each failed non-blocking asset check.",
 )
 def check_failure_alerts(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-    alerts = Settings.from_env(need_source=False).alerts
+    alerts = Settings.from_env(need_source=False, lenient=True).alerts
     check_keys = [key for key in context.repository_def.asset_graph.asset_check_keys if key != REPORT_ON_TIME_KEY]
     state = json.loads(context.cursor) if context.cursor else None
     records, after, seen = new_check_results(
