@@ -154,11 +154,27 @@ def _fill_ingest(runner, first: date, last: date, built: set[date], horizon: dat
         return
     with _progress() as progress:
         task = progress.add_task(f"Ingesting {len(todo)} earlier day(s)", total=len(todo))
-        for day in todo:
-            progress.update(task, description=f"Ingesting {day}")
-            runner.ingest(day)
+
+        def day_done(day: date) -> None:
+            progress.update(task, description=f"Ingested {day}")
             progress.advance(task)
-        progress.update(task, description=f"Ingested {len(todo)} day(s)")
+
+        # One run per stretch of consecutive days (usually one run for all of them): the
+        # ingest assets take a range of days in one run, each day its own partition.
+        for stretch_first, stretch_last in consecutive_stretches(todo):
+            runner.ingest(stretch_first, stretch_last, progress=day_done)
+        progress.update(task, description=f"Ingested {len(todo)} day(s)", completed=len(todo))
+
+
+def consecutive_stretches(days: list[date]) -> list[tuple[date, date]]:
+    """``days`` (ascending, distinct) as (first, last) pairs of consecutive days."""
+    stretches: list[tuple[date, date]] = []
+    for day in days:
+        if stretches and day.toordinal() == stretches[-1][1].toordinal() + 1:
+            stretches[-1] = (stretches[-1][0], day)
+        else:
+            stretches.append((day, day))
+    return stretches
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
