@@ -64,7 +64,7 @@ def measure(command: list[str], env: dict[str, str]) -> Measured:
     """Run ``command`` in a child process (failing loudly) and measure it with GNU time."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as out:
         timed = ["/usr/bin/time", "-q", "-o", out.name, "-f", "%e %U %S %M", *command]
-        completed = subprocess.run(timed, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True)
+        completed = subprocess.run(timed, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
         if completed.returncode:
             raise SystemExit(f"{' '.join(command)} failed:\n{completed.stdout}\n{completed.stderr}")
         wall, user, system, peak_kb = out.read().split()[-4:]
@@ -72,7 +72,7 @@ def measure(command: list[str], env: dict[str, str]) -> Measured:
 
 
 def load() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
 
 
 def write_demo_archive(folder: Path, installs: int, days: int, last_day: date) -> Path:
@@ -179,11 +179,15 @@ def time_report(workdir: Path, history_days: int) -> str:
         started, cpu_started = time.perf_counter(), time.process_time()
         runner.report(report_day)
         report_s, report_cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
+        (run,) = instance.get_runs(filters=dg.RunsFilter(job_name="daily_usage_report"), limit=1)
+        steps = {stat.step_key: round(stat.end_time - stat.start_time, 2)
+                 for stat in instance.get_run_step_stats(run.run_id) if stat.end_time and stat.start_time}
     started = time.perf_counter()
     table = instances_as_of(Lake(workdir / "data").scan_days("instance_days", start, report_day), InternalAllowlist())
     fold_s = time.perf_counter() - started
     return json.dumps(
-        {"installs": table.height, "report_job_s": report_s, "report_job_cpu_s": report_cpu_s, "instances_s": fold_s}
+        {"installs": table.height, "report_job_s": report_s, "report_job_cpu_s": report_cpu_s, "instances_s": fold_s,
+         "slowest_steps": dict(sorted(steps.items(), key=lambda kv: -kv[1])[:8])}
     )
 
 
@@ -197,7 +201,7 @@ def history_rows(workdir: Path, histories: tuple[int, ...]) -> None:
         first = date.today() - timedelta(days=2) - timedelta(days=max(histories) - 1)
         env = {**workspace_env(folder), "USAGE_PARTITIONS_START": first.isoformat()}
         script = HISTORY_SCRIPT.format(root=str(PROJECT_ROOT), workdir=str(folder), days=days)
-        completed = subprocess.run([sys.executable, "-c", script], env=env, cwd=PROJECT_ROOT, capture_output=True,
+        completed = subprocess.run([sys.executable, "-c", script], env=env, cwd=PROJECT_ROOT, capture_output=True, check=False,
                                    text=True)
         if completed.returncode:
             raise SystemExit(f"report job with {days} days of history failed:\n{completed.stderr}")
@@ -206,6 +210,7 @@ def history_rows(workdir: Path, histories: tuple[int, ...]) -> None:
         print(f"report job of D, {days:>3} days of history ({figures['installs']} installs): "
               f"{figures['report_job_s']:6.2f} s wall {figures['report_job_cpu_s']:6.2f} s CPU "
               f"(instances fold {figures['instances_s']:.2f} s)", flush=True)
+        print("  slowest steps: " + ", ".join(f"{key} {seconds:.2f} s" for key, seconds in figures["slowest_steps"].items()))
     short, long = min(histories), max(histories)
     ratio = timings[long]["report_job_s"] / timings[short]["report_job_s"]
     cpu_ratio = timings[long]["report_job_cpu_s"] / timings[short]["report_job_cpu_s"]

@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from usage_assets.daily.activity import instance_days_from_events, instances_as_of
-from usage_assets.daily.history import scan_history
+from usage_assets.daily.activity import instance_days_from_events, instances_as_of, instances_extended
+from usage_assets.daily.history import carried_forward, scan_history
 from usage_assets.defs.materialize import DayByDay, write_frame
 from usage_assets.defs.partitions import ALL_DAYS_UP_TO_D, ONE_RUN_PER_RANGE, daily_partitions, partition_days
 from usage_assets.defs.resources.storage import DataLake, ReportConfig
@@ -48,14 +48,21 @@ def instance_days(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.
 def instances(context: dg.AssetExecutionContext, data_lake: DataLake, report_config: ReportConfig) -> dg.MaterializeResult:
     """Every install as of the end of day D: first/last seen, lifetime, active days,
     latest non-empty attributes, version trajectory, and internal/customer classification
-    with its reason. Read lazily from all instance_days up to D; fails naming any missing
-    day. Each day of the run's range is written as its own partition."""
+    with its reason. The table of D-1 extended by day D's instance_days when it is
+    current (the same table at the cost of a day), else read lazily from all
+    instance_days up to D; fails naming any missing day. Each day of the run's range is
+    written as its own partition, each extending the one before."""
     lake = data_lake.lake()
     allowlist = report_config.allowlist()
+    table = None
     with DayByDay(context) as recorder:
         for day in partition_days(context):
-            _first, history = scan_history(lake, day)
-            table = instances_as_of(history, allowlist)
+            previous = table if table is not None else carried_forward(lake, INSTANCES, day)
+            if previous is not None:
+                table = instances_extended(previous, lake.read_frame(INSTANCE_DAYS, day), allowlist)
+            else:
+                _first, history = scan_history(lake, day)
+                table = instances_as_of(history, allowlist)
             internal = int(table["is_internal"].sum())
             recorder.written(INSTANCES, day, write_frame(
                 lake, INSTANCES, day, table, customers=table.height - internal, internal=internal
