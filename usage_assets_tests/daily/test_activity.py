@@ -159,3 +159,29 @@ def test_a_table_is_carried_forward_only_while_its_history_is_unchanged(tmp_path
     built = lake.path("instances", second).stat().st_mtime_ns
     os.utime(lake.path("instance_days", first), ns=(built + 1_000_000, built + 1_000_000))
     assert carried_forward(lake, "instances", third) is None
+
+
+def test_a_customer_series_is_carried_forward_only_with_the_same_customers(tmp_path):
+    import os
+
+    from usage_assets.daily.history import carried_customer_series
+    from usage_assets.storage.lake import Lake
+
+    lake, layer = Lake(tmp_path), generated_days(3)
+    first, second, third = sorted(layer)
+    for day, frame in layer.items():
+        lake.write_frame("instance_days", day, frame)
+    before = instances_as_of(pl.concat([layer[first], layer[second]]).lazy(), InternalAllowlist())
+    lake.write_frame("instances", second, before)
+    series = pl.DataFrame({"date": [first, second], "value": [1, 2]})
+    lake.write_frame("engagement", second, series)
+    today = instances_as_of(pl.concat(layer.values()).lazy(), InternalAllowlist())
+    assert carried_customer_series(lake, "engagement", third, today).equals(series)
+    # One install seen before D became internal (say, added to the allowlist): every day changes.
+    moved = today["registry_id"][0]
+    reclassified = today.with_columns((pl.col("registry_id") == moved).alias("is_internal"))
+    assert carried_customer_series(lake, "engagement", third, reclassified) is None
+    # D-1's install table rebuilt after its series: the series may hold other customers.
+    built = lake.path("engagement", second).stat().st_mtime_ns
+    os.utime(lake.path("instances", second), ns=(built + 1_000_000, built + 1_000_000))
+    assert carried_customer_series(lake, "engagement", third, today) is None
