@@ -201,8 +201,9 @@ def history_rows(workdir: Path, histories: tuple[int, ...]) -> None:
         first = date.today() - timedelta(days=2) - timedelta(days=max(histories) - 1)
         env = {**workspace_env(folder), "USAGE_PARTITIONS_START": first.isoformat()}
         script = HISTORY_SCRIPT.format(root=str(PROJECT_ROOT), workdir=str(folder), days=days)
-        completed = subprocess.run([sys.executable, "-c", script], env=env, cwd=PROJECT_ROOT, capture_output=True, check=False,
-                                   text=True)
+        completed = subprocess.run(
+            [sys.executable, "-c", script], env=env, cwd=PROJECT_ROOT, capture_output=True, check=False, text=True
+        )
         if completed.returncode:
             raise SystemExit(f"report job with {days} days of history failed:\n{completed.stderr}")
         timings[days] = json.loads(completed.stdout.strip().splitlines()[-1])
@@ -210,7 +211,8 @@ def history_rows(workdir: Path, histories: tuple[int, ...]) -> None:
         print(f"report job of D, {days:>3} days of history ({figures['installs']} installs): "
               f"{figures['report_job_s']:6.2f} s wall {figures['report_job_cpu_s']:6.2f} s CPU "
               f"(instances fold {figures['instances_s']:.2f} s)", flush=True)
-        print("  slowest steps: " + ", ".join(f"{key} {seconds:.2f} s" for key, seconds in figures["slowest_steps"].items()))
+        slowest = figures["slowest_steps"].items()
+        print("  slowest steps: " + ", ".join(f"{key} {seconds:.2f} s" for key, seconds in slowest))
     short, long = min(histories), max(histories)
     ratio = timings[long]["report_job_s"] / timings[short]["report_job_s"]
     cpu_ratio = timings[long]["report_job_cpu_s"] / timings[short]["report_job_cpu_s"]

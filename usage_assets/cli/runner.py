@@ -182,11 +182,11 @@ class PipelineRunner:
         outcome: dict[str, object] = {}
         # One day is one partition; a range of days is one run over a partition range
         # (the ingest job's assets take ranges: BackfillPolicy.single_run()).
-        partitions = (
-            {"partition_key": day.isoformat()}
-            if last is None or last == day
-            else {"tags": {ASSET_PARTITION_RANGE_START_TAG: day.isoformat(), ASSET_PARTITION_RANGE_END_TAG: last.isoformat()}}
-        )
+        if last is None or last == day:
+            partitions = {"partition_key": day.isoformat()}
+        else:
+            range_tags = {ASSET_PARTITION_RANGE_START_TAG: day.isoformat(), ASSET_PARTITION_RANGE_END_TAG: last.isoformat()}
+            partitions = {"tags": range_tags}
 
         def execute() -> None:
             try:

@@ -73,5 +73,7 @@ class DayByDay:
     def record_written(self) -> None:
         """Log the materialization of every day written so far (the step returns no output)."""
         for dataset, day, metadata in self._written:
-            self.context.log_event(dg.AssetMaterialization(asset_key=dataset, partition=day.isoformat(), metadata=metadata))
+            self.context.log_event(
+                dg.AssetMaterialization(asset_key=dataset, partition=day.isoformat(), metadata=metadata)
+            )
         self._written.clear()

@@ -140,7 +140,8 @@ def engagement_extended(
     )
     days_active = active.group_by("registry_id").len()
     full_window = day >= series_first + timedelta(days=WINDOW_DAYS - 1)
-    daily_active = pl.concat([previous["daily_active"].tail(WINDOW_DAYS - 1), active.filter(pl.col("date") == day).select(pl.len().cast(pl.Int64))["len"]])
+    today = active.filter(pl.col("date") == day).select(pl.len().cast(pl.Int64).alias("daily_active"))
+    daily_active = pl.concat([previous["daily_active"].tail(WINDOW_DAYS - 1), today["daily_active"]])
     row = pl.DataFrame(
         {
             "date": [day],

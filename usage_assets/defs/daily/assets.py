@@ -45,7 +45,9 @@ def instance_days(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.
     group_name="daily",
     kinds={"polars", "parquet"},
 )
-def instances(context: dg.AssetExecutionContext, data_lake: DataLake, report_config: ReportConfig) -> dg.MaterializeResult:
+def instances(
+    context: dg.AssetExecutionContext, data_lake: DataLake, report_config: ReportConfig
+) -> dg.MaterializeResult:
     """Every install as of the end of day D: first/last seen, lifetime, active days,
     latest non-empty attributes, version trajectory, and internal/customer classification
     with its reason. The table of D-1 extended by day D's instance_days when it is
