@@ -305,10 +305,8 @@ def wait_for_webserver(url: str, timeout_s: float = 300) -> None:
 
 def launch_backfill(url: str, partition_keys: list[str]) -> str:
     """An asset backfill of every asset over ``partition_keys``; returns its id."""
-    from usage_assets.definitions import pipeline_definitions
-
-    graph = pipeline_definitions().resolve_asset_graph()
-    selection = [{"path": key.path} for key in sorted(graph.materializable_asset_keys, key=lambda k: k.path)]
+    nodes = graphql_call(url, "{ assetNodes { assetKey { path } isMaterializable } }")["assetNodes"]
+    selection = [{"path": node["assetKey"]["path"]} for node in nodes if node["isMaterializable"]]
     data = graphql_call(
         url,
         "mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) { "
