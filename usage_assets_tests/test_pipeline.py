@@ -192,6 +192,56 @@ def test_heartbeat_drop_blocks_the_day(pipeline_env):
         assert not runner.lake.has_day("instance_days", date(2026, 5, 2))
 
 
+def test_a_range_of_days_is_ingested_in_one_run_one_partition_per_day(demo_runner, tmp_path):
+    last = START + timedelta(days=3)
+    told = []
+    demo_runner.ingest(START, last, progress=told.append)
+    days = day_range(START, last)
+    assert told == days  # the progress callback hears of every day, in order
+    runs = demo_runner.instance.get_runs()
+    assert len(runs) == 1
+    for asset in ("raw_events", "ingest_stats", "instance_days"):
+        assert demo_runner.instance.get_materialized_partitions(dg.AssetKey(asset)) == {d.isoformat() for d in days}
+    # Each partition carries its own day's metadata, and the files equal one-day runs'.
+    rows = {}
+    for record in demo_runner.instance.fetch_materializations(dg.AssetKey("raw_events"), limit=10).records:
+        materialization = record.asset_materialization
+        rows[materialization.partition] = materialization.metadata["dagster/row_count"].value
+        assert materialization.metadata["path"].path.endswith(f"date={materialization.partition}/part-0.parquet")
+    assert rows == {d.isoformat(): demo_runner.lake.read_frame("raw_events", d).height for d in days}
+    assert len(set(rows.values())) > 1
+    (tmp_path / "one_by_one").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "one_by_one")) as instance:
+        settings = demo_runner.settings.model_copy(update={"data_dir": str(tmp_path / "one_by_one_data")})
+        one_by_one = PipelineRunner(settings, instance)
+        for day in days:
+            one_by_one.ingest(day)
+        for day in days:
+            for dataset in ("raw_events", "instance_days"):
+                assert one_by_one.lake.read_frame(dataset, day).equals(demo_runner.lake.read_frame(dataset, day))
+            assert one_by_one.lake.read_json("ingest_stats", day) == demo_runner.lake.read_json("ingest_stats", day)
+
+
+def test_a_heartbeat_drop_inside_a_range_keeps_the_days_before_it(pipeline_env):
+    rows = [
+        row("startup", ID_A, "2026-05-01T08:00:00.000Z"),
+        row("heartbeat", ID_A, "2026-05-01T08:00:05.000Z"),
+        row("startup", ID_B, "2026-05-02T08:00:00.000Z"),  # day 2: startups only
+        row("startup", ID_B, "2026-05-03T08:00:00.000Z"),
+    ]
+    with dg.instance_for_test(temp_dir=str(pipeline_env / "dagster_home")) as instance:
+        runner = csv_runner(pipeline_env, instance, rows)
+        with pytest.raises(PipelineRunError, match="2026-05-01 to 2026-05-03 failed: check heartbeats_present failed"):
+            runner.ingest(date(2026, 5, 1), date(2026, 5, 3))
+        # Day 1 is written and materialized; day 2 and everything after it is not.
+        for asset in ("raw_events", "ingest_stats"):
+            assert instance.get_materialized_partitions(dg.AssetKey(asset)) == {"2026-05-01"}
+        assert runner.lake.has_day("raw_events", date(2026, 5, 1))
+        assert not runner.lake.has_day("raw_events", date(2026, 5, 2))
+        assert not runner.lake.has_day("raw_events", date(2026, 5, 3))
+        assert not runner.lake.has_day("instance_days", date(2026, 5, 1))  # blocked downstream
+
+
 def test_csv_report_counts_match_the_hand_computed_fleet(pipeline_env):
     # A lives 05-01..05-03 (2 days), B is a one-day wonder, an unidentified startup on 05-02.
     rows = [

@@ -47,6 +47,7 @@ def _open_workspace(**options) -> tuple[Settings, Workspace]:
     """
     from usage_assets.definitions import source_first_day  # imports dagster: keep --help fast
 
+    options = _demo_fleet_size(**options)
     try:
         settings = Settings.from_env(**options)
         workspace = Workspace.of(settings).open()
@@ -63,6 +64,21 @@ def _open_workspace(**options) -> tuple[Settings, Workspace]:
     return settings, workspace
 
 
+def _demo_fleet_size(demo_installs: int | None = None, demo_days: int | None = None, **options) -> dict:
+    """``options`` with ``--demo-installs``/``--demo-days`` turned into the demo fleet's
+    first day and arrival rate (:func:`usage_assets.sources.demo_fleet.fleet_of_size`): about
+    that many installs over that many days ending at the last complete UTC day."""
+    if demo_installs is None and demo_days is None:
+        return options
+    if demo_installs is None or demo_days is None:
+        raise click.UsageError("--demo-installs and --demo-days go together")
+    from usage_assets.common.days import last_complete_utc_day
+    from usage_assets.sources.demo_fleet import fleet_of_size
+
+    fleet = fleet_of_size(demo_installs, demo_days, last_complete_utc_day())
+    return {**options, "demo_start": fleet.start.isoformat(), "demo_daily_new_installs": fleet.daily_new_installs}
+
+
 def source_options(command):
     """The options that choose the source and output folders (shared by run and backfill)."""
     options = [
@@ -71,6 +87,8 @@ def source_options(command):
         click.option("--internal-instances", type=click.Path(exists=True, dir_okay=False), help="Allowlist of internal installs, known-internal-instances.md [env USAGE_INTERNAL_INSTANCES]."),
         click.option("--reports-dir", type=click.Path(file_okay=False), help="Reports go to DIR/<date>/ [env USAGE_REPORTS_DIR; default: the source's workspace, workspaces/<source>/reports]."),
         click.option("--data-dir", type=click.Path(file_okay=False), help="The day-partitioned data lake [env USAGE_DATA_DIR; default: the source's workspace, workspaces/<source>/data]."),
+        click.option("--demo-installs", type=click.IntRange(min=1), help="Demo fleet of about N installs (with --demo-days; sets its start and arrival rate) [default: env USAGE_DEMO_START and USAGE_DEMO_DAILY_NEW_INSTALLS]."),
+        click.option("--demo-days", type=click.IntRange(min=1), help="Demo fleet over the last N complete days (with --demo-installs)."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -168,11 +186,27 @@ def _fill_ingest(runner, first: date, last: date, built: set[date], horizon: dat
         return
     with _progress() as progress:
         task = progress.add_task(f"Ingesting {len(todo)} earlier day(s)", total=len(todo))
-        for day in todo:
-            progress.update(task, description=f"Ingesting {day}")
-            runner.ingest(day)
+
+        def day_done(day: date) -> None:
+            progress.update(task, description=f"Ingested {day}")
             progress.advance(task)
-        progress.update(task, description=f"Ingested {len(todo)} day(s)")
+
+        # One run per stretch of consecutive days (usually one run for all of them): the
+        # ingest assets take a range of days in one run, each day its own partition.
+        for stretch_first, stretch_last in consecutive_stretches(todo):
+            runner.ingest(stretch_first, stretch_last, progress=day_done)
+        progress.update(task, description=f"Ingested {len(todo)} day(s)", completed=len(todo))
+
+
+def consecutive_stretches(days: list[date]) -> list[tuple[date, date]]:
+    """``days`` (ascending, distinct) as (first, last) pairs of consecutive days."""
+    stretches: list[tuple[date, date]] = []
+    for day in days:
+        if stretches and day.toordinal() == stretches[-1][1].toordinal() + 1:
+            stretches[-1] = (stretches[-1][0], day)
+        else:
+            stretches.append((day, day))
+    return stretches
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -269,6 +303,7 @@ def check_source(day: date | None, **options):
     from usage_assets.definitions import build_telemetry_source  # imports dagster: keep --help fast
     from usage_assets.defs.resources.telemetry import with_secrets_resolved
 
+    options = _demo_fleet_size(**options)
     try:
         settings = Settings.from_env(**options)
         Workspace.of(settings).open()  # the CSV source imports its archive into the workspace's lake

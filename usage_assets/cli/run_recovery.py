@@ -55,10 +55,14 @@ def run_process(run: dg.DagsterRun) -> ProcessId | None:
 
 
 def describe_run(run: dg.DagsterRun | None, run_id: str) -> str:
-    """``"run 1a2b3c4d (daily_ingest, 2026-03-01)"``; the bare short id for an unknown run."""
+    """``"run 1a2b3c4d (daily_ingest, 2026-03-01)"`` (``2026-03-01 to 2026-03-02`` for a run
+    over a partition range); the bare short id for an unknown run."""
     if run is None:
         return f"run {run_id[:8]}"
     partition = run.tags.get("dagster/partition")
+    first, last = run.tags.get("dagster/asset_partition_range_start"), run.tags.get("dagster/asset_partition_range_end")
+    if partition is None and first and last:
+        partition = first if first == last else f"{first} to {last}"
     return f"run {run_id[:8]} ({run.job_name}{', ' + partition if partition else ''})"
 
 

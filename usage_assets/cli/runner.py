@@ -34,6 +34,7 @@ from usage_assets.cli.run_recovery import describe_wait, process_tags, recover_d
 from usage_assets.common.days import day_range, last_complete_utc_day
 from usage_assets.daily.history import history_first_day
 from usage_assets.definitions import build_definitions, source_first_day
+from usage_assets.defs.ingest.assets import DAY_INGESTED
 from usage_assets.defs.jobs import INGEST_JOB, METRICS_JOB, REPORT_JOB
 from usage_assets.defs.partitions import PARTITIONS_START, comparison_days
 from usage_assets.defs.resources.telemetry import with_secrets_resolved
@@ -50,8 +51,13 @@ from usage_assets.workspace import Workspace
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 # With --verbose: Dagster's warnings and errors too, each failure with its stack trace.
 VERBOSE_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The run tags of a run over a partition range (Dagster's, as in its asset backfills).
+ASSET_PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
+ASSET_PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 #: Seconds between two looks at a running run (is it waiting for a pool slot?).
 WATCH_INTERVAL_S = 2.0
+#: Seconds between two looks at a run's event log for the days it ingested (progress).
+PROGRESS_INTERVAL_S = 0.5
 #: Seconds a stopped run's thread gets to unwind before the command exits without it.
 STOP_GRACE_S = 3.0
 
@@ -175,10 +181,12 @@ class PipelineRunner:
         key = self._report_key(day) or f"{day}/usage-report-{day}.html"
         return self.reports.location(key)
 
-    def ingest(self, day: date) -> None:
-        """Materialize ``day``'s raw_events, rejected_events and instance_days; raises
-        :class:`PipelineRunError` when the run fails (e.g. its blocking check)."""
-        self._execute(INGEST_JOB, day)
+    def ingest(self, day: date, last: date | None = None, progress: Callable[[date], None] | None = None) -> None:
+        """Materialize raw_events, rejected_events and instance_days of ``day`` (to
+        ``last``, inclusive: one run over the whole range, each day its own partition);
+        raises :class:`PipelineRunError` when the run fails (e.g. its blocking check: the
+        days before the failing one stay ingested). ``progress`` is told each day ingested."""
+        self._execute(INGEST_JOB, day, last, progress)
 
     def report(self, day: date) -> Path | str:
         """Materialize every asset of ``day``; returns the HTML report's path.
@@ -196,20 +204,29 @@ class PipelineRunner:
         self._execute(REPORT_JOB, day)
         return self.report_path(day)
 
-    def _execute(self, job_name: str, day: date) -> None:
+    def _execute(
+        self, job_name: str, day: date, last: date | None = None, progress: Callable[[date], None] | None = None
+    ) -> None:
         job = self.definitions.resolve_job_def(job_name)
         run_id = str(uuid.uuid4())
         outcome: dict[str, object] = {}
+        # One day is one partition; a range of days is one run over a partition range
+        # (the ingest job's assets take ranges: BackfillPolicy.single_run()).
+        if last is None or last == day:
+            partitions = {"partition_key": day.isoformat()}
+        else:
+            range_tags = {ASSET_PARTITION_RANGE_START_TAG: day.isoformat(), ASSET_PARTITION_RANGE_END_TAG: last.isoformat()}
+            partitions = {"tags": range_tags}
 
         def execute() -> None:
             try:
                 outcome["result"] = job.execute_in_process(
-                    partition_key=day.isoformat(),
                     instance=self.instance,
                     run_config=self.run_config,
                     raise_on_error=False,
                     run_id=run_id,
-                    tags=process_tags(),
+                    partition_key=partitions.get("partition_key"),
+                    tags={**partitions.get("tags", {}), **process_tags()},
                 )
             except BaseException as error:  # noqa: BLE001 - handed to the watching thread
                 outcome["error"] = error
@@ -218,7 +235,7 @@ class PipelineRunner:
         worker = threading.Thread(target=execute, name=f"{job_name} {day}", daemon=True)
         worker.start()
         try:
-            self._watch(worker, run_id)
+            self._watch(worker, run_id, progress)
         except BaseException as stop:  # Ctrl-C, or SIGTERM turned into SystemExit by the CLI
             self._stop_run(worker, run_id, stop)
             raise
@@ -226,20 +243,24 @@ class PipelineRunner:
             raise outcome["error"]  # type: ignore[misc]
         result = outcome["result"]
         if not result.success:  # type: ignore[attr-defined]
+            days = f"{day}" if last is None or last == day else f"{day} to {last}"
             raise PipelineRunError(
-                f"{job_name} for {day} failed: {failure_summary(result)}",
-                headline=f"{job_name} for {day} failed", failures=step_failures(result, job), run_id=run_id,
+                f"{job_name} for {days} failed: {failure_summary(result)}",
+                headline=f"{job_name} for {days} failed", failures=step_failures(result, job), run_id=run_id,
             )
 
-    def _watch(self, worker: threading.Thread, run_id: str) -> None:
-        """Wait for ``worker``; meanwhile tell each retry of a step, and, when the run waits
-        for a pool slot, free the slots of runs whose process is gone and say (once per
-        change) what it waits for."""
+    def _watch(self, worker: threading.Thread, run_id: str, progress: Callable[[date], None] | None = None) -> None:
+        """Wait for ``worker``; meanwhile tell each retry of a step and ``progress`` each day
+        the run logs as ingested, and, when the run waits for a pool slot, free the slots of
+        runs whose process is gone and say (once per change) what it waits for."""
         told = None
         retries_cursor = None
+        days_logged = DaysLogged(self.instance, run_id)
         while True:
-            worker.join(WATCH_INTERVAL_S)
+            worker.join(PROGRESS_INTERVAL_S if progress else WATCH_INTERVAL_S)
             retries_cursor = self._tell_retries(run_id, retries_cursor)
+            for ingested in days_logged.new() if progress else ():
+                progress(ingested)
             if not worker.is_alive():
                 return
             wait = slot_wait(self.instance, run_id)
@@ -274,6 +295,22 @@ class PipelineRunner:
             how = "Ctrl-C" if isinstance(stop, KeyboardInterrupt) else "SIGTERM" if isinstance(stop, SystemExit) else repr(stop)
             self.instance.report_run_canceled(run, message=f"usage-report was stopped ({how}) before the run finished.")
         self.instance.event_log_storage.free_concurrency_slots_for_run(run_id)
+
+
+class DaysLogged:
+    """The days a run logged as ingested (``"<DAY_INGESTED> YYYY-MM-DD"``, one message per
+    day written), read from its event log a page at a time."""
+
+    def __init__(self, instance: dg.DagsterInstance, run_id: str):
+        self.instance, self.run_id, self.cursor = instance, run_id, None
+
+    def new(self) -> list[date]:
+        """The days logged since the last call, in the order logged."""
+        connection = self.instance.event_log_storage.get_records_for_run(self.run_id, cursor=self.cursor)
+        self.cursor = connection.cursor
+        messages = (record.event_log_entry.user_message for record in connection.records)
+        return [date.fromisoformat(message.removeprefix(f"{DAY_INGESTED} ")) for message in messages
+                if message.startswith(f"{DAY_INGESTED} ")]
 
 
 def failure_summary(result: dg.ExecuteInProcessResult) -> str:

@@ -136,14 +136,70 @@ def instances_as_of(history: pl.LazyFrame, allowlist: InternalAllowlist) -> pl.D
     - ``is_internal`` (Boolean) and ``internal_reason`` (String or null), see
       :func:`usage_assets.daily.internal.classify_internal`.
     """
-    identified = with_source_ip_hash(history).filter(pl.col("registry_id").is_not_null()).sort("date", "registry_id")
+    return _fold(_as_fold_rows(with_source_ip_hash(history).filter(pl.col("registry_id").is_not_null())), allowlist)
+
+
+def instances_extended(previous: pl.DataFrame, day_rows: pl.DataFrame, allowlist: InternalAllowlist) -> pl.DataFrame:
+    """The install table as of day D from the table as of D-1 (``previous``, an
+    :func:`instances_as_of` output) and D's ``instance_days`` rows (``day_rows``): equal to
+    :func:`instances_as_of` over every day up to D, at the cost of one day.
+
+    Each install's row of ``previous`` stands for all its earlier days (first/last seen,
+    active days, sums, maxima, latest non-empty values, its trajectory in order) and is
+    folded with its row of day D as a day before it. The classification is made again
+    (the allowlist may have changed). ``previous`` must hold every day before D (the
+    caller's to check: a day ingested again since would be missed).
+    """
+    # Earlier versions keep their order ahead of any of day D: their first_ts are stand-ins
+    # at the epoch, in trajectory order (day D's versions are all later).
+    epoch = pl.datetime(1970, 1, 1, time_zone="UTC").dt.cast_time_unit("ms")
+    trajectory = pl.col("version_trajectory").fill_null(pl.lit([], dtype=pl.List(pl.String)))
+    earlier = with_source_ip_hash(previous.lazy()).with_columns(
+        trajectory.list.eval(
+            pl.struct(
+                pl.element().alias("version"),
+                pl.lit(None, dtype=pl.Int64).alias("events"),
+                (epoch + pl.duration(milliseconds=pl.int_range(pl.len()))).alias("first_ts"),
+            )
+        )
+        .cast(pl.List(VERSION_STRUCT))
+        .alias("versions")
+    )
+    today = _as_fold_rows(with_source_ip_hash(day_rows.lazy()).filter(pl.col("registry_id").is_not_null()))
+    rows = pl.concat([earlier.select(today.collect_schema().names()), today], how="vertical")
+    return _fold(rows, allowlist)
+
+
+def _as_fold_rows(days: pl.LazyFrame) -> pl.LazyFrame:
+    """``instance_days`` rows as the rows :func:`_fold` folds: each day is one active day
+    that is both the first and the last seen, in (date, registry_id) order."""
+    return days.select(
+        "date",
+        "registry_id",
+        "first_ts",
+        "last_ts",
+        pl.col("date").alias("first_seen"),
+        pl.col("date").alias("last_seen"),
+        pl.lit(1, dtype=pl.Int64).alias("active_days"),
+        "events",
+        "startup_events",
+        "heartbeat_events",
+        *ATTRIBUTES,
+        *AUTH_PATH_FIELDS,
+        *COUNTER_MAXIMA.values(),
+        "versions",
+    ).sort("date", "registry_id").drop("date")
+
+
+def _fold(rows: pl.LazyFrame, allowlist: InternalAllowlist) -> pl.DataFrame:
+    """One row per install from its rows in time order (see :func:`instances_as_of`)."""
     has_share = pl.col("auth_path_share_24h").is_not_null()
-    folded = identified.group_by("registry_id").agg(
+    folded = rows.group_by("registry_id").agg(
         pl.col("first_ts").min(),
         pl.col("last_ts").max(),
-        pl.col("date").min().alias("first_seen"),
-        pl.col("date").max().alias("last_seen"),
-        pl.len().cast(pl.Int64).alias("active_days"),
+        pl.col("first_seen").min(),
+        pl.col("last_seen").max(),
+        pl.col("active_days").sum(),
         pl.col("events").sum(),
         pl.col("startup_events").sum(),
         pl.col("heartbeat_events").sum(),
@@ -152,7 +208,7 @@ def instances_as_of(history: pl.LazyFrame, allowlist: InternalAllowlist) -> pl.D
         *[pl.col(kept).max() for kept in COUNTER_MAXIMA.values()],
     )
     trajectories = (
-        identified.select("registry_id", "versions")
+        rows.select("registry_id", "versions")
         .explode("versions")
         .unnest("versions")
         .filter(pl.col("version").is_not_null())

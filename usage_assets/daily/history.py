@@ -9,11 +9,12 @@ exist (``usage-report run`` ingests from the source's first day on).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 
-from usage_assets.storage.datasets import INSTANCE_DAYS
+from usage_assets.common.days import day_range
+from usage_assets.storage.datasets import INSTANCE_DAYS, INSTANCES
 from usage_assets.storage.lake import Lake
 
 
@@ -33,3 +34,47 @@ def scan_history(lake: Lake, day: date) -> tuple[date, pl.LazyFrame]:
     """
     first = history_first_day(lake, day)
     return first, lake.scan_days(INSTANCE_DAYS, first, day)
+
+
+def carried_forward(lake: Lake, dataset: str, day: date) -> pl.DataFrame | None:
+    """Day ``day - 1`` of the Parquet ``dataset`` (a history-wide table as of that day), when it
+    can be carried forward to ``day``: it exists, and every ``instance_days`` day from the
+    first ingested one to ``day - 1`` exists and was written before it (none was ingested
+    again since, which would change the history it was built from). None otherwise: then the
+    caller computes ``day`` from the whole history (which names any missing day).
+    """
+    previous = day - timedelta(days=1)
+    path = lake.path(dataset, previous)
+    if not path.is_file():
+        return None
+    built = path.stat().st_mtime_ns
+    first = history_first_day(lake, previous)
+    for each in day_range(first, previous):
+        layer = lake.path(INSTANCE_DAYS, each)
+        if not layer.is_file() or layer.stat().st_mtime_ns > built:
+            return None
+    return pl.read_parquet(path)
+
+
+def carried_customer_series(lake: Lake, dataset: str, day: date, instances: pl.DataFrame) -> pl.DataFrame | None:
+    """Day ``day - 1`` of a customer series ``dataset`` (one row per day up to D-1, each row
+    depending only on the days up to it and on who is a customer), when it can be carried
+    forward to ``day``: as :func:`carried_forward`, and its customers are today's.
+
+    ``instances``: the install table of ``day``. The series of D-1 was drawn with the
+    customers of the install table of D-1, so it is carried forward only when that table is
+    not newer than the series, and its customers are exactly the customers of ``instances``
+    first seen before ``day`` (no install became internal or customer since, e.g. by an
+    allowlist change or a late ``internal_only_deployment`` flag: that rewrites every day).
+    """
+    previous = carried_forward(lake, dataset, day)
+    yesterday = day - timedelta(days=1)
+    table_path = lake.path(INSTANCES, yesterday)
+    if previous is None or not table_path.is_file():
+        return None
+    if table_path.stat().st_mtime_ns > lake.path(dataset, yesterday).stat().st_mtime_ns:
+        return None
+    before = pl.read_parquet(table_path, columns=["registry_id", "is_internal"])
+    then = set(before.filter(~pl.col("is_internal"))["registry_id"].to_list())
+    now = set(instances.filter(~pl.col("is_internal"), pl.col("first_seen") < day)["registry_id"].to_list())
+    return previous if then == now else None

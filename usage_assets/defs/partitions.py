@@ -43,6 +43,25 @@ def partition_day(context: dg.AssetExecutionContext | dg.AssetCheckExecutionCont
     return date.fromisoformat(context.partition_key)
 
 
+def checked_day(context: dg.AssetCheckExecutionContext) -> date:
+    """The UTC day a partitioned check evaluates: its partition, or the newest day of a run
+    over a partition range (ingest takes ranges), so a catch-up run is not failed by its
+    checks; the report run of each day evaluates them for that day."""
+    return date.fromisoformat(context.partition_keys[-1])
+
+
+def partition_days(context: dg.AssetExecutionContext) -> list[date]:
+    """The UTC days of the partitions being materialized, ascending: one day, or every day of
+    the run's partition range (an asset with ``BackfillPolicy.single_run()``)."""
+    return [date.fromisoformat(key) for key in context.partition_keys]
+
+
+#: Ingest and the daily layer take a range of days in one run (catch-up, backfills from
+#: the CLI and the UI): the cost of a run (process, instance writes) is paid once, not per
+#: day. Each day is still written as its own partition, atomically.
+ONE_RUN_PER_RANGE = dg.BackfillPolicy.single_run()
+
+
 def days_up_to_d(days_before: int) -> dg.TimeWindowPartitionMapping:
     """The mapping "day D and the ``days_before`` days before it" (clipped at the first partition)."""
     return dg.TimeWindowPartitionMapping(start_offset=-days_before)

@@ -114,3 +114,47 @@ def engagement_series(history: pl.LazyFrame, customer_ids: Collection[str], firs
         .select(list(SCHEMA))
         .cast(SCHEMA)
     )
+
+
+def engagement_extended(
+    previous: pl.DataFrame, window: pl.LazyFrame, customer_ids: Collection[str], new_customers: int, day: date
+) -> pl.DataFrame:
+    """:func:`engagement_series` of ``day`` from the series of ``day - 1`` and the last 7
+    days: equal to the full series when ``previous`` is the series of ``day - 1`` with the
+    same customers (every row up to D-1 depends only on earlier days), at a week's cost.
+
+    ``previous``: the series of D-1, non-empty and ending on D-1 (else ``ValueError``: the
+    caller computes the whole series); ``window``: lazy ``instance_days`` covering
+    D-6..D; ``customer_ids``: today's customers; ``new_customers``: customers whose first
+    day is D. Returns ``previous`` plus the row of D.
+    """
+    if previous.is_empty() or previous["date"][-1] != day - timedelta(days=1):
+        raise ValueError(f"engagement of {day} extends a series ending the day before, not {previous['date'].max()}")
+    series_first = previous["date"][0]
+    since = max(series_first, day - timedelta(days=WINDOW_DAYS - 1))
+    active = (
+        window.filter(pl.col("registry_id").is_in(list(customer_ids)), pl.col("date").is_between(since, day))
+        .select("date", "registry_id")
+        .unique()
+        .collect()
+    )
+    days_active = active.group_by("registry_id").len()
+    full_window = day >= series_first + timedelta(days=WINDOW_DAYS - 1)
+    today = active.filter(pl.col("date") == day).select(pl.len().cast(pl.Int64).alias("daily_active"))
+    daily_active = pl.concat([previous["daily_active"].tail(WINDOW_DAYS - 1), today["daily_active"]])
+    row = pl.DataFrame(
+        {
+            "date": [day],
+            "daily_active": [daily_active[-1]],
+            # Counts are whole numbers, so the 7-day sum is exact and equals the full series' rolling mean.
+            "ma7": [daily_active.rolling_mean(WINDOW_DAYS).round(2)[-1] if full_window else None],
+            "streak7": [int((days_active["len"] == WINDOW_DAYS).sum()) if full_window else None],
+            "cumulative_installs": [int(previous["cumulative_installs"][-1]) + new_customers],
+            "likely_alive_7d": [days_active.height],
+        },
+        schema_overrides={"ma7": pl.Float64, "streak7": pl.Int64, "daily_active": pl.Int64},
+    ).with_columns(
+        _pct(pl.col("daily_active"), pl.col("cumulative_installs")).alias("dai_pct_of_total"),
+        _pct(pl.col("daily_active"), pl.col("likely_alive_7d")).alias("dai_pct_of_likely_alive"),
+    )
+    return pl.concat([previous, row.select(list(SCHEMA)).cast(SCHEMA)])

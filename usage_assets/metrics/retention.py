@@ -136,3 +136,29 @@ def adoption_funnel(stickiness: Mapping, confirmed_alive: int) -> list[dict]:
         {"stage": stage, "installs": n, "pct_of_customers": pct(n, total)}
         for stage, n in zip(FUNNEL_STAGES, counts, strict=True)
     ]
+
+
+def retention_extended(previous: pl.DataFrame, customers: pl.DataFrame, day: date) -> pl.DataFrame:
+    """:func:`retention_series` of ``day`` from the series of ``day - 1``: equal to the full
+    series when ``previous`` is the series of D-1 with the same customers (a row depends
+    only on the days up to it), at the cost of one row.
+
+    ``customers``: the customer rows of the install table of ``day`` (reads ``age_days``):
+    D's row counts them all, by age as of D (an install enters the age >= t group on its
+    first active day t days after its first day, so by D exactly those aged >= t are in).
+    Returns ``previous`` plus the row of D (none while there is no customer).
+    """
+    total = customers.height
+    if total == 0:
+        return previous
+    ages = customers["age_days"]
+    at_least = {t: int((ages >= t).sum()) for t in _THRESHOLDS}
+    row = {
+        "date": day,
+        "total": total,
+        "one_day_wonder_pct": pct(total - at_least[1], total),
+        **{f"pct_ge_{t}d": pct(at_least[t], total) for t in LIFETIME_BUCKETS},
+        "one_day_wonders": total - at_least[1],
+        **{f"ge_{t}d": at_least[t] for t in LIFETIME_BUCKETS},
+    }
+    return pl.concat([previous, pl.DataFrame([row], schema=RETENTION_SCHEMA)])

@@ -70,6 +70,7 @@ __all__ = [
     "DemoFleetParams",
     "demo_deployments",
     "demo_events_for_day",
+    "fleet_of_size",
     "internal_registry_id",
 ]
 
@@ -898,6 +899,21 @@ def _poisson(rng: random.Random, mean: float) -> int:
 def _arrival_mean(params: DemoFleetParams, arrival: date) -> float:
     growth = min((arrival - params.start).days, _GROWTH_DAYS) / _GROWTH_DAYS
     return params.daily_new_installs * (1 + (_GROWTH_FACTOR - 1) * growth)
+
+
+def fleet_of_size(installs: int, days: int, last_day: date, seed: int = 7) -> DemoFleetParams:
+    """A fleet whose ``days`` days end on ``last_day`` and bring about ``installs`` community
+    installs (the expected number of arrivals; the simulated count varies by a few percent).
+
+    The arrival mean grows from ``daily_new_installs`` to 3x over the first 90 days, so
+    ``daily_new_installs`` = installs / sum over the days of that growth. Raises
+    ``ValueError`` when ``installs`` or ``days`` is not positive.
+    """
+    if installs <= 0 or days <= 0:
+        raise ValueError(f"a fleet needs installs and days > 0, got {installs} installs over {days} days")
+    start = last_day - timedelta(days=days - 1)
+    growth = sum(1 + (_GROWTH_FACTOR - 1) * min(day, _GROWTH_DAYS) / _GROWTH_DAYS for day in range(days))
+    return DemoFleetParams(seed=seed, start=start, daily_new_installs=installs / growth)
 
 
 def _unidentified_mean(params: DemoFleetParams, arrival: date) -> float:

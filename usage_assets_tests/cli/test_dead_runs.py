@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -167,7 +167,9 @@ def test_a_run_killed_inside_the_ingest_step_does_not_block_the_next_run(cli_env
                            capture_output=True, text=True, timeout=180)
     assert rerun.returncode == 0, rerun.stderr
     said = " ".join(rerun.stderr.split())
-    assert f"Recovered 1 run(s) left behind by a stopped process: run {slot.run_id[:8]} (daily_ingest, {START})" in said
+    # The stalled run ingests the days before DAY in one run over their range.
+    days = f"{START} to {DAY - timedelta(days=1)}"
+    assert f"Recovered 1 run(s) left behind by a stopped process: run {slot.run_id[:8]} (daily_ingest, {days})" in said
     assert f"pid {stalled.pid} is gone, marked failed; freed its slot in pool {POOL}" in said
     assert (tmp_path / "reports" / DAY.isoformat() / f"usage-report-{DAY}.html").is_file()
     assert instance.get_run_by_id(slot.run_id).status is dg.DagsterRunStatus.FAILURE

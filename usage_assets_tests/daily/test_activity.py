@@ -123,3 +123,89 @@ def test_source_ip_hash_is_the_latest_non_empty_and_days_written_before_it_exist
     # Only old days in range: the column is there, empty.
     only_old = instances_as_of(lake.scan_days(INSTANCE_DAYS, first, first), InternalAllowlist())
     assert only_old["source_ip_hash"].to_list() == [None]
+
+
+def generated_days(days: int, seed: int = 3) -> dict[date, pl.DataFrame]:
+    """instance_days of a small demo fleet (restarts, upgrades, missed heartbeats, internal
+    installs), with random install-days dropped (gaps of any length: returns after silence)
+    and some versions respelled with a ``v`` (a spelling change is no upgrade)."""
+    import random
+    from datetime import timedelta
+
+    from usage_assets.sources.demo_fleet import DemoFleetParams, demo_events_for_day
+
+    params, rng = DemoFleetParams(seed=seed, start=date(2026, 3, 1), daily_new_installs=6.0), random.Random(seed)
+    layer = {}
+    for offset in range(days):
+        day = params.start + timedelta(days=offset)
+        events = validate_events(demo_events_for_day(params, day), day).events
+        ids = sorted(set(events["registry_id"].drop_nulls().to_list()))
+        dropped = [registry_id for registry_id in ids if rng.random() < 0.3]
+        events = events.filter(~pl.col("registry_id").is_in(dropped)).with_columns(
+            pl.when(pl.col("v").is_not_null() & (pl.int_range(pl.len()) % 5 == 0))
+            .then(pl.concat_str(pl.lit("v"), pl.col("v"))).otherwise(pl.col("v")).alias("v")
+        )
+        layer[day] = instance_days_from_events(events, day)
+    return layer
+
+
+def test_the_install_table_carried_forward_a_day_at_a_time_equals_the_full_fold():
+    from usage_assets.daily.activity import instances_extended
+    from usage_assets.sources.demo_fleet import DEMO_INTERNAL_ALLOWLIST
+
+    allowlist = InternalAllowlist.from_file(DEMO_INTERNAL_ALLOWLIST)
+    layer = generated_days(40)
+    days = sorted(layer)
+    carried = instances_as_of(layer[days[0]].lazy(), allowlist)
+    for index, day in enumerate(days[1:], start=1):
+        carried = instances_extended(carried, layer[day], allowlist)
+        full = instances_as_of(pl.concat([layer[each] for each in days[: index + 1]]).lazy(), allowlist)
+        assert carried.equals(full), day
+    assert carried["is_internal"].any() and (carried["version_changes"] > 0).any()
+    assert (carried["active_days"] < carried["age_days"] + 1).any()  # some installs came back after a gap
+
+
+def test_a_table_is_carried_forward_only_while_its_history_is_unchanged(tmp_path):
+    import os
+
+    from usage_assets.daily.history import carried_forward
+    from usage_assets.storage.lake import Lake
+
+    lake, layer = Lake(tmp_path), generated_days(3)
+    first, second, third = sorted(layer)
+    for day, frame in layer.items():
+        lake.write_frame("instance_days", day, frame)
+    assert carried_forward(lake, "instances", third) is None  # day 2's table was never built
+    lake.write_frame("instances", second, instances_as_of(pl.concat([layer[first], layer[second]]).lazy(),
+                                                          InternalAllowlist()))
+    assert carried_forward(lake, "instances", third) is not None
+    # Day 1 ingested again after day 2's table was built: the table is stale.
+    built = lake.path("instances", second).stat().st_mtime_ns
+    os.utime(lake.path("instance_days", first), ns=(built + 1_000_000, built + 1_000_000))
+    assert carried_forward(lake, "instances", third) is None
+
+
+def test_a_customer_series_is_carried_forward_only_with_the_same_customers(tmp_path):
+    import os
+
+    from usage_assets.daily.history import carried_customer_series
+    from usage_assets.storage.lake import Lake
+
+    lake, layer = Lake(tmp_path), generated_days(3)
+    first, second, third = sorted(layer)
+    for day, frame in layer.items():
+        lake.write_frame("instance_days", day, frame)
+    before = instances_as_of(pl.concat([layer[first], layer[second]]).lazy(), InternalAllowlist())
+    lake.write_frame("instances", second, before)
+    series = pl.DataFrame({"date": [first, second], "value": [1, 2]})
+    lake.write_frame("engagement", second, series)
+    today = instances_as_of(pl.concat(layer.values()).lazy(), InternalAllowlist())
+    assert carried_customer_series(lake, "engagement", third, today).equals(series)
+    # One install seen before D became internal (say, added to the allowlist): every day changes.
+    moved = today["registry_id"][0]
+    reclassified = today.with_columns((pl.col("registry_id") == moved).alias("is_internal"))
+    assert carried_customer_series(lake, "engagement", third, reclassified) is None
+    # D-1's install table rebuilt after its series: the series may hold other customers.
+    built = lake.path("engagement", second).stat().st_mtime_ns
+    os.utime(lake.path("instances", second), ns=(built + 1_000_000, built + 1_000_000))
+    assert carried_customer_series(lake, "engagement", third, today) is None

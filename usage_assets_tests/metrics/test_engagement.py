@@ -100,3 +100,39 @@ def test_without_customers_the_series_is_empty():
 def test_a_series_that_ends_before_it_starts_is_empty():
     series = engagement_series(history({ID_A: [1]}), [ID_A], d(2), d(1))
     assert series.is_empty() and series.schema == pl.Schema(SCHEMA)
+
+
+def test_series_carried_forward_a_day_at_a_time_equal_the_full_series():
+    """Engagement and lifetime buckets of D from D-1's series plus day D equal the series
+    computed over all history, on a generated fleet with gaps, restarts and upgrades."""
+    from datetime import timedelta
+
+    from usage_assets.daily.activity import instances_as_of
+    from usage_assets.daily.internal import InternalAllowlist, customer_ids, customers
+    from usage_assets.metrics.engagement import WINDOW_DAYS, engagement_extended
+    from usage_assets.metrics.retention import retention_extended, retention_series
+    from usage_assets.sources.demo_fleet import DEMO_INTERNAL_ALLOWLIST
+    from usage_assets_tests.daily.test_activity import generated_days
+
+    allowlist = InternalAllowlist.from_file(DEMO_INTERNAL_ALLOWLIST)
+    layer = generated_days(24)
+    days = sorted(layer)
+    first = days[0]
+    history = pl.concat(layer.values()).lazy()
+    previous_engagement = previous_retention = None
+    carried = 0
+    for day in days:
+        up_to_day = history.filter(pl.col("date") <= day)
+        table = instances_as_of(up_to_day, allowlist)
+        ids = customer_ids(table)
+        engagement = engagement_series(up_to_day, ids, first, day)
+        retention = retention_series(up_to_day, ids, first, day)
+        if previous_engagement is not None and not previous_engagement.is_empty():
+            window = up_to_day.filter(pl.col("date") >= day - timedelta(days=WINDOW_DAYS - 1))
+            new = customers(table).filter(pl.col("first_seen") == day).height
+            assert engagement_extended(previous_engagement, window, ids, new, day).equals(engagement), day
+            assert retention_extended(previous_retention, customers(table), day).equals(retention), day
+            carried += 1
+        previous_engagement, previous_retention = engagement, retention
+    assert carried >= len(days) - 2
+    assert engagement["streak7"].drop_nulls().max() > 0 and engagement["ma7"].null_count() == WINDOW_DAYS - 1

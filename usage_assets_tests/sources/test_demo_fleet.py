@@ -441,3 +441,19 @@ def test_recreated_deployments_with_and_without_a_persistent_volume_and_their_li
 
 def release_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+
+
+def test_a_fleet_of_a_given_size_brings_about_that_many_installs_over_its_days() -> None:
+    from usage_assets.sources.demo_fleet import INTERNAL_INSTALL_COUNT, fleet_of_size
+
+    last = date(2026, 6, 30)
+    fleet = fleet_of_size(200, 20, last)
+    assert fleet.start == date(2026, 6, 11)
+    ids = set()
+    for offset in range(20):
+        events = demo_events_for_day(fleet, fleet.start + timedelta(days=offset))
+        ids |= set(events["registry_id"].drop_nulls().to_list())
+    community = len(ids) - INTERNAL_INSTALL_COUNT
+    assert 170 <= community <= 230  # Poisson arrivals: about 200, within 15%
+    with pytest.raises(ValueError, match="installs and days > 0"):
+        fleet_of_size(0, 20, last)

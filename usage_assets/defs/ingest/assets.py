@@ -2,17 +2,17 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import date, timedelta
 
 import dagster as dg
 
 from usage_assets.defs.ingest.retries import INGEST_RETRY_POLICY
-from usage_assets.defs.materialize import frame_result, json_result
+from usage_assets.defs.materialize import DayByDay, write_frame, write_json
 from usage_assets.defs.metadata import ingest_numbers
-from usage_assets.defs.partitions import daily_partitions, partition_day
+from usage_assets.defs.partitions import ONE_RUN_PER_RANGE, daily_partitions, partition_days
 from usage_assets.defs.resources.storage import DataLake
 from usage_assets.defs.resources.telemetry import TelemetrySource
-from usage_assets.ingest.completeness import check_heartbeats
+from usage_assets.ingest.completeness import HeartbeatCheck, check_heartbeats
 from usage_assets.ingest.validation import ingest_stats, validate_events
 from usage_assets.sources.errors import SourceError
 from usage_assets.storage.datasets import FIELD_QUARANTINE, INGEST_STATS, RAW_EVENTS, REJECTED_EVENTS
@@ -20,6 +20,8 @@ from usage_assets.storage.disk import LocalDiskError
 from usage_assets.storage.lake import MissingPartitionsError
 
 HEARTBEATS_PRESENT = "heartbeats_present"
+#: Logged once per day written (``"<DAY_INGESTED> YYYY-MM-DD"``): the CLI's progress over a range.
+DAY_INGESTED = "Ingested day"
 
 
 @contextmanager
@@ -92,43 +94,67 @@ def ingest_spec(key: str, description: str, kinds: set[str]) -> dg.AssetSpec:
         )
     ],
     partitions_def=daily_partitions,
+    backfill_policy=ONE_RUN_PER_RANGE,
     pool="telemetry_source",
     retry_policy=INGEST_RETRY_POLICY,
 )
 def daily_events(context: dg.AssetExecutionContext, telemetry: TelemetrySource, data_lake: DataLake):
-    """Fetch day D from the source, check it, validate it and write raw_events,
-    rejected_events, field_quarantine and ingest_stats."""
+    """Fetch each day of the run's range from the source, oldest first, check it, validate
+    it and write its raw_events, rejected_events, field_quarantine and ingest_stats."""
     with only_transient_errors_retried():
-        yield from _ingest_day(context, telemetry, data_lake)
+        yield from _ingest_days(context, telemetry, data_lake)
 
 
-def _ingest_day(context: dg.AssetExecutionContext, telemetry: TelemetrySource, data_lake: DataLake):
-    # The source is asked for this day only, so a day's ingest costs the same with a
-    # week or a year of history.
-    day = partition_day(context)
-    fetched = telemetry.fetch_day(day)
-    validated = validate_events(fetched, day)
+def _ingest_days(context: dg.AssetExecutionContext, telemetry: TelemetrySource, data_lake: DataLake):
+    days = partition_days(context)
     lake = data_lake.lake()
+    with DayByDay(context) as recorder:
+        yield from _ingest_range(context, telemetry, lake, recorder, days)
+
+
+def _ingest_range(context, telemetry: TelemetrySource, lake, recorder: DayByDay, days: list[date]):
     try:
-        previous = lake.read_frame(RAW_EVENTS, day - timedelta(days=1)).select("event")
+        previous = lake.read_frame(RAW_EVENTS, days[0] - timedelta(days=1)).select("event")
     except MissingPartitionsError:
         previous = None
-    check = check_heartbeats(validated.events, previous)
-    yield dg.AssetCheckResult(
+    for day in days:
+        # The source is asked for one day at a time, so a day's ingest costs the same with
+        # a week or a year of history, and memory holds one day.
+        fetched = telemetry.fetch_day(day)
+        validated = validate_events(fetched, day)
+        check = check_heartbeats(validated.events, previous)
+        if check.problem or day == days[-1]:
+            # One evaluation per run: the day that failed, or the last day once all passed.
+            yield _heartbeat_check_result(check, day, len(days))
+        if check.problem:
+            # Nothing of this day is written: its previous good partition stays, the days
+            # before it count as materialized, and the failed blocking check stops
+            # everything downstream.
+            recorder.record_written()
+            return
+        _write_day(context, recorder, lake, telemetry, day, fetched, validated, check)
+        previous = validated.events.select("event")
+        context.log.info(f"{DAY_INGESTED} {day}")
+    yield from recorder.results(RAW_EVENTS, REJECTED_EVENTS, FIELD_QUARANTINE, INGEST_STATS)
+
+
+def _heartbeat_check_result(check: HeartbeatCheck, day: date, days: int) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
         check_name=HEARTBEATS_PRESENT,
         asset_key=RAW_EVENTS,
         passed=check.problem is None,
         description=check.problem,
         metadata={
+            "day": day.isoformat(),
+            "days_checked": days,
             "startup_events": check.today["startup"],
             "heartbeat_events": check.today["heartbeat"],
             "previous_day_heartbeats": check.yesterday["heartbeat"] if check.yesterday else "not ingested",
         },
     )
-    if check.problem:
-        # Nothing is written: the previous good partition stays, and the failed blocking
-        # check stops everything downstream.
-        return
+
+
+def _write_day(context, recorder: DayByDay, lake, telemetry: TelemetrySource, day: date, fetched, validated, check):
     stats = {
         **ingest_stats(fetched, validated),
         # Which version of the source's day this is, and what the source set aside or ignored
@@ -136,7 +162,7 @@ def _ingest_day(context: dg.AssetExecutionContext, telemetry: TelemetrySource, d
         "source_version": telemetry.day_version(day),
         "source_notes": telemetry.quality_notes(),
     }
-    yield frame_result(
+    recorder.written(RAW_EVENTS, day, write_frame(
         lake, RAW_EVENTS, day, validated.events,
         rows_fetched=fetched.height,
         startup_events=check.today["startup"],
@@ -145,12 +171,16 @@ def _ingest_day(context: dg.AssetExecutionContext, telemetry: TelemetrySource, d
         duplicates_dropped=validated.duplicates,
         **ingest_numbers(stats),
         source=telemetry.describe(),
+    ))
+    rejected = write_frame(
+        lake, REJECTED_EVENTS, day, validated.rejects, reasons=dg.MetadataValue.json(stats["rejects_by_reason"])
     )
-    rejected = frame_result(lake, REJECTED_EVENTS, day, validated.rejects, reasons=dg.MetadataValue.json(stats["rejects_by_reason"]))
     if validated.rejects.height:
-        context.log.warning(f"{validated.rejects.height} row(s) of {day} rejected; see {rejected.metadata['path'].path}")
-    yield rejected
-    yield frame_result(
+        context.log.warning(f"{validated.rejects.height} row(s) of {day} rejected; see {rejected['path'].path}")
+    recorder.written(REJECTED_EVENTS, day, rejected)
+    recorder.written(FIELD_QUARANTINE, day, write_frame(
         lake, FIELD_QUARANTINE, day, validated.quarantine, events_by_action=dg.MetadataValue.json(stats["field_issues"])
-    )
-    yield json_result(lake, INGEST_STATS, day, stats, rows_fetched=stats["fetched"], rows_kept=stats["valid"])
+    ))
+    recorder.written(INGEST_STATS, day, write_json(
+        lake, INGEST_STATS, day, stats, rows_fetched=stats["fetched"], rows_kept=stats["valid"]
+    ))

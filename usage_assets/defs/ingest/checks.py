@@ -10,7 +10,7 @@ import warnings
 
 import dagster as dg
 
-from usage_assets.defs.partitions import PARTITIONS_START, daily_partitions, partition_day
+from usage_assets.defs.partitions import PARTITIONS_START, checked_day, daily_partitions
 from usage_assets.defs.resources.storage import DataLake
 from usage_assets.defs.resources.telemetry import TelemetrySource
 from usage_assets.ingest.reconciliation import days_to_reconcile, gaps_message, reconcile
@@ -27,7 +27,7 @@ RECONCILIATION_CHECK_KEY = dg.AssetCheckKey(dg.AssetKey(RAW_EVENTS), CHECK_NAME)
 def _raw_events_match_source(
     context: dg.AssetCheckExecutionContext, telemetry: TelemetrySource, data_lake: DataLake
 ) -> dg.AssetCheckResult:
-    day = partition_day(context)
+    day = checked_day(context)
     lake = data_lake.lake()
     days = days_to_reconcile(day, RECONCILE_DAYS, PARTITIONS_START)
     try:

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import dagster as dg
 
-from usage_assets.defs.partitions import daily_partitions, days_up_to_d, partition_day
+from usage_assets.defs.partitions import checked_day, daily_partitions, days_up_to_d
 from usage_assets.defs.resources.quality import DataQualityThresholds
 from usage_assets.defs.resources.storage import DataLake
 from usage_assets.ingest.quality import cleared_fields, listed, new_values, rejected_rows
@@ -66,7 +66,7 @@ def _result(passed: bool, description: str, metadata: dict) -> dg.AssetCheckResu
 def rejected_rows_share(
     context: dg.AssetCheckExecutionContext, data_lake: DataLake, quality: DataQualityThresholds
 ) -> dg.AssetCheckResult:
-    numbers = rejected_rows(data_lake.lake().read_json(INGEST_STATS, partition_day(context)))
+    numbers = rejected_rows(data_lake.lake().read_json(INGEST_STATS, checked_day(context)))
     limit = quality.max_rejected_rows_pct
     return _result(
         numbers["rejected_rows_pct"] <= limit,
@@ -85,7 +85,7 @@ def rejected_rows_share(
 def cleared_fields_share(
     context: dg.AssetCheckExecutionContext, data_lake: DataLake, quality: DataQualityThresholds
 ) -> dg.AssetCheckResult:
-    numbers = cleared_fields(data_lake.lake().read_json(INGEST_STATS, partition_day(context)))
+    numbers = cleared_fields(data_lake.lake().read_json(INGEST_STATS, checked_day(context)))
     limit = quality.max_cleared_fields_pct
     return _result(
         numbers["cleared_fields_pct"] <= limit,
@@ -103,7 +103,7 @@ def cleared_fields_share(
     dg.AssetDep(FIELD_QUARANTINE, partition_mapping=days_up_to_d(NEW_VALUE_LOOKBACK_DAYS)),
 )
 def new_enum_values(context: dg.AssetCheckExecutionContext, data_lake: DataLake) -> dg.AssetCheckResult:
-    day = partition_day(context)
+    day = checked_day(context)
     lake = data_lake.lake()
     earlier = [day - timedelta(days=back) for back in range(1, NEW_VALUE_LOOKBACK_DAYS + 1)]
     found = new_values(
@@ -130,7 +130,7 @@ def new_enum_values(context: dg.AssetCheckExecutionContext, data_lake: DataLake)
     "rejected): a collector or export that stopped, or a day the source does not hold yet.",
 )
 def events_present(context: dg.AssetCheckExecutionContext, data_lake: DataLake) -> dg.AssetCheckResult:
-    day = partition_day(context)
+    day = checked_day(context)
     stats = data_lake.lake().read_json(INGEST_STATS, day)
     return _result(
         stats["valid"] > 0,
