@@ -41,19 +41,19 @@ def carried_forward(lake: Lake, dataset: str, day: date) -> pl.DataFrame | None:
     can be carried forward to ``day``: it exists, and every ``instance_days`` day from the
     first ingested one to ``day - 1`` exists and was written before it (none was ingested
     again since, which would change the history it was built from). None otherwise: then the
-    caller computes ``day`` from the whole history (which names any missing day).
+    caller computes ``day`` from the whole history (which names any missing day). Always
+    None in a store that cannot order writes (S3).
     """
     previous = day - timedelta(days=1)
-    path = lake.path(dataset, previous)
-    if not path.is_file():
+    built = lake.written_ns(dataset, previous)
+    if built is None:
         return None
-    built = path.stat().st_mtime_ns
     first = history_first_day(lake, previous)
     for each in day_range(first, previous):
-        layer = lake.path(INSTANCE_DAYS, each)
-        if not layer.is_file() or layer.stat().st_mtime_ns > built:
+        layer = lake.written_ns(INSTANCE_DAYS, each)
+        if layer is None or layer > built:
             return None
-    return pl.read_parquet(path)
+    return lake.read_frame(dataset, previous)
 
 
 def carried_customer_series(lake: Lake, dataset: str, day: date, instances: pl.DataFrame) -> pl.DataFrame | None:
@@ -69,12 +69,10 @@ def carried_customer_series(lake: Lake, dataset: str, day: date, instances: pl.D
     """
     previous = carried_forward(lake, dataset, day)
     yesterday = day - timedelta(days=1)
-    table_path = lake.path(INSTANCES, yesterday)
-    if previous is None or not table_path.is_file():
+    table_written = lake.written_ns(INSTANCES, yesterday)
+    if previous is None or table_written is None or table_written > lake.written_ns(dataset, yesterday):
         return None
-    if table_path.stat().st_mtime_ns > lake.path(dataset, yesterday).stat().st_mtime_ns:
-        return None
-    before = pl.read_parquet(table_path, columns=["registry_id", "is_internal"])
+    before = lake.read_frame(INSTANCES, yesterday).select("registry_id", "is_internal")
     then = set(before.filter(~pl.col("is_internal"))["registry_id"].to_list())
     now = set(instances.filter(~pl.col("is_internal"), pl.col("first_seen") < day)["registry_id"].to_list())
     return previous if then == now else None

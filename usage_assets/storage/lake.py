@@ -79,6 +79,11 @@ class Lake:
         """Whether ``day`` of ``dataset`` was written (a zero-row day counts as written)."""
         return self.store.exists(self.key(dataset, day, filename))
 
+    def written_ns(self, dataset: str, day: date, filename: str = "part-0.parquet") -> int | None:
+        """When ``day`` of ``dataset`` was written (nanoseconds), None when it was not or the
+        store cannot order writes (S3): see :meth:`usage_assets.storage.store.Store.written_ns`."""
+        return self.store.written_ns(self.key(dataset, day, filename))
+
     def write_frame(self, dataset: str, day: date, frame: pl.DataFrame) -> Path | str:
         """Replace ``day`` of a Parquet dataset with ``frame``, atomically; returns the path."""
         self.store.write_parquet(self.key(dataset, day), frame)

@@ -162,6 +162,11 @@ class S3Store(Store):
                 "USAGE_S3_ENDPOINT_URL and the network, then run again"
             ) from error
 
+    def written_ns(self, key: str) -> int | None:
+        # S3's LastModified has one-second resolution: too coarse to tell whether a day was
+        # rewritten after a table built from it, so nothing is carried forward in S3.
+        return None
+
     def exists(self, key: str) -> bool:
         try:
             with self._naming_errors(key):

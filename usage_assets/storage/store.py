@@ -98,6 +98,12 @@ class Store(ABC):
         """Whether an object is stored under ``key``."""
 
     @abstractmethod
+    def written_ns(self, key: str) -> int | None:
+        """When the object under ``key`` was written (nanoseconds, comparable between
+        objects of this store), or None when absent or not known precisely enough to order
+        two writes."""
+
+    @abstractmethod
     def read_bytes(self, key: str) -> bytes:
         """The object under ``key``."""
 
@@ -150,6 +156,10 @@ class LocalStore(Store):
 
     def exists(self, key: str) -> bool:
         return (self.root / key).is_file()
+
+    def written_ns(self, key: str) -> int | None:
+        path = self.root / key
+        return path.stat().st_mtime_ns if path.is_file() else None
 
     def read_bytes(self, key: str) -> bytes:
         return (self.root / key).read_bytes()
