@@ -130,6 +130,11 @@ def _entry(name: str, title: str, *, evaluated: bool, fired: bool, value, baseli
     }
 
 
+def _not_evaluated(name: str, title: str, value, reason: str) -> dict:
+    """The entry of a check that could not be evaluated on D (it never fires), and why."""
+    return _entry(name, title, evaluated=False, fired=False, value=value, baseline=None, threshold=None, reason=reason)
+
+
 def _number(value: float, unit: str) -> str:
     return f"{value:,.1f}{unit}" if unit or value != int(value) else f"{int(value):,}"
 
@@ -167,27 +172,14 @@ def robust_check(check: Series, series: pl.DataFrame, day: date, rule: AnomalyRu
     value = today[0] if today else None
     first = series["date"].min() if series.height else day
     if first > start or len(window) < rule.baseline_days // 2:
-        return _entry(
+        return _not_evaluated(
             check.name,
             check.title,
-            evaluated=False,
-            fired=False,
-            value=value,
-            baseline=None,
-            threshold=None,
-            reason=f"Not evaluated: the baseline needs {rule.baseline_days} days of history before {day}.",
+            value,
+            f"Not evaluated: the baseline needs {rule.baseline_days} days of history before {day}.",
         )
     if value is None:
-        return _entry(
-            check.name,
-            check.title,
-            evaluated=False,
-            fired=False,
-            value=None,
-            baseline=None,
-            threshold=None,
-            reason=f"Not evaluated: no value on {day}.",
-        )
+        return _not_evaluated(check.name, check.title, None, f"Not evaluated: no value on {day}.")
     baseline, mad = robust_baseline(window_points)
     threshold = max(rule.threshold_mads * MAD_TO_SIGMA * mad, rule.min_relative_change * abs(baseline), check.floor)
     deviation = value - baseline
@@ -235,15 +227,8 @@ def dimension_check(
     """
     title = f"Active customer installs per {dimension}, day over day"
     if not evaluated:
-        return _entry(
-            name,
-            title,
-            evaluated=False,
-            fired=False,
-            value=None,
-            baseline=None,
-            threshold=None,
-            reason=f"Not evaluated: the check needs {rule.baseline_days} days of history before {day}.",
+        return _not_evaluated(
+            name, title, None, f"Not evaluated: the check needs {rule.baseline_days} days of history before {day}."
         )
     shifts = []
     for key in sorted(set(today) | set(yesterday)):
@@ -344,7 +329,8 @@ def daily_series(history: pl.LazyFrame, instances: pl.DataFrame, first: date, da
     day; ``1.34.0-p1`` and ``v1.34.0`` are release ``1.34.0``) and ``newest_release_pct``
     (share of active installs whose latest version that day is it or the release before
     it, 0-100; null without actives or release). The release before counts too, or every
-    release day would look like a collapse of adoption. Heartbeats per install are capped at the day's 90th percentile."""
+    release day would look like a collapse of adoption. Heartbeats per install are capped
+    at the day's 90th percentile."""
     customers = instances.filter(~pl.col("is_internal"))["registry_id"]
     rows = (
         history.filter(pl.col("registry_id").is_not_null())
