@@ -903,17 +903,21 @@ def _arrival_mean(params: DemoFleetParams, arrival: date) -> float:
 
 def fleet_of_size(installs: int, days: int, last_day: date, seed: int = 7) -> DemoFleetParams:
     """A fleet whose ``days`` days end on ``last_day`` and bring about ``installs`` community
-    installs (the expected number of arrivals; the simulated count varies by a few percent).
+    registry_ids (the expected number; the simulated count varies by several percent).
 
-    The arrival mean grows from ``daily_new_installs`` to 3x over the first 90 days, so
-    ``daily_new_installs`` = installs / sum over the days of that growth. Raises
-    ``ValueError`` when ``installs`` or ``days`` is not positive.
+    The arrival mean grows from ``daily_new_installs`` to 3x over the first 90 days, and each
+    arriving install brings :data:`_RECREATED_IDS_PER_ARRIVAL` more ids on average (the
+    incarnations of recreated deployments, counted whole: a short fleet holds a few fewer),
+    so ``daily_new_installs`` = installs / (sum over the days of that growth x (1 + that)).
+    Raises ``ValueError`` when ``installs`` or ``days`` is not positive.
     """
     if installs <= 0 or days <= 0:
         raise ValueError(f"a fleet needs installs and days > 0, got {installs} installs over {days} days")
     start = last_day - timedelta(days=days - 1)
     growth = sum(1 + (_GROWTH_FACTOR - 1) * min(day, _GROWTH_DAYS) / _GROWTH_DAYS for day in range(days))
-    return DemoFleetParams(seed=seed, start=start, daily_new_installs=installs / growth)
+    return DemoFleetParams(
+        seed=seed, start=start, daily_new_installs=installs / (growth * (1 + _RECREATED_IDS_PER_ARRIVAL))
+    )
 
 
 def _unidentified_mean(params: DemoFleetParams, arrival: date) -> float:
@@ -997,6 +1001,11 @@ _RECREATED_PER_INSTALL = 0.06
 _PERSISTENT_VOLUME_SHARE = 0.3
 _OFFICE_SHARE_OF_DEPLOYMENTS = 0.2
 _INCARNATIONS = (2, 10)
+#: Registry ids the recreated deployments bring per arriving install, on average: one per
+#: deployment with a persistent volume, one per incarnation (mean of _INCARNATIONS) without.
+_RECREATED_IDS_PER_ARRIVAL = _RECREATED_PER_INSTALL * (
+    _PERSISTENT_VOLUME_SHARE + (1 - _PERSISTENT_VOLUME_SHARE) * sum(_INCARNATIONS) / 2
+)
 # How long one incarnation runs (hours, days, weeks) and the downtime before the next one
 # (a rolling redeploy, a node drain, or a deployment switched off for days: past the
 # stitching's gap on purpose).
