@@ -431,7 +431,10 @@ class TelemetryDatabase:
                 stage="tunnel",
                 transient=True,
             )
-        if self.tunnel is not None and (self.tunnel.forward_error or self.tunnel.opening_channel):
+        # A channel still opening explains a timeout, not a certificate the server presented:
+        # pymongo's monitor may be opening a new channel when this error arrives.
+        still_opening = self.tunnel is not None and self.tunnel.opening_channel and not _certificate_rejected(text)
+        if self.tunnel is not None and (self.tunnel.forward_error or still_opening):
             why = self.tunnel.forward_error or (
                 f"the bastion was still trying to connect after {config.server_selection_timeout_s:g} s"
             )
@@ -487,6 +490,11 @@ class TelemetryDatabase:
             stage="query",
             transient=True,
         )
+
+
+def _certificate_rejected(text: str) -> bool:
+    """The TLS peer presented a certificate that was refused: the database was reached."""
+    return "certificate verify failed" in text.lower()
 
 
 def _looks_like_tls(text: str) -> bool:
