@@ -130,9 +130,11 @@ def _entry(name: str, title: str, *, evaluated: bool, fired: bool, value, baseli
     }
 
 
-def _not_evaluated(name: str, title: str, value, reason: str) -> dict:
+def _not_evaluated(name: str, title: str, value, reason: str, threshold: float | None = None) -> dict:
     """The entry of a check that could not be evaluated on D (it never fires), and why."""
-    return _entry(name, title, evaluated=False, fired=False, value=value, baseline=None, threshold=None, reason=reason)
+    return _entry(
+        name, title, evaluated=False, fired=False, value=value, baseline=None, threshold=threshold, reason=reason
+    )
 
 
 def _number(value: float, unit: str) -> str:
@@ -280,27 +282,20 @@ def v6_fields_check(expected: int, carrying: int, schema6_seen: bool, day: date,
     the share is below ``rule.v6_min_share`` (with at least ``rule.v6_min_installs``)."""
     title = "Heartbeats of schema-6 installs carrying the v6 fields"
     if not schema6_seen:
-        return _entry(
+        return _not_evaluated(
             V6_CHECK,
             title,
-            evaluated=False,
-            fired=False,
-            value=None,
-            baseline=None,
+            None,
+            f"Not evaluated: no install reported schema 6 before {day}.",
             threshold=rule.v6_min_share,
-            reason=f"Not evaluated: no install reported schema 6 before {day}.",
         )
     if expected < rule.v6_min_installs:
-        return _entry(
+        return _not_evaluated(
             V6_CHECK,
             title,
-            evaluated=False,
-            fired=False,
-            value=None,
-            baseline=None,
+            None,
+            f"Not evaluated: {expected:,} schema-6 installs sent heartbeats on {day} (needs {rule.v6_min_installs}).",
             threshold=rule.v6_min_share,
-            reason=f"Not evaluated: {expected:,} schema-6 installs sent heartbeats on {day} "
-            f"(needs {rule.v6_min_installs}).",
         )
     share = carrying / expected
     fired = share < rule.v6_min_share
