@@ -481,3 +481,44 @@ def test_a_day_before_the_demo_fleets_first_day_is_refused_not_reported_empty(de
         demo_runner.check_report_day(START - timedelta(days=1))
     demo_runner.check_report_day(START)
     assert demo_runner.first_day_to_ingest(START + timedelta(days=5)) == START
+
+
+def test_a_range_of_reports_is_one_run_and_equals_one_run_per_day(demo_runner, tmp_path):
+    """A backfill's reports come from one run over the range (every asset takes a range:
+    defs/materialize.py daily_asset), each day its own partition, with the files of
+    one-day runs byte for byte (the HTML and Markdown name no run, so they are compared too)."""
+    first, last = START + timedelta(days=8), START + timedelta(days=10)
+    for day in day_range(START, first - timedelta(days=1)):
+        demo_runner.ingest(day)
+    (tmp_path / "one_by_one").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "one_by_one")) as instance:
+        settings = demo_runner.settings.model_copy(
+            update={"data_dir": str(tmp_path / "one_data"), "reports_dir": str(tmp_path / "one_reports")}
+        )
+        one_by_one = PipelineRunner(settings, instance)
+        for day in day_range(START, first - timedelta(days=1)):
+            one_by_one.ingest(day)
+        for day in day_range(first, last):
+            one_by_one.report(day)
+    runs_before = len(demo_runner.instance.get_runs())
+    told = []
+    demo_runner.reports_of(first, last, progress=told.append)
+    assert told == day_range(first, last)
+    new_runs = demo_runner.instance.get_runs(limit=len(demo_runner.instance.get_runs()) - runs_before)
+    assert [run.job_name for run in new_runs].count("daily_usage_report") == 1
+    for asset in ("usage_report", "fleet_metrics", "ltv_spend", "charts/install_forecast"):
+        materialized = demo_runner.instance.get_materialized_partitions(dg.AssetKey.from_user_string(asset))
+        assert {d.isoformat() for d in day_range(first, last)} <= materialized
+    # Each day's own metadata on its partition (the report's path names its day).
+    records = demo_runner.instance.fetch_materializations(dg.AssetKey("usage_report"), limit=3).records
+    for record in records:
+        day = record.asset_materialization.partition
+        assert record.asset_materialization.metadata["report_html"].path.endswith(f"usage-report-{day}.html")
+    for day in day_range(first, last):
+        ours = sorted(p.name for p in demo_runner.report_path(day).parent.iterdir())
+        theirs_folder = one_by_one.report_path(day).parent
+        assert ours == sorted(p.name for p in theirs_folder.iterdir())
+        for name in ours:
+            if name.endswith((".json", ".csv", ".md")):
+                ours_bytes = (demo_runner.report_path(day).parent / name).read_bytes()
+                assert ours_bytes == (theirs_folder / name).read_bytes(), f"{day} {name}"

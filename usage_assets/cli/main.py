@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from usage_assets.cli.summary import DATE, _day, prometheus_options, summary
+from usage_assets.common.days import consecutive_stretches
 from usage_assets.settings import PROJECT_ROOT, SOURCES, Settings, SettingsError
 from usage_assets.workspace import Workspace
 
@@ -198,17 +199,6 @@ def _fill_ingest(runner, first: date, last: date, built: set[date], horizon: dat
         progress.update(task, description=f"Ingested {len(todo)} day(s)", completed=len(todo))
 
 
-def consecutive_stretches(days: list[date]) -> list[tuple[date, date]]:
-    """``days`` (ascending, distinct) as (first, last) pairs of consecutive days."""
-    stretches: list[tuple[date, date]] = []
-    for day in days:
-        if stretches and day.toordinal() == stretches[-1][1].toordinal() + 1:
-            stretches[-1] = (stretches[-1][0], day)
-        else:
-            stretches.append((day, day))
-    return stretches
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main():
     """Daily usage report from product telemetry, as partitioned Dagster assets.
@@ -278,11 +268,16 @@ def backfill(start: date, end: date, force: bool, verbose: bool, **options):
         console.log(f"{len(days) - len(todo)} report(s) already exist; skipping them (--force rebuilds)")
     with _progress() as progress:
         task = progress.add_task("Building reports", total=len(todo))
-        for day in todo:
-            progress.update(task, description=f"Report {day}")
-            runner.report(day)
+
+        def report_done(day: date) -> None:
+            progress.update(task, description=f"Built the report of {day}")
             progress.advance(task)
-        progress.update(task, description=f"Built {len(todo)} report(s)")
+
+        # One run per stretch of consecutive days: every asset takes a range of days.
+        for stretch_first, stretch_last in consecutive_stretches(todo):
+            progress.update(task, description=f"Reports {stretch_first} to {stretch_last}")
+            runner.reports_of(stretch_first, stretch_last, progress=report_done)
+        progress.update(task, description=f"Built {len(todo)} report(s)", completed=len(todo))
     click.echo(f"Reports for {start} to {end} are in {runner.workspace.reports_dir}")
 
 

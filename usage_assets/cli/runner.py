@@ -31,12 +31,13 @@ import dagster as dg
 from usage_assets.cli.errors import PipelineRunError, StepFailure
 from usage_assets.cli.retries import retry_line, with_source_retries
 from usage_assets.cli.run_recovery import describe_wait, process_tags, recover_dead_runs, slot_wait, summarize_recovery
-from usage_assets.common.days import day_range, last_complete_utc_day
+from usage_assets.common.days import consecutive_stretches, day_range, last_complete_utc_day
 from usage_assets.daily.history import history_first_day
 from usage_assets.definitions import build_definitions, source_first_day
 from usage_assets.defs.ingest.assets import DAY_INGESTED
 from usage_assets.defs.jobs import INGEST_JOB, METRICS_JOB, REPORT_JOB
 from usage_assets.defs.partitions import PARTITIONS_START, comparison_days
+from usage_assets.defs.report.report import REPORT_BUILT
 from usage_assets.defs.resources.telemetry import with_secrets_resolved
 from usage_assets.enrichment.trend_arithmetic import parse_range
 from usage_assets.ingest.freshness import stale_ingested_days
@@ -189,24 +190,39 @@ class PipelineRunner:
         self._execute(INGEST_JOB, day, last, progress)
 
     def report(self, day: date) -> Path | str:
-        """Materialize every asset of ``day``; returns the HTML report's path.
-
-        First builds the fleet metrics of the days the report compares with (D-1, D-7
-        and D-R, R the trends range: :func:`usage_assets.defs.partitions.comparison_days`)
-        when they were never built and the lake has history that early, so a backfilled
-        report gives the comparisons a daily run would have.
-        """
-        first = history_first_day(self.lake, day)
-        for earlier in comparison_days(day, parse_range(self.settings.prometheus.range)):
-            has_metrics = all(self.lake.has_day(name, earlier, "data.json") for name in (FLEET_METRICS, LIVENESS))
-            if not has_metrics and earlier >= first:
-                self._execute(METRICS_JOB, earlier)
-        self._execute(REPORT_JOB, day)
+        """Materialize every asset of ``day`` (:meth:`reports`); returns the HTML report's path."""
+        self.reports_of(day, day)
         return self.report_path(day)
 
+    def reports_of(self, first: date, last: date, progress: Callable[[date], None] | None = None) -> None:
+        """Materialize every asset of each day ``first..last`` in one run, each day its own
+        partition, oldest first (every asset takes a range: ``defs/materialize.py``);
+        ``progress`` is told each report built. Raises :class:`PipelineRunError` when the
+        run fails (the reports built before the failing day stay).
+
+        First builds the fleet metrics of the earlier days the reports compare with (D-1,
+        D-7 and D-R, R the trends range: :func:`usage_assets.defs.partitions.comparison_days`)
+        when they were never built and the lake has history that early, so a backfilled
+        report gives the comparisons a daily run would have; days of the range itself are
+        built by the run, before the reports that read them.
+        """
+        history_first = history_first_day(self.lake, first)
+        trends_range = parse_range(self.settings.prometheus.range)
+        earlier = sorted({
+            compared for day in day_range(first, last) for compared in comparison_days(day, trends_range)
+            if history_first <= compared < first
+            and not all(self.lake.has_day(name, compared, "data.json") for name in (FLEET_METRICS, LIVENESS))
+        })
+        for stretch_first, stretch_last in consecutive_stretches(earlier):
+            self._execute(METRICS_JOB, stretch_first, stretch_last)
+        self._execute(REPORT_JOB, first, last, progress, logged=REPORT_BUILT)
+
     def _execute(
-        self, job_name: str, day: date, last: date | None = None, progress: Callable[[date], None] | None = None
+        self, job_name: str, day: date, last: date | None = None, progress: Callable[[date], None] | None = None,
+        logged: str = DAY_INGESTED,
     ) -> None:
+        """Run ``job_name`` for ``day`` (to ``last``, one run over the range); ``progress``
+        is told each day the run logs as ``"<logged> YYYY-MM-DD"``."""
         job = self.definitions.resolve_job_def(job_name)
         run_id = str(uuid.uuid4())
         outcome: dict[str, object] = {}
@@ -235,7 +251,7 @@ class PipelineRunner:
         worker = threading.Thread(target=execute, name=f"{job_name} {day}", daemon=True)
         worker.start()
         try:
-            self._watch(worker, run_id, progress)
+            self._watch(worker, run_id, progress, logged)
         except BaseException as stop:  # Ctrl-C, or SIGTERM turned into SystemExit by the CLI
             self._stop_run(worker, run_id, stop)
             raise
@@ -249,13 +265,15 @@ class PipelineRunner:
                 headline=f"{job_name} for {days} failed", failures=step_failures(result, job), run_id=run_id,
             )
 
-    def _watch(self, worker: threading.Thread, run_id: str, progress: Callable[[date], None] | None = None) -> None:
+    def _watch(
+        self, worker: threading.Thread, run_id: str, progress: Callable[[date], None] | None, logged: str
+    ) -> None:
         """Wait for ``worker``; meanwhile tell each retry of a step and ``progress`` each day
-        the run logs as ingested, and, when the run waits for a pool slot, free the slots of
+        the run logs with ``logged`` (ingested, report built), and, when the run waits for a pool slot, free the slots of
         runs whose process is gone and say (once per change) what it waits for."""
         told = None
         retries_cursor = None
-        days_logged = DaysLogged(self.instance, run_id)
+        days_logged = DaysLogged(self.instance, run_id, logged)
         while True:
             worker.join(PROGRESS_INTERVAL_S if progress else WATCH_INTERVAL_S)
             retries_cursor = self._tell_retries(run_id, retries_cursor)
@@ -291,26 +309,28 @@ class PipelineRunner:
         _raise_in_thread(worker, RunStopped)
         worker.join(STOP_GRACE_S)
         run = self.instance.get_run_by_id(run_id)
-        if run is not None and not run.is_finished:
+        # Dagster may already have marked it failed on the way out of the stopped thread
+        # (a busy machine): it was stopped, not broken.
+        if run is not None and run.status not in (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.CANCELED):
             how = "Ctrl-C" if isinstance(stop, KeyboardInterrupt) else "SIGTERM" if isinstance(stop, SystemExit) else repr(stop)
             self.instance.report_run_canceled(run, message=f"usage-report was stopped ({how}) before the run finished.")
         self.instance.event_log_storage.free_concurrency_slots_for_run(run_id)
 
 
 class DaysLogged:
-    """The days a run logged as ingested (``"<DAY_INGESTED> YYYY-MM-DD"``, one message per
-    day written), read from its event log a page at a time."""
+    """The days a run logged with a marker (``"<marker> YYYY-MM-DD"``, one message per day
+    done: :data:`DAY_INGESTED`, :data:`REPORT_BUILT`), read from its event log a page at a time."""
 
-    def __init__(self, instance: dg.DagsterInstance, run_id: str):
-        self.instance, self.run_id, self.cursor = instance, run_id, None
+    def __init__(self, instance: dg.DagsterInstance, run_id: str, marker: str = DAY_INGESTED):
+        self.instance, self.run_id, self.cursor, self.prefix = instance, run_id, None, f"{marker} "
 
     def new(self) -> list[date]:
         """The days logged since the last call, in the order logged."""
         connection = self.instance.event_log_storage.get_records_for_run(self.run_id, cursor=self.cursor)
         self.cursor = connection.cursor
         messages = (record.event_log_entry.user_message for record in connection.records)
-        return [date.fromisoformat(message.removeprefix(f"{DAY_INGESTED} ")) for message in messages
-                if message.startswith(f"{DAY_INGESTED} ")]
+        return [date.fromisoformat(message.removeprefix(self.prefix)) for message in messages
+                if message.startswith(self.prefix)]
 
 
 def failure_summary(result: dg.ExecuteInProcessResult) -> str:

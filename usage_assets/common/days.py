@@ -13,3 +13,14 @@ def day_range(first: date, last: date) -> list[date]:
 def last_complete_utc_day() -> date:
     """Yesterday in UTC: the newest day that is over."""
     return datetime.now(timezone.utc).date() - timedelta(days=1)
+
+
+def consecutive_stretches(days: list[date]) -> list[tuple[date, date]]:
+    """``days`` (ascending, distinct) as (first, last) pairs of consecutive days."""
+    stretches: list[tuple[date, date]] = []
+    for day in days:
+        if stretches and day.toordinal() == stretches[-1][1].toordinal() + 1:
+            stretches[-1] = (stretches[-1][0], day)
+        else:
+            stretches.append((day, day))
+    return stretches

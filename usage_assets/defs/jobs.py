@@ -3,18 +3,14 @@
 
 from __future__ import annotations
 
-import warnings
-
 import dagster as dg
 
 from usage_assets.defs.automation.freshness import REPORT_ON_TIME_KEY
 from usage_assets.defs.ingest.checks import RECONCILIATION_CHECK_KEY
 from usage_assets.storage.datasets import FLEET_METRICS, INSTANCE_DAYS, INSTANCES, LIVENESS, LIVENESS_BY_INSTALL
 
-# Ingest and the daily layer take ranges of days in one run (BackfillPolicy.single_run()),
-# the other assets one day per run; a job over both runs one day (the schedule, the CLI's
-# report and metrics runs), which is what Dagster falls back to while warning about it.
-warnings.filterwarnings("ignore", message="Asset job .* materializes assets with varying BackfillPolicies")
+# Every asset takes a range of days in one run (BackfillPolicy.single_run(), each day its
+# own partition: defs/materialize.py), so each job runs one day or a range of days.
 
 INGEST_JOB = "daily_ingest"
 METRICS_JOB = "daily_fleet_metrics"
@@ -38,7 +34,8 @@ metrics_job = dg.define_asset_job(
     METRICS_JOB,
     selection=dg.AssetSelection.assets(INSTANCES, FLEET_METRICS, LIVENESS, LIVENESS_BY_INSTALL),
     executor_def=dg.in_process_executor,
-    description="The install table, fleet summary and liveness of one UTC day (its ingest must exist).",
+    description="The install table, fleet summary and liveness of one UTC day or a range of days "
+    "(their ingest must exist).",
 )
 
 # Everything for the report of day D, in one process: spawning a process per step
@@ -48,5 +45,5 @@ report_job = dg.define_asset_job(
     # Without the report deadline check: it judges the newest day, not the run's.
     selection=dg.AssetSelection.all() - dg.AssetSelection.checks(REPORT_ON_TIME_KEY),
     executor_def=dg.in_process_executor,
-    description="Every asset of day D, from raw events to the usage report.",
+    description="Every asset of day D (or of each day of a range, oldest first), from raw events to the usage report.",
 )

@@ -1,7 +1,10 @@
-"""The one way an asset of day D writes a lake dataset and reports it to Dagster."""
+"""The one way an asset of day D is declared, writes a lake dataset and reports it to Dagster."""
 
 from __future__ import annotations
 
+import functools
+import warnings
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any, Self
 
@@ -9,6 +12,7 @@ import dagster as dg
 import polars as pl
 
 from usage_assets.defs.metadata import frame_metadata
+from usage_assets.defs.partitions import ONE_RUN_PER_RANGE, daily_partitions, partition_days
 from usage_assets.storage.lake import Lake
 
 
@@ -79,3 +83,82 @@ class DayByDay:
                 dg.AssetMaterialization(asset_key=dataset, partition=day.isoformat(), metadata=metadata)
             )
         self._written.clear()
+
+
+class DayContext:
+    """An asset's execution context narrowed to one day of its run's partition range: what
+    the body of a :func:`daily_asset` sees (``partition_day(context)`` is that day); every
+    other attribute is the run's context's."""
+
+    def __init__(self, context: dg.AssetExecutionContext, day: date):
+        self._context, self._day = context, day
+
+    @property
+    def partition_key(self) -> str:
+        return self._day.isoformat()
+
+    @property
+    def partition_keys(self) -> list[str]:
+        return [self._day.isoformat()]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
+
+
+def _results(output: Any) -> list[dg.MaterializeResult]:
+    """A body's output (one ``MaterializeResult``, or a generator of them) as a list."""
+    return [output] if isinstance(output, dg.MaterializeResult) else list(output)
+
+
+def one_day_at_a_time(compute: Callable[..., Any]) -> Callable[..., Iterator[dg.MaterializeResult]]:
+    """The body of an asset that computes one day, made to take a partition range in one run.
+
+    ``compute(context, **resources)`` computes the day ``partition_day(context)`` and
+    returns or yields its ``MaterializeResult``(s). Over a range (a single-run backfill, a
+    CLI backfill), it is called once per day, oldest first, with the context narrowed to
+    that day (:class:`DayContext`), so day D+1 reads what day D wrote; each day's metadata
+    goes to its own partition (:class:`DayByDay`), and a day that raises leaves the days
+    before it materialized.
+    """
+
+    @functools.wraps(compute)
+    def each_day(context: dg.AssetExecutionContext, **resources: Any) -> Iterator[dg.MaterializeResult]:
+        days = partition_days(context)
+        if len(days) == 1:
+            yield from _results(compute(context, **resources))
+            return
+        keys: list[dg.AssetKey] = []
+        with DayByDay(context) as recorder:
+            for day in days:
+                for result in _results(compute(DayContext(context, day), **resources)):
+                    key = dg.AssetKey.from_coercible(result.asset_key or context.asset_key)
+                    recorder.written(key, day, dict(result.metadata or {}))
+                    keys += [key] if key not in keys else []
+        yield from recorder.results(*keys)
+
+    return each_day
+
+
+def _range_capable(decorator: Callable[..., Any], **asset_args: Any) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
+    def decorate(compute: Callable[..., Any]) -> dg.AssetsDefinition:
+        with warnings.catch_warnings():
+            # Beta in dagster 1.13; Dagster's own asset backfills rely on it.
+            warnings.filterwarnings("ignore", message="Parameter `backfill_policy`")
+            return decorator(partitions_def=daily_partitions, backfill_policy=ONE_RUN_PER_RANGE, **asset_args)(
+                one_day_at_a_time(compute)
+            )
+
+    return decorate
+
+
+def daily_asset(**asset_args: Any) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
+    """``dg.asset(**asset_args)`` for an asset of report day D whose body computes one day:
+    daily partitions, and a range of days in one run (``BackfillPolicy.single_run()``,
+    :func:`one_day_at_a_time`), so a backfill from the CLI or the UI costs one run, not one
+    per day and step."""
+    return _range_capable(dg.asset, **asset_args)
+
+
+def daily_multi_asset(**asset_args: Any) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
+    """:func:`daily_asset` for a body that materializes several assets (``dg.multi_asset``)."""
+    return _range_capable(dg.multi_asset, **asset_args)

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import base64
+import inspect
 import re
 import subprocess
 import warnings
@@ -36,6 +37,8 @@ from usage_assets.report.sections import ReportInputs
 
 #: Who answers for every asset (Dagster owner syntax: ``team:<name>`` or an e-mail address).
 OWNER = "team:usage-report"
+#: The metadata key Dagster's UI reads an asset's code references from.
+CODE_REFERENCES_KEY = "dagster/code_references"
 #: Width of a chart asset's preview; the report's summary shows the headline chart wider.
 CHART_PREVIEW_WIDTH = 240
 SUMMARY_CHART_WIDTH = 360
@@ -164,6 +167,28 @@ def git_origin(root: Path) -> tuple[str, str] | None:
     return url, branch
 
 
+def code_reference(asset: dg.AssetsDefinition | dg.AssetSpec) -> dg.LocalFileCodeReference | None:
+    """Where an asset's body is written (its file and first line), looking through the
+    decorators that wrap it (``defs/materialize.py``'s ``one_day_at_a_time``); None for an
+    asset without a body. Dagster's ``with_source_code_references`` would take the file of
+    the outermost wrapper and the line of the body."""
+    if not isinstance(asset, dg.AssetsDefinition) or not asset.is_executable:
+        return None
+    compute = getattr(asset.node_def, "compute_fn", None)
+    body = inspect.unwrap(getattr(compute, "decorated_fn", compute)) if compute is not None else None
+    if not inspect.isfunction(body):
+        return None
+    return dg.LocalFileCodeReference(file_path=inspect.getsourcefile(body), line_number=inspect.getsourcelines(body)[1])
+
+
+def _with_code_reference(asset: dg.AssetsDefinition | dg.AssetSpec) -> dg.AssetsDefinition | dg.AssetSpec:
+    reference = code_reference(asset)
+    if reference is None:
+        return asset
+    references = dg.CodeReferencesMetadataValue(code_references=[reference])
+    return asset.map_asset_specs(lambda spec: spec.merge_attributes(metadata={CODE_REFERENCES_KEY: references}))
+
+
 def catalogued(defs: dg.Definitions, project_root: Path) -> dg.Definitions:
     """``defs`` with every asset owned by :data:`OWNER`, tagged ``stage`` (its group: ingest,
     daily, metrics, enrichment, insights, report) and ``source`` (telemetry, prometheus,
@@ -177,7 +202,7 @@ def catalogued(defs: dg.Definitions, project_root: Path) -> dg.Definitions:
     with warnings.catch_warnings():
         # Code references are marked beta in dagster 1.13; they only add metadata.
         warnings.filterwarnings("ignore", category=dg.BetaWarning)
-        assets = dg.with_source_code_references(assets)
+        assets = [_with_code_reference(asset) for asset in assets]
         origin = git_origin(project_root)
         if origin is not None:
             assets = dg.link_code_references_to_git(

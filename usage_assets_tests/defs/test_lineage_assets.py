@@ -62,7 +62,7 @@ def test_lineage_deployments_and_anomaly_checks_of_a_day(tmp_path):
     resources = build_resources(Settings(data_dir=str(tmp_path / "data"), reports_dir=str(tmp_path / "reports")))
     with dg.instance_for_test() as instance:
         result = dg.materialize(
-            [instances, install_lineage, deployments, anomalies, *anomaly_checks],
+            [instances, install_lineage, deployments, anomalies, anomaly_checks],
             partition_key=DAY.isoformat(),
             resources=resources,
             instance=instance,

@@ -4,8 +4,8 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from usage_assets.defs.materialize import json_result
-from usage_assets.defs.partitions import daily_partitions, partition_day
+from usage_assets.defs.materialize import daily_asset, json_result
+from usage_assets.defs.partitions import partition_day
 from usage_assets.defs.resources.github import GitHubRepository
 from usage_assets.defs.resources.storage import DataLake
 from usage_assets.storage.datasets import GITHUB_STATS
@@ -16,7 +16,7 @@ def utc_today():
     return datetime.now(timezone.utc).date()
 
 
-@dg.asset(name=GITHUB_STATS, partitions_def=daily_partitions, group_name="enrichment", kinds={"github", "json"})
+@daily_asset(name=GITHUB_STATS, group_name="enrichment", kinds={"github", "json"})
 def github_stats(context: dg.AssetExecutionContext, github: GitHubRepository, data_lake: DataLake) -> dg.MaterializeResult:
     """Stars, forks, watchers, open issues (pull requests included, as GitHub counts them)
     and contributors of the configured repository, fetched from the GitHub REST API when

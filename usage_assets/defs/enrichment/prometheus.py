@@ -9,15 +9,15 @@ warning when something needs fixing.
 
 import dagster as dg
 
-from usage_assets.defs.materialize import json_result
-from usage_assets.defs.partitions import daily_partitions, partition_day
+from usage_assets.defs.materialize import daily_asset, json_result
+from usage_assets.defs.partitions import partition_day
 from usage_assets.defs.resources.prometheus import PrometheusSource
 from usage_assets.defs.resources.storage import DataLake
 from usage_assets.enrichment.prometheus_trends import DELIBERATE, history_note
 from usage_assets.storage.datasets import PROMETHEUS_TRENDS
 
 
-@dg.asset(name=PROMETHEUS_TRENDS, partitions_def=daily_partitions, group_name="enrichment", kinds={"prometheus", "json"})
+@daily_asset(name=PROMETHEUS_TRENDS, group_name="enrichment", kinds={"prometheus", "json"})
 def prometheus_trends(
     context: dg.AssetExecutionContext, prometheus: PrometheusSource, data_lake: DataLake
 ) -> dg.MaterializeResult:

@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from usage_assets.defs.materialize import json_result
-from usage_assets.defs.partitions import DAY_BEFORE, daily_partitions, partition_day
+from usage_assets.defs.materialize import daily_asset, json_result
+from usage_assets.defs.partitions import DAY_BEFORE, partition_day
 from usage_assets.defs.resources.storage import DataLake, ReportConfig
 from usage_assets.insights.recommendations import recommendations_of_day
 from usage_assets.storage.datasets import (
@@ -17,9 +17,8 @@ from usage_assets.storage.datasets import (
 )
 
 
-@dg.asset(
+@daily_asset(
     name=RECOMMENDATIONS,
-    partitions_def=daily_partitions,
     # D-1's metrics are read when they exist (the first day of data has none).
     deps=[
         dg.AssetDep(FLEET_METRICS, partition_mapping=DAY_BEFORE),

@@ -2,16 +2,15 @@
 
 import dagster as dg
 
-from usage_assets.defs.materialize import json_result
-from usage_assets.defs.partitions import UP_TO_LONGEST_RANGE_BEFORE, daily_partitions, partition_day
+from usage_assets.defs.materialize import daily_asset, json_result
+from usage_assets.defs.partitions import UP_TO_LONGEST_RANGE_BEFORE, partition_day
 from usage_assets.defs.resources.storage import DataLake
 from usage_assets.insights.usage_insights import insights_of_day
 from usage_assets.storage.datasets import FLEET_METRICS, LIVENESS, PROMETHEUS_TRENDS, USAGE_INSIGHTS
 
 
-@dg.asset(
+@daily_asset(
     name=USAGE_INSIGHTS,
-    partitions_def=daily_partitions,
     # Day D compares with D-R (R up to 30 days). Declaring the window orders asset
     # backfills: D's insights wait for the earlier days' metrics when the backfill builds those too.
     deps=[

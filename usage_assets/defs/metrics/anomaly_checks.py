@@ -14,8 +14,8 @@ from pydantic import Field
 
 from usage_assets.daily.history import scan_history
 from usage_assets.defs.daily.assets import HISTORY_UP_TO_D
-from usage_assets.defs.materialize import json_result
-from usage_assets.defs.partitions import daily_partitions, partition_day
+from usage_assets.defs.materialize import daily_asset, json_result
+from usage_assets.defs.partitions import checked_day, daily_partitions, partition_day
 from usage_assets.defs.resources.storage import DataLake
 from usage_assets.metrics.anomalies import CHECK_DESCRIPTIONS, CHECK_NAMES, AnomalyRule, check_entry, detect_anomalies
 from usage_assets.storage.datasets import ANOMALIES, INSTANCES
@@ -57,9 +57,8 @@ class AnomalyConfig(dg.Config):
     )
 
 
-@dg.asset(
+@daily_asset(
     name=ANOMALIES,
-    partitions_def=daily_partitions,
     deps=[INSTANCES, HISTORY_UP_TO_D],
     group_name="metrics",
     kinds={"json"},
@@ -80,34 +79,46 @@ def anomalies(context: dg.AssetExecutionContext, config: AnomalyConfig, data_lak
     return json_result(lake, ANOMALIES, day, findings, fired=dg.MetadataValue.json(findings["fired"]))
 
 
-def _anomaly_check(name: str) -> dg.AssetChecksDefinition:
-    def check(context: dg.AssetCheckExecutionContext, data_lake: DataLake) -> dg.AssetCheckResult:
-        day = partition_day(context)
-        entry = check_entry(data_lake.lake().read_json(ANOMALIES, day), name)
-        return dg.AssetCheckResult(
-            passed=not entry["fired"],
-            severity=dg.AssetCheckSeverity.WARN,
-            description=entry["reason"],
-            metadata={
-                "value": entry["value"],
-                "baseline": entry["baseline"],
-                "threshold": entry["threshold"],
-                "evaluated": entry["evaluated"],
-                "reason": entry["reason"],
-            },
-        )
+def _anomaly_result(name: str, document: dict) -> dg.AssetCheckResult:
+    entry = check_entry(document, name)
+    return dg.AssetCheckResult(
+        asset_key=ANOMALIES,
+        check_name=name,
+        passed=not entry["fired"],
+        severity=dg.AssetCheckSeverity.WARN,
+        description=entry["reason"],
+        metadata={
+            "value": entry["value"],
+            "baseline": entry["baseline"],
+            "threshold": entry["threshold"],
+            "evaluated": entry["evaluated"],
+            "reason": entry["reason"],
+        },
+    )
 
-    # Partitioned checks are a preview feature in dagster 1.13 (see defs/ingest/checks.py).
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
-        return dg.asset_check(
+
+# Partitioned checks are a preview feature in dagster 1.13 (see defs/ingest/checks.py).
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
+    ANOMALY_CHECK_SPECS = [
+        dg.AssetCheckSpec(
+            name,
             asset=ANOMALIES,
-            name=name,
             partitions_def=daily_partitions,
             blocking=False,
             description=f"{CHECK_DESCRIPTIONS[name]} Warns, never blocks; the metadata gives the value, baseline, "
             "threshold and a one-line reason (docs/anomalies.md).",
-        )(check)
+        )
+        for name in CHECK_NAMES
+    ]
 
 
-anomaly_checks = [_anomaly_check(name) for name in CHECK_NAMES]
+# One step evaluates the eight checks: each reads the same document, and a step per check
+# would cost more in run bookkeeping than the reading.
+@dg.multi_asset_check(specs=ANOMALY_CHECK_SPECS, can_subset=True)
+def anomaly_checks(context: dg.AssetCheckExecutionContext, data_lake: DataLake):
+    """The anomaly checks of the day checked (the newest of a range), read from the
+    ``anomalies`` document of that day."""
+    document = data_lake.lake().read_json(ANOMALIES, checked_day(context))
+    for key in sorted(context.selected_asset_check_keys, key=lambda key: CHECK_NAMES.index(key.name)):
+        yield _anomaly_result(key.name, document)

@@ -9,9 +9,9 @@ import polars as pl
 from usage_assets.daily.history import carried_customer_series, scan_history
 from usage_assets.daily.internal import customer_ids, customers
 from usage_assets.defs.daily.assets import HISTORY_UP_TO_D
-from usage_assets.defs.materialize import frame_result, json_result
+from usage_assets.defs.materialize import daily_asset, daily_multi_asset, frame_result, json_result
 from usage_assets.defs.metadata import engagement_numbers, forecast_numbers
-from usage_assets.defs.partitions import daily_partitions, partition_day
+from usage_assets.defs.partitions import partition_day
 from usage_assets.defs.resources.storage import DataLake, ReportConfig
 from usage_assets.metrics.engagement import WINDOW_DAYS, engagement_extended, engagement_series
 from usage_assets.metrics.forecast import cumulative_installs
@@ -27,7 +27,7 @@ from usage_assets.storage.datasets import (
 )
 
 
-@dg.asset(name=ENGAGEMENT, partitions_def=daily_partitions, deps=[INSTANCES, HISTORY_UP_TO_D], group_name="metrics", kinds={"polars", "parquet"})
+@daily_asset(name=ENGAGEMENT, deps=[INSTANCES, HISTORY_UP_TO_D], group_name="metrics", kinds={"polars", "parquet"})
 def engagement(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.MaterializeResult:
     """Customer engagement for every day up to D: daily active installs (DAI), its 7-day
     mean (MA7), the 7-day streak, cumulative installs, Likely Alive (7 days) and DAI as a
@@ -49,7 +49,7 @@ def engagement(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.Mat
     return frame_result(lake, ENGAGEMENT, day, frame, **engagement_numbers(frame, day), streak7=latest.get("streak7"))
 
 
-@dg.asset(name=LIFETIME_BUCKETS, partitions_def=daily_partitions, deps=[INSTANCES, HISTORY_UP_TO_D], group_name="metrics", kinds={"polars", "parquet"})
+@daily_asset(name=LIFETIME_BUCKETS, deps=[INSTANCES, HISTORY_UP_TO_D], group_name="metrics", kinds={"polars", "parquet"})
 def lifetime_buckets(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.MaterializeResult:
     """Customer lifetime buckets for every UTC day up to D, each day's ages as of that day:
     customers seen so far, one-day wonders and customers reporting over 3+/7+/14+/30+ days,
@@ -69,7 +69,7 @@ def lifetime_buckets(context: dg.AssetExecutionContext, data_lake: DataLake) -> 
     return frame_result(lake, LIFETIME_BUCKETS, day, frame)
 
 
-@dg.multi_asset(
+@daily_multi_asset(
     specs=[
         dg.AssetSpec(
             CUMULATIVE_INSTALLS,
@@ -88,7 +88,6 @@ def lifetime_buckets(context: dg.AssetExecutionContext, data_lake: DataLake) -> 
             kinds={"json"},
         ),
     ],
-    partitions_def=daily_partitions,
 )
 def install_forecast(context: dg.AssetExecutionContext, data_lake: DataLake, report_config: ReportConfig):
     """Cumulative installs up to D and the forecast of when they reach the target."""

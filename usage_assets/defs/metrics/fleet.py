@@ -5,9 +5,9 @@ import dagster as dg
 from usage_assets.daily.history import history_first_day, scan_history
 from usage_assets.daily.internal import customers
 from usage_assets.defs.daily.assets import HISTORY_UP_TO_D
-from usage_assets.defs.materialize import frame_result, json_result
+from usage_assets.defs.materialize import daily_asset, daily_multi_asset, frame_result, json_result
 from usage_assets.defs.metadata import fleet_numbers, liveness_numbers
-from usage_assets.defs.partitions import daily_partitions, days_up_to_d, partition_day
+from usage_assets.defs.partitions import days_up_to_d, partition_day
 from usage_assets.defs.resources.storage import DataLake
 from usage_assets.metrics.breakdowns import fleet_breakdowns
 from usage_assets.metrics.detection import detection_by_version
@@ -28,7 +28,7 @@ from usage_assets.storage.datasets import (
 LIVENESS_INPUTS = [INSTANCES, dg.AssetDep(INSTANCE_DAYS, partition_mapping=days_up_to_d(STRONGER_WINDOW_DAYS - 1))]
 
 
-@dg.asset(name=FLEET_METRICS, partitions_def=daily_partitions, deps=[INSTANCES, HISTORY_UP_TO_D], group_name="metrics", kinds={"json"})
+@daily_asset(name=FLEET_METRICS, deps=[INSTANCES, HISTORY_UP_TO_D], group_name="metrics", kinds={"json"})
 def fleet_metrics(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.MaterializeResult:
     """Key metrics, stickiness (one-day wonders, lifetime buckets 3/7/14/30 over customers),
     unique-install distributions (all and active on D), per-cloud installs, version adoption,
@@ -47,7 +47,7 @@ def fleet_metrics(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.
     )
 
 
-@dg.multi_asset(
+@daily_multi_asset(
     specs=[
         dg.AssetSpec(
             LIVENESS,
@@ -68,7 +68,6 @@ def fleet_metrics(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.
             kinds={"polars", "parquet"},
         ),
     ],
-    partitions_def=daily_partitions,
 )
 def liveness(context: dg.AssetExecutionContext, data_lake: DataLake):
     """Per-install liveness of day D and its tier counts."""
@@ -81,7 +80,7 @@ def liveness(context: dg.AssetExecutionContext, data_lake: DataLake):
     yield json_result(lake, LIVENESS, day, summary, **summary["counts"], **liveness_numbers(summary))
 
 
-@dg.asset(name=BUILD_KINDS, partitions_def=daily_partitions, deps=[INSTANCES, HISTORY_UP_TO_D], group_name="metrics", kinds={"json"})
+@daily_asset(name=BUILD_KINDS, deps=[INSTANCES, HISTORY_UP_TO_D], group_name="metrics", kinds={"json"})
 def build_kinds(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.MaterializeResult:
     """Community builds (release tags) against internal builds (git-describe, bare sha,
     dev) by each install's latest version: active on D, cumulative, per version and per
@@ -93,7 +92,7 @@ def build_kinds(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.Ma
     return json_result(lake, BUILD_KINDS, day, summary, **{f"cumulative_{kind}": n for kind, n in summary["cumulative"].items()})
 
 
-@dg.asset(name=CLOUD_DETECTION, partitions_def=daily_partitions, deps=[INSTANCES], group_name="metrics", kinds={"polars", "parquet"})
+@daily_asset(name=CLOUD_DETECTION, deps=[INSTANCES], group_name="metrics", kinds={"polars", "parquet"})
 def cloud_detection(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.MaterializeResult:
     """How each customer install's cloud was detected, by its latest version: one column per
     detection method the collector allows (none dropped). The ``detection-by-version-D.csv``

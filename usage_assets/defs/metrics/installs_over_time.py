@@ -4,14 +4,14 @@ import dagster as dg
 
 from usage_assets.daily.history import scan_history
 from usage_assets.defs.daily.assets import HISTORY_UP_TO_D
-from usage_assets.defs.materialize import frame_result
-from usage_assets.defs.partitions import daily_partitions, partition_day
+from usage_assets.defs.materialize import daily_asset, frame_result
+from usage_assets.defs.partitions import partition_day
 from usage_assets.defs.resources.storage import DataLake
 from usage_assets.metrics.installs_over_time import installs_by, installs_by_cloud
 from usage_assets.storage.datasets import COMPUTE_TIMESERIES, INSTALL_TIMESERIES
 
 
-@dg.asset(name=INSTALL_TIMESERIES, partitions_def=daily_partitions, deps=[HISTORY_UP_TO_D], group_name="metrics", kinds={"polars", "parquet"})
+@daily_asset(name=INSTALL_TIMESERIES, deps=[HISTORY_UP_TO_D], group_name="metrics", kinds={"polars", "parquet"})
 def install_timeseries(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.MaterializeResult:
     """Installs by cloud for every day up to D: daily active, daily new and cumulative
     (all installs, internal included). Feeds the installs-over-time chart."""
@@ -21,7 +21,7 @@ def install_timeseries(context: dg.AssetExecutionContext, data_lake: DataLake) -
     return frame_result(lake, INSTALL_TIMESERIES, day, installs_by_cloud(history, first, day))
 
 
-@dg.asset(name=COMPUTE_TIMESERIES, partitions_def=daily_partitions, deps=[HISTORY_UP_TO_D], group_name="metrics", kinds={"polars", "parquet"})
+@daily_asset(name=COMPUTE_TIMESERIES, deps=[HISTORY_UP_TO_D], group_name="metrics", kinds={"polars", "parquet"})
 def compute_timeseries(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.MaterializeResult:
     """Installs by compute platform for every day up to D: daily active, daily new and
     cumulative (all installs). Feeds the compute-platform growth chart and table."""

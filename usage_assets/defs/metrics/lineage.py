@@ -9,8 +9,8 @@ deployments (``deployments``), beside the install counts, which they never chang
 import dagster as dg
 from pydantic import Field
 
-from usage_assets.defs.materialize import frame_result
-from usage_assets.defs.partitions import daily_partitions, partition_day
+from usage_assets.defs.materialize import daily_asset, frame_result
+from usage_assets.defs.partitions import partition_day
 from usage_assets.defs.resources.storage import DataLake
 from usage_assets.metrics.deployments import deployment_summary, deployments_from_lineage
 from usage_assets.metrics.lineage import DEFAULT_GAP_HOURS, LineageRule
@@ -29,9 +29,8 @@ class LineageConfig(dg.Config):
     )
 
 
-@dg.asset(
+@daily_asset(
     name=INSTALL_LINEAGE,
-    partitions_def=daily_partitions,
     deps=[INSTANCES],
     group_name="metrics",
     kinds={"polars", "parquet"},
@@ -53,9 +52,8 @@ def install_lineage(
     )
 
 
-@dg.asset(
+@daily_asset(
     name=DEPLOYMENTS,
-    partitions_def=daily_partitions,
     deps=[INSTANCES, INSTALL_LINEAGE],
     group_name="metrics",
     kinds={"polars", "parquet"},

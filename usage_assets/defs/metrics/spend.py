@@ -4,16 +4,16 @@ import dagster as dg
 
 from usage_assets.daily.history import scan_history
 from usage_assets.defs.daily.assets import HISTORY_UP_TO_D
-from usage_assets.defs.materialize import frame_result, json_result
+from usage_assets.defs.materialize import daily_asset, daily_multi_asset, frame_result, json_result
 from usage_assets.defs.metadata import spend_numbers
-from usage_assets.defs.partitions import daily_partitions, partition_day
+from usage_assets.defs.partitions import partition_day
 from usage_assets.defs.resources.storage import DataLake, ReportConfig
 from usage_assets.metrics.spend import daily_reporters as count_daily_reporters
 from usage_assets.metrics.spend import priced_install_days, spend_by_day, spend_summary
 from usage_assets.storage.datasets import DAILY_REPORTERS, INSTANCES, LTV_SPEND, LTV_SPEND_BY_DAY
 
 
-@dg.multi_asset(
+@daily_multi_asset(
     specs=[
         dg.AssetSpec(
             LTV_SPEND_BY_DAY,
@@ -35,7 +35,6 @@ from usage_assets.storage.datasets import DAILY_REPORTERS, INSTANCES, LTV_SPEND,
             kinds={"json"},
         ),
     ],
-    partitions_def=daily_partitions,
 )
 def ltv_spend(context: dg.AssetExecutionContext, data_lake: DataLake, report_config: ReportConfig):
     """Price the AWS customer install-days up to D once, for the per-day table and the summary."""
@@ -55,7 +54,7 @@ def ltv_spend(context: dg.AssetExecutionContext, data_lake: DataLake, report_con
     )
 
 
-@dg.asset(name=DAILY_REPORTERS, partitions_def=daily_partitions, deps=[INSTANCES, HISTORY_UP_TO_D], group_name="metrics", kinds={"polars", "parquet"})
+@daily_asset(name=DAILY_REPORTERS, deps=[INSTANCES, HISTORY_UP_TO_D], group_name="metrics", kinds={"polars", "parquet"})
 def daily_reporters(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.MaterializeResult:
     """AWS customer installs reporting each day up to D: all of them, those with at least
     2 events and those with at least 2 days. The ``daily-reporters-D.csv`` sidecar."""

@@ -3,8 +3,9 @@
 import dagster as dg
 
 from usage_assets.charts.catalog import CHARTS, ChartSpec, draw_charts
+from usage_assets.defs.materialize import daily_multi_asset
 from usage_assets.defs.metadata import png_preview
-from usage_assets.defs.partitions import daily_partitions, partition_day
+from usage_assets.defs.partitions import partition_day
 from usage_assets.defs.resources.storage import DataLake
 from usage_assets.storage.datasets import CHARTS as CHARTS_DATASET
 
@@ -14,14 +15,13 @@ def chart_key(spec: ChartSpec) -> dg.AssetKey:
     return dg.AssetKey([CHARTS_DATASET, spec.name])
 
 
-@dg.multi_asset(
+@daily_multi_asset(
     specs=[
         # Each chart declares only the datasets it is drawn from, so lineage shows each
         # chart with its own inputs.
         dg.AssetSpec(chart_key(spec), description=spec.caption, deps=list(spec.inputs), group_name="report", kinds={"matplotlib", "png"})
         for spec in CHARTS
     ],
-    partitions_def=daily_partitions,
 )
 def charts(context: dg.AssetExecutionContext, data_lake: DataLake):
     """Draw every chart of day D from the metric assets into the lake (PNG per chart)."""

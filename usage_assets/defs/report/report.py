@@ -6,15 +6,9 @@ from pathlib import Path
 import dagster as dg
 
 from usage_assets.charts.catalog import CHARTS, HEADLINE_CHART
+from usage_assets.defs.materialize import daily_asset
 from usage_assets.defs.metadata import report_metadata
-from usage_assets.defs.partitions import (
-    ALL_DAYS_UP_TO_D,
-    DAY_OVER_DAY,
-    WEEK_BEFORE,
-    WEEK_OVER_WEEK,
-    daily_partitions,
-    partition_day,
-)
+from usage_assets.defs.partitions import ALL_DAYS_UP_TO_D, DAY_OVER_DAY, WEEK_BEFORE, WEEK_OVER_WEEK, partition_day
 from usage_assets.defs.report.charts import chart_key
 from usage_assets.defs.resources.storage import DataLake, ReportConfig
 from usage_assets.defs.resources.telemetry import TelemetrySource
@@ -53,9 +47,12 @@ def refuse_stale_days(lake: Lake, telemetry: TelemetrySource, day: date) -> None
         raise dg.Failure(description=stale_message(stale, day), allow_retries=False)
 
 
-@dg.asset(
+#: Logged once per report written (``"<REPORT_BUILT> YYYY-MM-DD"``): the CLI's progress over a range.
+REPORT_BUILT = "Built the report of"
+
+
+@daily_asset(
     name=USAGE_REPORT,
-    partitions_def=daily_partitions,
     # D-1 and D-7 metrics are read when they exist, for the comparisons.
     deps=[chart_key(spec) for spec in CHARTS]
     + [dg.AssetDep(name, partition_mapping=WEEK_BEFORE) for name in COMPARED_DATASETS]
@@ -90,6 +87,7 @@ def usage_report(
     markdown, page = render_report(Path(report_config.templates_dir), report_context)
     folder = write_report_folder(reports, day, markdown, page, drawn, report_sidecars(inputs, commentary_file))
     headline = drawn[CHARTS.index(HEADLINE_CHART)]
+    context.log.info(f"{REPORT_BUILT} {day}")
     return dg.MaterializeResult(
         metadata={
             **report_metadata(inputs, report_context, headline.png, headline.caption),
