@@ -120,5 +120,6 @@ def anomaly_checks(context: dg.AssetCheckExecutionContext, data_lake: DataLake):
     """The anomaly checks of the day checked (the newest of a range), read from the
     ``anomalies`` document of that day."""
     document = data_lake.lake().read_json(ANOMALIES, checked_day(context))
-    for key in sorted(context.selected_asset_check_keys, key=lambda key: CHECK_NAMES.index(key.name)):
-        yield _anomaly_result(key.name, document)
+    for name in CHECK_NAMES:
+        if dg.AssetCheckKey(dg.AssetKey(ANOMALIES), name) in context.selected_asset_check_keys:
+            yield _anomaly_result(name, document)
