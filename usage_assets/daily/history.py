@@ -17,6 +17,10 @@ from usage_assets.common.days import day_range
 from usage_assets.storage.datasets import INSTANCE_DAYS, INSTANCES
 from usage_assets.storage.lake import Lake
 
+#: The file of a day of a Parquet dataset, and of a JSON one.
+PARQUET = "part-0.parquet"
+JSON = "data.json"
+
 
 def history_first_day(lake: Lake, day: date) -> date:
     """The first day a history-wide asset of ``day`` must see: the first ingested day of
@@ -36,24 +40,50 @@ def scan_history(lake: Lake, day: date) -> tuple[date, pl.LazyFrame]:
     return first, lake.scan_days(INSTANCE_DAYS, first, day)
 
 
-def carried_forward(lake: Lake, dataset: str, day: date) -> pl.DataFrame | None:
-    """Day ``day - 1`` of the Parquet ``dataset`` (a history-wide table as of that day), when it
-    can be carried forward to ``day``: it exists, and every ``instance_days`` day from the
-    first ingested one to ``day - 1`` exists and was written before it (none was ingested
-    again since, which would change the history it was built from). None otherwise: then the
-    caller computes ``day`` from the whole history (which names any missing day). Always
-    None in a store that cannot order writes (S3).
-    """
-    previous = day - timedelta(days=1)
-    built = lake.written_ns(dataset, previous)
+def is_current(lake: Lake, dataset: str, day: date, filename: str = PARQUET) -> bool:
+    """Whether day ``day`` of ``dataset`` (a history-wide table or document as of that day)
+    still describes the daily layer: it exists, and every ``instance_days`` day from the
+    first ingested one to ``day`` exists and was written before it (none was ingested again
+    since, which would change the history it was built from). Always False in a store that
+    cannot order writes (S3)."""
+    built = lake.written_ns(dataset, day, filename)
     if built is None:
-        return None
-    first = history_first_day(lake, previous)
-    for each in day_range(first, previous):
+        return False
+    for each in day_range(history_first_day(lake, day), day):
         layer = lake.written_ns(INSTANCE_DAYS, each)
         if layer is None or layer > built:
-            return None
-    return lake.read_frame(dataset, previous)
+            return False
+    return True
+
+
+def carried_forward(lake: Lake, dataset: str, day: date) -> pl.DataFrame | None:
+    """Day ``day - 1`` of the Parquet ``dataset`` (a history-wide table as of that day), when it
+    can be carried forward to ``day``: it is current (:func:`is_current`). None otherwise:
+    then the caller computes ``day`` from the whole history (which names any missing day).
+    Always None in a store that cannot order writes (S3).
+    """
+    previous = day - timedelta(days=1)
+    return lake.read_frame(dataset, previous) if is_current(lake, dataset, previous) else None
+
+
+def carried_document(lake: Lake, dataset: str, day: date) -> dict | None:
+    """Day ``day - 1`` of the JSON ``dataset`` when it is current (:func:`is_current`), as
+    :func:`carried_forward` does for Parquet tables; None otherwise."""
+    previous = day - timedelta(days=1)
+    return lake.read_json(dataset, previous) if is_current(lake, dataset, previous, JSON) else None
+
+
+def installs_seen_before(lake: Lake, day: date) -> pl.Series | None:
+    """The registry ids of every install seen before ``day`` (``registry_id`` of the install
+    table of ``day - 1``), when that table is current (:func:`is_current`); None otherwise.
+
+    For series over all installs (internal included) that extend D-1's by day D and must
+    tell which of day D's installs are new. They read the table of D-1, written by an
+    earlier run, so no asset of day D need run first; the currency check makes a table left
+    from before a re-ingest, or not written yet, count as absent.
+    """
+    table = carried_forward(lake, INSTANCES, day)
+    return None if table is None else table["registry_id"]
 
 
 def carried_customer_series(lake: Lake, dataset: str, day: date, instances: pl.DataFrame) -> pl.DataFrame | None:
