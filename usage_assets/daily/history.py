@@ -9,6 +9,7 @@ exist (``usage-report run`` ingests from the source's first day on).
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import polars as pl
@@ -20,13 +21,24 @@ from usage_assets.storage.lake import Lake
 #: The file of a day of a Parquet dataset, and of a JSON one.
 PARQUET = "part-0.parquet"
 JSON = "data.json"
+_DAY_FOLDER = re.compile(r"date=(\d{4}-\d{2}-\d{2})")
 
 
 def history_first_day(lake: Lake, day: date) -> date:
     """The first day a history-wide asset of ``day`` must see: the first ingested day of
     the daily layer, or ``day`` itself when nothing earlier was ingested."""
-    earlier = [each for each in lake.days(INSTANCE_DAYS) if each <= day]
-    return earlier[0] if earlier else day
+    # The day folders in order, each looked into until one holds its file: the first
+    # folder almost always does, so this costs a listing of folders, not of every file.
+    for name in lake.store.folders(INSTANCE_DAYS):
+        found = _DAY_FOLDER.fullmatch(name)
+        if found is None:
+            continue
+        each = date.fromisoformat(found.group(1))
+        if each > day:
+            break
+        if lake.has_day(INSTANCE_DAYS, each):
+            return each
+    return day
 
 
 def scan_history(lake: Lake, day: date) -> tuple[date, pl.LazyFrame]:
@@ -36,8 +48,15 @@ def scan_history(lake: Lake, day: date) -> tuple[date, pl.LazyFrame]:
     Raises :class:`usage_assets.storage.lake.MissingPartitionsError` naming every day
     between the two that was never ingested (a hole is never skipped silently).
     """
-    first = history_first_day(lake, day)
-    return first, lake.scan_days(INSTANCE_DAYS, first, day)
+    # One listing of the layer gives both the first day and the holes.
+    written = lake.days(INSTANCE_DAYS)
+    earlier = [each for each in written if each <= day]
+    first = earlier[0] if earlier else day
+    days = day_range(first, day)
+    missing = sorted(set(days) - set(written))
+    if missing:
+        raise lake.missing(INSTANCE_DAYS, missing)
+    return first, lake.scan(INSTANCE_DAYS, days)
 
 
 def is_current(lake: Lake, dataset: str, day: date, filename: str = PARQUET) -> bool:
