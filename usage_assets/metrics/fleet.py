@@ -214,10 +214,16 @@ def fleet_metrics_extended(previous: dict, instances: pl.DataFrame, day_layer: p
     history (:func:`key_metrics_extended`, :func:`version_adoption_extended`); the rest
     reads only the install table of D.
 
-    Raises ``ValueError`` when ``previous`` is not the document of D-1.
+    Raises ``ValueError`` when ``previous`` is not the document of D-1 or lacks the
+    totals or the versions' events and spellings (a document of another shape).
     """
     if previous.get("report_date") != (day - timedelta(days=1)).isoformat():
         raise ValueError(f"fleet metrics of {day} extend those of the day before, not {previous.get('report_date')}")
+    totals = previous.get("key_metrics", {})
+    carried = ("total_events", "startup_events", "heartbeat_events", "null_registry_id_count", "earliest_ts", "latest_ts")
+    rows = previous.get("version_adoption", [])
+    if any(name not in totals for name in carried) or any({"version", "events", "spellings"} - row.keys() for row in rows):
+        raise ValueError(f"fleet metrics of {day} extend a document with the event totals and version spellings")
     metrics = key_metrics_extended(previous["key_metrics"], day_layer, instances.height)
     adoption = version_adoption_extended(previous["version_adoption"], day_layer, instances, metrics["total_events"])
     return fleet_summary(instances, day, metrics, adoption)

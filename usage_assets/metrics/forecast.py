@@ -61,10 +61,10 @@ def cumulative_installs_extended(
     ``previous`` plus D's row, D-1's count plus the identified installs of ``day_layer``
     (``instance_days`` of D) not in ``seen_before`` (the ids of every install seen before D).
 
-    Raises ``ValueError`` when ``previous`` is empty or does not end on D-1 (the caller
-    computes the whole series).
+    Raises ``ValueError`` when ``previous`` is empty, does not end on D-1 or has other
+    columns (the caller computes the whole series).
     """
-    if previous.is_empty() or previous["date"][-1] != day - timedelta(days=1):
+    if previous.columns != ["date", "installs"] or previous.is_empty() or previous["date"][-1] != day - timedelta(days=1):
         raise ValueError(f"cumulative installs of {day} extend a series ending the day before")
     ids = day_layer["registry_id"].drop_nulls()
     new = int((~ids.is_in(seen_before.implode())).sum())

@@ -70,11 +70,13 @@ def installs_by_extended(
     to the frame computed over all history when ``previous`` is that frame (each day's row
     depends only on that day and on each install's first day), at a day's cost.
 
-    ``previous``: the frame of D-1, non-empty and ending on D-1 (else ``ValueError``: the
-    caller computes the whole frame); ``day_layer``: ``instance_days`` of D;
+    ``previous``: the frame of D-1, non-empty, ending on D-1 and with the columns of
+    :func:`installs_by` (else ``ValueError``: the caller computes the whole frame); ``day_layer``: ``instance_days`` of D;
     ``seen_before``: the registry ids of every install seen before D. A value first
     reported on D gets zero rows on every earlier day, as the full grid gives it.
     """
+    if previous.columns != ["date", facet, "daily_active", "daily_new", "cumulative_installs"]:
+        raise ValueError(f"installs by {facet} of {day} extend a frame of the same columns, not {previous.columns}")
     if previous.is_empty() or previous["date"][-1] != day - timedelta(days=1):
         raise ValueError(f"installs by {facet} of {day} extend a frame ending the day before")
     today = day_layer.filter(pl.col("registry_id").is_not_null()).select(

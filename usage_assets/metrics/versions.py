@@ -152,13 +152,16 @@ def build_summary_extended(previous: dict, instances: pl.DataFrame, day_layer: p
     seen before D changed class on D (:func:`same_build_classes`): earlier days keep their
     counts, and D's row counts D's active installs and adds the installs first seen on D.
 
-    ``previous``: the ``prod-internal`` payload of D-1 (its ``timeseries`` must end on D-1,
-    else ``ValueError``: the caller computes the whole series); ``instances``: the install
+    ``previous``: the ``prod-internal`` payload of D-1 (its ``timeseries`` must end on D-1
+    with a cumulative count per class, else ``ValueError``: the caller computes the whole
+    series); ``instances``: the install
     table of D; ``day_layer``: ``instance_days`` of D.
     """
-    rows = previous["timeseries"]
-    if not rows or rows[-1]["date"] != (day - timedelta(days=1)).isoformat():
+    rows = previous.get("timeseries")
+    if not rows or rows[-1].get("date") != (day - timedelta(days=1)).isoformat():
         raise ValueError(f"builds of {day} extend a series ending the day before")
+    if any(f"cumulative_{kind}" not in rows[-1] for kind in BUILD_KINDS):
+        raise ValueError(f"builds of {day} extend a series with cumulative counts per class")
     classes = _build_classes(instances)
     active = (
         day_layer.filter(pl.col("registry_id").is_not_null())

@@ -112,6 +112,28 @@ def test_a_series_is_extended_only_from_the_day_before():
         fleet_metrics_extended({"report_date": "2026-03-01"}, pl.DataFrame(), layer, date(2026, 3, 3))
 
 
+def test_an_output_of_another_shape_is_not_extended(fleet):
+    """D-1's outputs written by a release that shaped them otherwise raise ValueError (the
+    assets then compute over all history) instead of a KeyError or a wrong sum."""
+    layer, days, allowlist = fleet
+    first, day = days[0], days[2]
+    before = pl.concat([layer[each] for each in days[:2]], how="diagonal_relaxed").lazy()
+    table = instances_as_of(pl.concat([layer[each] for each in days[:3]], how="diagonal_relaxed").lazy(), allowlist)
+    metrics = fleet_metrics(instances_as_of(before, allowlist), before, days[1])
+    for row in metrics["version_adoption"]:
+        del row["spellings"]
+    with pytest.raises(ValueError, match="spellings"):
+        fleet_metrics_extended(metrics, table, layer[day], day)
+    builds = build_summary(instances_as_of(before, allowlist), before, first, days[1])
+    for row in builds["timeseries"]:
+        del row["cumulative_unknown"]
+    with pytest.raises(ValueError, match="cumulative"):
+        build_summary_extended(builds, table, layer[day], day)
+    frame = installs_by(before, "cloud", first, days[1]).rename({"daily_new": "new"})
+    with pytest.raises(ValueError, match="columns"):
+        installs_by_extended(frame, layer[day], table["registry_id"], "cloud", day)
+
+
 def test_an_install_that_changes_build_class_is_not_carried_forward(fleet):
     layer, days, allowlist = fleet
     before = instances_as_of(pl.concat([layer[day] for day in days[:3]], how="diagonal_relaxed").lazy(), allowlist)

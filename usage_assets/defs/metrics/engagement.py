@@ -1,6 +1,7 @@
 """Engagement, lifetime buckets and the install forecast for report day D: series over
 every day up to D, computed from the daily layer (never from earlier report files)."""
 
+from contextlib import suppress
 from datetime import timedelta
 
 import dagster as dg
@@ -98,10 +99,13 @@ def install_forecast(context: dg.AssetExecutionContext, data_lake: DataLake, rep
     lake = data_lake.lake()
     previous = carried_forward(lake, CUMULATIVE_INSTALLS, day)
     seen_before = installs_seen_before(lake, day) if previous is not None and not previous.is_empty() else None
+    series = None
     if seen_before is not None:
-        # D-1's series and install table are current: only day D's new installs are added.
-        series = cumulative_installs_extended(previous, lake.read_frame(INSTANCE_DAYS, day), seen_before, day)
-    else:
+        # D-1's series and install table are current: only day D's new installs are added
+        # (unless an older release wrote D-1's series in another shape).
+        with suppress(ValueError):
+            series = cumulative_installs_extended(previous, lake.read_frame(INSTANCE_DAYS, day), seen_before, day)
+    if series is None:
         first, history = scan_history(lake, day)
         series = cumulative_installs(history, first, day)
     forecast = forecast_installs(series, target=report_config.forecast_target)

@@ -1,5 +1,7 @@
 """Fleet metrics of report day D: the metrics document, liveness, builds and cloud detection."""
 
+from contextlib import suppress
+
 import dagster as dg
 
 from usage_assets.daily.history import carried_document, carried_forward, history_first_day, scan_history
@@ -43,10 +45,13 @@ def fleet_metrics(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.
     table = lake.read_frame(INSTANCES, day)
     day_layer = lake.read_frame(INSTANCE_DAYS, day)
     previous = carried_document(lake, FLEET_METRICS, day)
+    fleet = None
     if previous is not None:
-        # D-1's document is current: its event totals and version counts plus day D's.
-        fleet = fleet_metrics_extended(previous, table, day_layer, day)
-    else:
+        # D-1's document is current: its event totals and version counts plus day D's
+        # (unless an older release wrote it in another shape).
+        with suppress(ValueError):
+            fleet = fleet_metrics_extended(previous, table, day_layer, day)
+    if fleet is None:
         _first, history = scan_history(lake, day)
         fleet = summarize_fleet(table, history, day)
     summary = {**fleet, **fleet_breakdowns(table, day_layer.lazy(), day)}
@@ -103,9 +108,11 @@ def build_kinds(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.Ma
     table = lake.read_frame(INSTANCES, day)
     previous = carried_document(lake, BUILD_KINDS, day)
     before = carried_forward(lake, INSTANCES, day) if previous is not None else None
+    summary = None
     if before is not None and same_build_classes(before, table):
-        summary = build_summary_extended(previous, table, lake.read_frame(INSTANCE_DAYS, day), day)
-    else:
+        with suppress(ValueError):  # D-1's document in another shape (an older release wrote it)
+            summary = build_summary_extended(previous, table, lake.read_frame(INSTANCE_DAYS, day), day)
+    if summary is None:
         first, history = scan_history(lake, day)
         summary = build_summary(table, history, first, day)
     return json_result(lake, BUILD_KINDS, day, summary, **{f"cumulative_{kind}": n for kind, n in summary["cumulative"].items()})

@@ -1,5 +1,6 @@
 """Installs over time, by cloud and by compute platform, for every day up to D."""
 
+from contextlib import suppress
 from datetime import date
 
 import dagster as dg
@@ -42,6 +43,7 @@ def installs_over_time(lake: Lake, dataset: str, facet: str, day: date) -> pl.Da
     previous = carried_forward(lake, dataset, day)
     seen_before = installs_seen_before(lake, day) if previous is not None and not previous.is_empty() else None
     if seen_before is not None:
-        return installs_by_extended(previous, lake.read_frame(INSTANCE_DAYS, day), seen_before, facet, day)
+        with suppress(ValueError):  # D-1's frame in another shape (an older release wrote it)
+            return installs_by_extended(previous, lake.read_frame(INSTANCE_DAYS, day), seen_before, facet, day)
     first, history = scan_history(lake, day)
     return installs_by(history, facet, first, day)
