@@ -316,7 +316,9 @@ def v6_fields_check(expected: int, carrying: int, schema6_seen: bool, day: date,
     )
 
 
-def daily_series(history: pl.LazyFrame, instances: pl.DataFrame, first: date, day: date) -> pl.DataFrame:
+def daily_series(
+    history: pl.LazyFrame, instances: pl.DataFrame, first: date, day: date, known_releases: Sequence[str] = ()
+) -> pl.DataFrame:
     """The robust checks' series over customer installs, one row per day ``first``..``day``:
     ``date``, ``daily_active`` (installs with an event), ``heartbeats_per_active``
     (heartbeats / daily_active; null without actives), ``new_installs`` (first seen that
@@ -325,7 +327,11 @@ def daily_series(history: pl.LazyFrame, instances: pl.DataFrame, first: date, da
     (share of active installs whose latest version that day is it or the release before
     it, 0-100; null without actives or release). The release before counts too, or every
     release day would look like a collapse of adoption. Heartbeats per install are capped
-    at the day's 90th percentile."""
+    at the day's 90th percentile.
+
+    ``history``: ``instance_days`` covering ``first..day``; ``known_releases``: the
+    releases reported before ``first`` (:func:`history_before`), when the series starts
+    after the first day of history."""
     customers = instances.filter(~pl.col("is_internal"))["registry_id"]
     rows = (
         history.filter(pl.col("registry_id").is_not_null())
@@ -336,7 +342,7 @@ def daily_series(history: pl.LazyFrame, instances: pl.DataFrame, first: date, da
     rows = rows.with_columns(
         pl.col("v").replace_strict(releases, default=None, return_dtype=pl.String).alias("release")
     )
-    newest = _newest_release_by_day(rows, first, day)
+    newest = _newest_release_by_day(rows, first, day, known_releases)
     # Winsorized at the day's 90th percentile: one operator with hourly heartbeats must not
     # look like a fleet-wide change (the median itself is 1 on almost every day).
     capped = pl.col("heartbeat_events").clip(upper_bound=pl.col("heartbeat_events").quantile(0.9).over("date"))
@@ -386,14 +392,15 @@ def _release(version: str) -> str | None:
     return ".".join(map(str, semver_key(version)[:3])) if build_kind(version) == "community" else None
 
 
-def _newest_release_by_day(rows: pl.DataFrame, first: date, day: date) -> pl.DataFrame:
+def _newest_release_by_day(rows: pl.DataFrame, first: date, day: date, known: Sequence[str] = ()) -> pl.DataFrame:
     """``date``, ``newest_release``, ``previous_release``: the two newest releases
-    (``_release``) reported by any install on or before each day (null before any)."""
+    (``_release``) reported by any install on or before each day (null before any), from
+    ``rows`` of ``first..day`` and the releases ``known`` before ``first``."""
     seen = rows.filter(pl.col("release").is_not_null()).group_by("release").agg(pl.col("date").min())
     first_seen_by_day: dict[date, list[str]] = {}
     for release, seen_on in seen.iter_rows():
         first_seen_by_day.setdefault(seen_on, []).append(release)
-    known: list[str] = []
+    known = sorted(set(known), key=semver_key)[-2:]
     out = []
     for each in day_range(first, day):
         known = sorted({*known, *first_seen_by_day.get(each, [])}, key=semver_key)[-2:]
@@ -427,16 +434,38 @@ def dimension_counts(history: pl.LazyFrame, instances: pl.DataFrame, days: Seque
     }
 
 
-def v6_health_counts(history: pl.LazyFrame, day: date) -> tuple[bool, int, int]:
+def history_before(history: pl.LazyFrame, start: date) -> tuple[list[str], pl.Series]:
+    """What the checks of a day need from the days before ``start`` (the first day of
+    their window), in one narrow read of ``history``: the releases (``_release``) that
+    identified installs reported, and the registry ids of the installs that reported
+    schema 6 or later."""
+    rows = (
+        history.filter(pl.col("date") < start, pl.col("registry_id").is_not_null())
+        .select("registry_id", "v", "schema_version")
+        .collect()
+    )
+    # Few distinct version strings: normalize those, not every row.
+    versions = rows["v"].drop_nulls().unique().to_frame().select(normalized_version("v"))["v"].unique()
+    releases = sorted({release for version in versions if (release := _release(version)) is not None})
+    schema6 = rows.filter(pl.col("schema_version") >= 6)["registry_id"].unique()
+    return releases, schema6
+
+
+def v6_health_counts(history: pl.LazyFrame, day: date, known_before: pl.Series | None = None) -> tuple[bool, int, int]:
     """``(schema6_seen, expected, carrying)``: whether any install reported schema 6
     before ``day``; of those installs, how many sent heartbeats on ``day`` and how many of
-    them carried ``schema_version`` (the daily layer keeps its latest non-empty value)."""
+    them carried ``schema_version`` (the daily layer keeps its latest non-empty value).
+
+    ``history``: ``instance_days`` up to ``day``, or from a later start when
+    ``known_before`` holds the ids of installs that reported schema 6 before it."""
     known = (
         history.filter(pl.col("date") < day, pl.col("schema_version") >= 6, pl.col("registry_id").is_not_null())
         .select("registry_id")
         .unique()
         .collect()["registry_id"]
     )
+    if known_before is not None:
+        known = pl.concat([known, known_before.cast(known.dtype)]).unique()
     if known.is_empty():
         return False, 0, 0
     today = (
@@ -449,26 +478,47 @@ def v6_health_counts(history: pl.LazyFrame, day: date) -> tuple[bool, int, int]:
     return True, today.height, int(today["schema_version"].is_not_null().sum())
 
 
+def window_start(first: date, day: date, rule: AnomalyRule = AnomalyRule()) -> date:
+    """The first day the checks of ``day`` read whole: ``rule.baseline_days`` before
+    ``day``, or ``first`` (the first day of history) when that is later. Earlier days only
+    give :func:`history_before`."""
+    return max(first, day - timedelta(days=rule.baseline_days))
+
+
 def detect_anomalies(
-    history: pl.LazyFrame, instances: pl.DataFrame, first: date, day: date, rule: AnomalyRule = AnomalyRule()
+    history: pl.LazyFrame,
+    instances: pl.DataFrame,
+    first: date,
+    day: date,
+    rule: AnomalyRule = AnomalyRule(),
+    window: pl.LazyFrame | None = None,
 ) -> dict:
     """Every check of ``day``: ``{"date", "rule", "checks": [entry per CHECK_NAMES],
     "fired": [names]}``; an entry is ``{name, title, evaluated, fired, value, baseline,
     threshold, reason}`` (numbers rounded to 3 decimals).
 
     ``history``: a lazy scan of ``instance_days`` from ``first`` (the first ingested day)
-    to ``day``; ``instances``: the install table of ``day``.
+    to ``day``; ``instances``: the install table of ``day``; ``window``: the same scan of
+    :func:`window_start`..``day`` alone, when the caller has it (reading a few days'
+    files is cheaper than filtering every day's). The checks read their window whole and
+    only the releases and schema-6 installs of earlier days (:func:`history_before`).
     """
-    series = daily_series(history, instances, first, day)
+    start = window_start(first, day, rule)
+    if window is None:
+        window = history.filter(pl.col("date") >= start)
+    releases, schema6 = history_before(history, start) if start > first else ([], None)
+    # The robust checks read D-baseline_days..D and the series' first day, which is the
+    # same whether the series starts at ``first`` or at ``start`` (see robust_check).
+    series = daily_series(window, instances, start, day, releases)
     entries = [robust_check(check, series, day, rule) for check in SERIES_CHECKS]
     enough_history = (day - first).days >= rule.baseline_days
     before = day - timedelta(days=1)
-    counts = dimension_counts(history, instances, [before, day]) if enough_history else {}
+    counts = dimension_counts(window, instances, [before, day]) if enough_history else {}
     for name, dimension in DIMENSION_CHECKS:
         today = counts.get(day, {}).get(dimension, {})
         yesterday = counts.get(before, {}).get(dimension, {})
         entries.append(dimension_check(name, dimension, today, yesterday, day, rule, evaluated=enough_history))
-    seen, expected, carrying = v6_health_counts(history, day)
+    seen, expected, carrying = v6_health_counts(window, day, schema6)
     entries.append(v6_fields_check(expected, carrying, seen, day, rule))
     return {
         "date": day.isoformat(),

@@ -10,7 +10,7 @@ install, percentages with one decimal) are listed in ``docs/differences.md``.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 
@@ -124,6 +124,12 @@ def version_adoption(history: pl.LazyFrame, total_events: int, identified: int) 
         .sort(["events", "version"], descending=[True, False])
         .collect()
     )
+    return _adoption_rows(per_version, total_events, identified)
+
+
+def _adoption_rows(per_version: pl.DataFrame, total_events: int, identified: int) -> list[dict]:
+    """The rows of :func:`version_adoption` from a frame ``version, events, instances,
+    spellings`` in their order."""
     return [
         {
             "version": row["version"],
@@ -138,16 +144,98 @@ def version_adoption(history: pl.LazyFrame, total_events: int, identified: int) 
     ]
 
 
+def key_metrics_extended(previous: dict, day_layer: pl.DataFrame, identified_instances: int) -> dict:
+    """:func:`key_metrics` of day D from those of D-1 (``previous``, over every day up to
+    D-1) and ``day_layer`` (``instance_days`` of D): the totals add up, the earliest event
+    stays D-1's (D's own when there was none), and the latest is D's newest when D has
+    events, since every event of day D is later than any of an earlier day."""
+    today = key_metrics(day_layer.lazy(), identified_instances)
+    summed = ("total_events", "startup_events", "heartbeat_events", "null_registry_id_count")
+    return {
+        **{name: previous[name] + today[name] for name in summed},
+        "identified_instances": identified_instances,
+        "earliest_ts": previous["earliest_ts"] if previous["earliest_ts"] != "N/A" else today["earliest_ts"],
+        "latest_ts": today["latest_ts"] if today["latest_ts"] != "N/A" else previous["latest_ts"],
+    }
+
+
+def version_adoption_extended(
+    previous: list[dict], day_layer: pl.DataFrame, instances: pl.DataFrame, total_events: int
+) -> list[dict]:
+    """:func:`version_adoption` of day D from its rows of D-1 (``previous``) and
+    ``day_layer`` (``instance_days`` of D): events add up and spellings unite; the installs
+    that ever reported a version are counted from the install table of D (``instances``:
+    each install's ``version_trajectory`` lists every version it reported, once whatever
+    its spelling), so no earlier day is read."""
+    schema = {"version": pl.String, "events": pl.Int64, "spellings": pl.List(pl.String)}
+    before = pl.DataFrame(
+        [(row["version"], row["events"], row["spellings"]) for row in previous], schema=schema, orient="row"
+    )
+    today = (
+        day_layer.select("versions")
+        .explode("versions")
+        .unnest("versions")
+        .filter(pl.col("version").is_not_null())
+        .group_by(normalized_version("version"))
+        .agg(pl.col("events").sum().cast(pl.Int64), pl.col("version").unique().alias("spellings"))
+    )
+    reported = (
+        instances.select("version_trajectory")
+        .explode("version_trajectory")
+        .drop_nulls()
+        .group_by(pl.col("version_trajectory").alias("version"))
+        .agg(pl.len().cast(pl.Int64).alias("instances"))
+    )
+    per_version = (
+        pl.concat([before, today.select(list(schema)).cast(schema)])
+        .group_by("version")
+        .agg(pl.col("events").sum(), pl.col("spellings").list.explode(keep_nulls=False, empty_as_null=False).unique().sort())
+        .join(reported, on="version", how="left")
+        .with_columns(pl.col("instances").fill_null(0))
+        .sort(["events", "version"], descending=[True, False])
+    )
+    return _adoption_rows(per_version, total_events, instances.height)
+
+
 def fleet_metrics(instances: pl.DataFrame, history: pl.LazyFrame, day: date) -> dict:
     """Everything the report's fleet sections need, as of the end of UTC ``day``.
 
     ``instances``: the cumulative install table (``activity.instances_as_of``);
     ``history``: lazy ``instance_days`` for every day up to ``day``.
     """
+    metrics = key_metrics(history, instances.height)
+    return fleet_summary(instances, day, metrics, version_adoption(history, metrics["total_events"], instances.height))
+
+
+def fleet_metrics_extended(previous: dict, instances: pl.DataFrame, day_layer: pl.DataFrame, day: date) -> dict:
+    """:func:`fleet_metrics` of ``day`` from the ``metrics`` document of ``day - 1``
+    (``previous``) and ``day_layer`` (``instance_days`` of D) instead of every day's
+    layer: equal to it when ``previous`` is the document of D-1 computed over the same
+    history (:func:`key_metrics_extended`, :func:`version_adoption_extended`); the rest
+    reads only the install table of D.
+
+    Raises ``ValueError`` when ``previous`` is not the document of D-1 or lacks the
+    totals or the versions' events and spellings (a document of another shape).
+    """
+    if previous.get("report_date") != (day - timedelta(days=1)).isoformat():
+        raise ValueError(f"fleet metrics of {day} extend those of the day before, not {previous.get('report_date')}")
+    totals = previous.get("key_metrics", {})
+    carried = ("total_events", "startup_events", "heartbeat_events", "null_registry_id_count", "earliest_ts", "latest_ts")
+    rows = previous.get("version_adoption", [])
+    if any(name not in totals for name in carried) or any({"version", "events", "spellings"} - row.keys() for row in rows):
+        raise ValueError(f"fleet metrics of {day} extend a document with the event totals and version spellings")
+    metrics = key_metrics_extended(previous["key_metrics"], day_layer, instances.height)
+    adoption = version_adoption_extended(previous["version_adoption"], day_layer, instances, metrics["total_events"])
+    return fleet_summary(instances, day, metrics, adoption)
+
+
+def fleet_summary(instances: pl.DataFrame, day: date, metrics: dict, adoption: list[dict]) -> dict:
+    """The document of :func:`fleet_metrics` from the install table of ``day`` and the two
+    parts that read history: ``metrics`` (:func:`key_metrics`) and ``adoption``
+    (:func:`version_adoption`)."""
     customers = instances.filter(~pl.col("is_internal"))
     internal = instances.filter(pl.col("is_internal")).sort("registry_id")
     active = instances.filter(pl.col("last_seen") == day)
-    metrics = key_metrics(history, instances.height)
     lifetimes = customers["age_days"]
     return {
         "report_date": day.isoformat(),
@@ -170,7 +258,7 @@ def fleet_metrics(instances: pl.DataFrame, history: pl.LazyFrame, day: date) -> 
             "customers": int((~active["is_internal"]).sum()),
             "new_installs": int((instances["first_seen"] == day).sum()),
         },
-        "version_adoption": version_adoption(history, metrics["total_events"], instances.height),
+        "version_adoption": adoption,
         "internal_instance_ids": internal["registry_id"].to_list(),
         "internal_instances": [
             {"registry_id": row["registry_id"], "reason": row["internal_reason"], "version": row["v"]}

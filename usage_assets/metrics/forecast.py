@@ -53,6 +53,25 @@ def cumulative_installs(history: pl.LazyFrame, first: date, day: date) -> pl.Dat
     return grid.join_asof(running, on="date", strategy="backward").with_columns(pl.col("installs").fill_null(0))
 
 
+def cumulative_installs_extended(
+    previous: pl.DataFrame, day_layer: pl.DataFrame, seen_before: pl.Series, day: date
+) -> pl.DataFrame:
+    """:func:`cumulative_installs` of ``day`` from the series of ``day - 1`` and day D
+    alone (equal to the series over all history when ``previous`` is that series):
+    ``previous`` plus D's row, D-1's count plus the identified installs of ``day_layer``
+    (``instance_days`` of D) not in ``seen_before`` (the ids of every install seen before D).
+
+    Raises ``ValueError`` when ``previous`` is empty, does not end on D-1 or has other
+    columns (the caller computes the whole series).
+    """
+    if previous.columns != ["date", "installs"] or previous.is_empty() or previous["date"][-1] != day - timedelta(days=1):
+        raise ValueError(f"cumulative installs of {day} extend a series ending the day before")
+    ids = day_layer["registry_id"].drop_nulls()
+    new = int((~ids.is_in(seen_before.implode())).sum())
+    row = pl.DataFrame({"date": [day], "installs": [int(previous["installs"][-1]) + new]}, schema=previous.schema)
+    return pl.concat([previous, row])
+
+
 def install_forecast(
     series: pl.DataFrame,
     target: int = 1000,

@@ -17,7 +17,7 @@ exact id comparison against the allowlist.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 
@@ -103,12 +103,7 @@ def build_summary(instances: pl.DataFrame, history: pl.LazyFrame, first: date, d
     ``cumulative_<class>`` = installs of that class first seen on or before the date
     (installs first seen before ``first`` count from ``first`` on). Empty input gives zeros.
     """
-    classes = instances.select(
-        "registry_id",
-        "first_seen",
-        "v",
-        instances["v"].map_elements(build_kind, return_dtype=pl.String, skip_nulls=False).alias("build"),
-    )
+    classes = _build_classes(instances)
     active = (
         history.filter(pl.col("registry_id").is_not_null(), pl.col("date").is_between(first, day))
         .select("date", "registry_id")
@@ -137,6 +132,68 @@ def build_summary(instances: pl.DataFrame, history: pl.LazyFrame, first: date, d
             *(f"cumulative_{kind}" for kind in BUILD_KINDS),
         )
     )
+    return _summary(classes, active.filter(pl.col("date") == day), series.to_dicts(), day)
+
+
+def same_build_classes(before: pl.DataFrame, instances: pl.DataFrame) -> bool:
+    """Whether every install of the table ``before`` (the install table of D-1) has the
+    build class (:func:`build_kind` of its latest version) it has in ``instances`` (the
+    table of D): then :func:`build_summary_extended` applies. An install whose latest
+    version moved between a release tag and an internal build (or from none) on D moves
+    every earlier day it was active from one class to the other."""
+    then = _build_classes(before).select("registry_id", "build")
+    now = _build_classes(instances).select("registry_id", pl.col("build").alias("build_now"))
+    return then.join(now, on="registry_id", how="left").filter(pl.col("build") != pl.col("build_now")).is_empty()
+
+
+def build_summary_extended(previous: dict, instances: pl.DataFrame, day_layer: pl.DataFrame, day: date) -> dict:
+    """:func:`build_summary` of ``day`` from the summary of ``day - 1`` and day D alone:
+    equal to the summary over all history when ``previous`` is that summary and no install
+    seen before D changed class on D (:func:`same_build_classes`): earlier days keep their
+    counts, and D's row counts D's active installs and adds the installs first seen on D.
+
+    ``previous``: the ``prod-internal`` payload of D-1 (its ``timeseries`` must end on D-1
+    with a cumulative count per class, else ``ValueError``: the caller computes the whole
+    series); ``instances``: the install
+    table of D; ``day_layer``: ``instance_days`` of D.
+    """
+    rows = previous.get("timeseries")
+    if not rows or rows[-1].get("date") != (day - timedelta(days=1)).isoformat():
+        raise ValueError(f"builds of {day} extend a series ending the day before")
+    if any(f"cumulative_{kind}" not in rows[-1] for kind in BUILD_KINDS):
+        raise ValueError(f"builds of {day} extend a series with cumulative counts per class")
+    classes = _build_classes(instances)
+    active = (
+        day_layer.filter(pl.col("registry_id").is_not_null())
+        .select("registry_id")
+        .unique()
+        .join(classes.select("registry_id", "build"), on="registry_id")
+    )
+    new = classes.filter(pl.col("first_seen") == day)
+    row = {
+        "date": day.isoformat(),
+        **{kind: int((active["build"] == kind).sum()) for kind in BUILD_KINDS},
+        **{
+            f"cumulative_{kind}": rows[-1][f"cumulative_{kind}"] + int((new["build"] == kind).sum())
+            for kind in BUILD_KINDS
+        },
+    }
+    return _summary(classes, active, [*rows, row], day)
+
+
+def _build_classes(instances: pl.DataFrame) -> pl.DataFrame:
+    """``registry_id``, ``first_seen``, ``v`` and ``build`` (:func:`build_kind` of ``v``) of every install."""
+    return instances.select(
+        "registry_id",
+        "first_seen",
+        "v",
+        instances["v"].map_elements(build_kind, return_dtype=pl.String, skip_nulls=False).alias("build"),
+    )
+
+
+def _summary(classes: pl.DataFrame, active_on_day: pl.DataFrame, timeseries: list[dict], day: date) -> dict:
+    """The ``prod-internal-D.json`` payload from the classes of every install, the installs
+    active on ``day`` (with ``build``) and the daily rows (see :func:`build_summary`)."""
     per_version = {}
     for kind in ("community", "internal"):
         counted = (
@@ -150,8 +207,8 @@ def build_summary(instances: pl.DataFrame, history: pl.LazyFrame, first: date, d
         ]
     return {
         "yesterday_date": day.isoformat(),
-        "yesterday": _count_by_kind(active.filter(pl.col("date") == day)),
+        "yesterday": _count_by_kind(active_on_day),
         "cumulative": _count_by_kind(classes.filter(pl.col("first_seen") <= day)),
         "per_version": per_version,
-        "timeseries": series.to_dicts(),
+        "timeseries": timeseries,
     }

@@ -17,8 +17,15 @@ from usage_assets.defs.daily.assets import HISTORY_UP_TO_D
 from usage_assets.defs.materialize import daily_asset, json_result
 from usage_assets.defs.partitions import checked_day, daily_partitions, partition_day
 from usage_assets.defs.resources.storage import DataLake
-from usage_assets.metrics.anomalies import CHECK_DESCRIPTIONS, CHECK_NAMES, AnomalyRule, check_entry, detect_anomalies
-from usage_assets.storage.datasets import ANOMALIES, INSTANCES
+from usage_assets.metrics.anomalies import (
+    CHECK_DESCRIPTIONS,
+    CHECK_NAMES,
+    AnomalyRule,
+    check_entry,
+    detect_anomalies,
+    window_start,
+)
+from usage_assets.storage.datasets import ANOMALIES, INSTANCE_DAYS, INSTANCES
 
 _DEFAULT = AnomalyRule()
 
@@ -73,9 +80,9 @@ def anomalies(context: dg.AssetExecutionContext, config: AnomalyConfig, data_lak
     day = partition_day(context)
     lake = data_lake.lake()
     first, history = scan_history(lake, day)
-    findings = detect_anomalies(
-        history, lake.read_frame(INSTANCES, day), first, day, AnomalyRule(**config.model_dump())
-    )
+    rule = AnomalyRule(**config.model_dump())
+    window = lake.scan_days(INSTANCE_DAYS, window_start(first, day, rule), day)
+    findings = detect_anomalies(history, lake.read_frame(INSTANCES, day), first, day, rule, window)
     return json_result(lake, ANOMALIES, day, findings, fired=dg.MetadataValue.json(findings["fired"]))
 
 

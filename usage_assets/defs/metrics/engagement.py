@@ -1,12 +1,13 @@
 """Engagement, lifetime buckets and the install forecast for report day D: series over
 every day up to D, computed from the daily layer (never from earlier report files)."""
 
+from contextlib import suppress
 from datetime import timedelta
 
 import dagster as dg
 import polars as pl
 
-from usage_assets.daily.history import carried_customer_series, scan_history
+from usage_assets.daily.history import carried_customer_series, carried_forward, installs_seen_before, scan_history
 from usage_assets.daily.internal import customer_ids, customers
 from usage_assets.defs.daily.assets import HISTORY_UP_TO_D
 from usage_assets.defs.materialize import daily_asset, daily_multi_asset, frame_result, json_result
@@ -14,7 +15,7 @@ from usage_assets.defs.metadata import engagement_numbers, forecast_numbers
 from usage_assets.defs.partitions import partition_day
 from usage_assets.defs.resources.storage import DataLake, ReportConfig
 from usage_assets.metrics.engagement import WINDOW_DAYS, engagement_extended, engagement_series
-from usage_assets.metrics.forecast import cumulative_installs
+from usage_assets.metrics.forecast import cumulative_installs, cumulative_installs_extended
 from usage_assets.metrics.forecast import install_forecast as forecast_installs
 from usage_assets.metrics.retention import retention_extended, retention_series
 from usage_assets.storage.datasets import (
@@ -90,11 +91,22 @@ def lifetime_buckets(context: dg.AssetExecutionContext, data_lake: DataLake) -> 
     ],
 )
 def install_forecast(context: dg.AssetExecutionContext, data_lake: DataLake, report_config: ReportConfig):
-    """Cumulative installs up to D and the forecast of when they reach the target."""
+    """Cumulative installs up to D and the forecast of when they reach the target. The
+    series is D-1's plus day D when D-1's and its install table are current, else
+    computed over all history."""
     day = partition_day(context)
     lake = data_lake.lake()
-    first, history = scan_history(lake, day)
-    series = cumulative_installs(history, first, day)
+    previous = carried_forward(lake, CUMULATIVE_INSTALLS, day)
+    seen_before = installs_seen_before(lake, day) if previous is not None and not previous.is_empty() else None
+    series = None
+    if seen_before is not None:
+        # D-1's series and install table are current: only day D's new installs are added
+        # (unless an older release wrote D-1's series in another shape).
+        with suppress(ValueError):
+            series = cumulative_installs_extended(previous, lake.read_frame(INSTANCE_DAYS, day), seen_before, day)
+    if series is None:
+        first, history = scan_history(lake, day)
+        series = cumulative_installs(history, first, day)
     forecast = forecast_installs(series, target=report_config.forecast_target)
     yield frame_result(lake, CUMULATIVE_INSTALLS, day, series)
     yield json_result(
