@@ -47,7 +47,7 @@ import hashlib
 import json
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -58,6 +58,7 @@ from usage_assets.common.locks import exclusive_lock
 from usage_assets.ingest.validation import RECORD_ORIGIN, RECORD_PROBLEM, deduplicate, event_identity, parse_ts
 from usage_assets.sources import export_format as fmt
 from usage_assets.sources.csv_reader import CUT_SHORT, RAW_RECORD, FileReading, read_batches, read_header
+from usage_assets.storage.disk import naming_disk_errors
 from usage_assets.storage.lake import canonical_json
 from usage_assets.storage.store import atomic_write_bytes, write_parquet_atomic
 
@@ -316,17 +317,17 @@ class CsvArchive:
             aside = dated.filter(pl.col("_day").is_null())
             if aside.height:
                 set_aside += aside.height
-                write_parquet_atomic(
-                    spool / "set-aside" / f"part-{part}.parquet",
+                _spool(
+                    spool / "set-aside" / f"part-{part}.arrow",
                     aside.with_columns(_set_aside_reason(limit).alias("reason"), pl.col(RECORD_ORIGIN).alias("origin"))
                     .select(list(SET_ASIDE_SCHEMA)),
                 )
             for (day,), rows in dated.filter(pl.col("_day").is_not_null()).group_by("_day"):
-                write_parquet_atomic(spool / "days" / f"date={day}" / f"part-{part}.parquet", rows.select(list(CACHE_SCHEMA)))
+                _spool(spool / "days" / f"date={day}" / f"part-{part}.arrow", rows.select(list(CACHE_SCHEMA)))
         summary.rows_read += reading.records
         for folder in sorted((spool / "days").glob("date=*")):
             day = date.fromisoformat(folder.name.removeprefix("date="))
-            incoming = pl.read_parquet(sorted(folder.glob("part-*.parquet"), key=_part_number))
+            incoming = _unspool(folder.glob("part-*.arrow"))
             day_rows[day] = incoming.height
             # Distinct events, so a duplicate delivery one snapshot holds and the next does
             # not (the collector's database keeps both) is not a lost row.
@@ -337,11 +338,11 @@ class CsvArchive:
             if merged.height != existing.height or not merged.equals(existing):
                 write_parquet_atomic(target, merged)
                 summary.days_written += 1
-        parts = sorted((spool / "set-aside").glob("part-*.parquet"), key=_part_number)
+        parts = list((spool / "set-aside").glob("part-*.arrow"))
         if parts:
             existing = pl.read_parquet(self.set_aside_path) if self.set_aside_path.is_file() \
                 else pl.DataFrame(schema=SET_ASIDE_SCHEMA)
-            write_parquet_atomic(self.set_aside_path, merge_set_aside(existing, pl.read_parquet(parts)))
+            write_parquet_atomic(self.set_aside_path, merge_set_aside(existing, _unspool(parts)))
         shutil.rmtree(spool, ignore_errors=True)
         first_day, _ = first_plausible_day(day_rows, date.fromisoformat(snapshot) if snapshot else None, limit)
         complete_through = None
@@ -444,6 +445,20 @@ def _first_day(manifest: dict) -> date | None:
 
 def _part_number(path: Path) -> int:
     return int(path.stem.removeprefix("part-"))
+
+
+def _spool(path: Path, frame: pl.DataFrame) -> None:
+    """Write one batch's rows of a day (or set aside) to the import's spool. The spool lives
+    for one import only, so it is uncompressed Arrow IPC, the cheapest to write and read
+    back; a full or read-only disk is named as for the cache."""
+    with naming_disk_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.write_ipc(path, compression="uncompressed")
+
+
+def _unspool(parts: Iterable[Path]) -> pl.DataFrame:
+    """The spooled batches ``parts`` of one day (or set aside), in batch order."""
+    return pl.concat([pl.read_ipc(path) for path in sorted(parts, key=_part_number)])
 
 
 def _complete_through(entry: dict) -> date | None:
