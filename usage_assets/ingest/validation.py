@@ -134,9 +134,13 @@ _UUID = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-
 _DEDUPE_KEY = ("event", "registry_id", "_instant")
 
 
-def event_identity() -> pl.Expr:
-    """The ``_instant`` part of an event's identity: its ts instant, or its raw text."""
-    return pl.coalesce(parse_ts(pl.col("ts")).cast(pl.String), pl.col("ts")).alias("_instant")
+def event_identity(parsed: pl.Expr | None = None) -> pl.Expr:
+    """The ``_instant`` part of an event's identity: its ts instant, or its raw text.
+
+    ``parsed``: the rows' ts already parsed (:func:`parse_ts`), to spare parsing it again.
+    """
+    instant = parse_ts(pl.col("ts")) if parsed is None else parsed
+    return pl.coalesce(instant.cast(pl.String), pl.col("ts")).alias("_instant")
 
 
 @dataclass(frozen=True)
@@ -251,10 +255,14 @@ def normalize_auth_share(cell: str) -> str | None:
     return checked.share
 
 
-def row_rules(day: date) -> list[tuple[pl.Expr, str]]:
+def row_rules(day: date, parsed: pl.Expr | None = None) -> list[tuple[pl.Expr, str]]:
     """The rules whose breach means a row is not an event: (violated, reason) pairs over
-    export strings (plus :data:`RECORD_PROBLEM`, which names its own reason)."""
-    ts, parsed = pl.col("ts"), parse_ts(pl.col("ts"))
+    export strings (plus :data:`RECORD_PROBLEM`, which names its own reason).
+
+    ``parsed``: the rows' ts already parsed (:func:`parse_ts`), to spare parsing it again.
+    """
+    ts = pl.col("ts")
+    parsed = parse_ts(ts) if parsed is None else parsed
     start = datetime.combine(day, time(), tzinfo=timezone.utc)
     return [
         (~pl.col("event").is_in(fmt.EVENT_TYPES) | pl.col("event").is_null(), "event: not startup or heartbeat"),
@@ -421,13 +429,13 @@ def quarantine_fields(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return cleaned, quarantine
 
 
-def _typed(frame: pl.DataFrame) -> pl.DataFrame:
-    """Cast cleaned export strings to :data:`RAW_EVENTS_SCHEMA`."""
+def _typed(frame: pl.DataFrame, parsed_ts: pl.Expr) -> pl.DataFrame:
+    """Cast cleaned export strings to :data:`RAW_EVENTS_SCHEMA`; ``ts`` is ``parsed_ts``."""
     casts = []
     for name, dtype in RAW_EVENTS_SCHEMA.items():
         column = pl.col(name)
         if name == "ts":
-            casts.append(parse_ts(column).alias(name))
+            casts.append(parsed_ts.alias(name))
         elif dtype == pl.Int64:
             casts.append(column.str.to_integer(strict=False).alias(name))
         elif dtype == pl.Boolean:
@@ -443,15 +451,19 @@ def deduplicate(export_rows: pl.DataFrame) -> pl.DataFrame:
     Rows with equal ``event``, ``registry_id`` and ts instant are one event; the row
     with the most non-empty cells is kept, then the first one. Used for duplicate
     deliveries within a day and for the same event in several CSV snapshots.
+
+    Rows that already have the ``_instant`` column (:func:`event_identity`) are matched on
+    it, and keep it; otherwise it is computed and dropped.
     """
     completeness = pl.sum_horizontal(pl.col(name).is_not_null() for name in fmt.EXPORT_COLUMNS)
+    identified = "_instant" in export_rows.columns
+    ranked = export_rows.with_row_index("_order").with_columns(_filled=completeness)
     return (
-        export_rows.with_row_index("_order")
-        .with_columns(event_identity(), _filled=completeness)
+        (ranked if identified else ranked.with_columns(event_identity()))
         .sort(["_filled", "_order"], descending=[True, False])
         .unique(subset=list(_DEDUPE_KEY), keep="first")
         .sort("_order")
-        .drop("_order", "_filled", "_instant")
+        .drop("_order", "_filled", *([] if identified else ["_instant"]))
     )
 
 
@@ -473,15 +485,17 @@ def validate_events(export_rows: pl.DataFrame, day: date) -> ValidatedDay:
     extra = export_rows.with_columns(
         _optional(export_rows, RECORD_PROBLEM).alias("_problem"), _optional(export_rows, RECORD_ORIGIN).alias("origin")
     ).select("_problem", "origin")
+    # ts is parsed once: the row rules, the event identity and the typed events use it.
     rows = pl.concat([fmt.conform_to_export(export_rows), extra], how="horizontal").with_row_index("_row")
-    reasons = [pl.when(bad.fill_null(False)).then(pl.lit(reason)) for bad, reason in row_rules(day)]
+    rows = rows.with_columns(parse_ts(pl.col("ts")).alias("_ts"))
+    reasons = [pl.when(bad.fill_null(False)).then(pl.lit(reason)) for bad, reason in row_rules(day, pl.col("_ts"))]
     checked = rows.with_columns(reason=pl.concat_str([pl.col("_problem"), *reasons], separator="; ", ignore_nulls=True))
     bad = checked.filter(pl.col("reason") != "")
-    good = checked.filter(pl.col("reason") == "").select(fmt.EXPORT_COLUMNS)
+    good = checked.filter(pl.col("reason") == "").select(*fmt.EXPORT_COLUMNS, "_ts")
 
-    kept = deduplicate(good)
+    kept = deduplicate(good.with_columns(event_identity(pl.col("_ts")))).drop("_instant")
     cleaned, quarantine = quarantine_fields(kept)
-    events = _typed(cleaned).sort(["ts", "event", "registry_id"], nulls_last=False)
+    events = _typed(cleaned, pl.col("_ts")).sort(["ts", "event", "registry_id"], nulls_last=False)
     rejects = bad.sort("_row").select(list(REJECTS_SCHEMA))
     return ValidatedDay(events=events, rejects=rejects, duplicates=good.height - kept.height, quarantine=quarantine)
 

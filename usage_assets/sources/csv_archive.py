@@ -141,13 +141,13 @@ def merge_snapshot_rows(cached: pl.DataFrame, incoming: pl.DataFrame) -> pl.Data
     (ts, event, registry_id).
     """
     key = ["event", "registry_id", "_instant"]
-    tagged = pl.concat([cached.with_columns(_new=pl.lit(False)), incoming.with_columns(_new=pl.lit(True))])
-    copies = (
-        tagged.with_columns(event_identity())
-        .group_by(key)
-        .agg(pl.max_horizontal((~pl.col("_new")).sum(), pl.col("_new").sum()).alias("_copies"))
+    tagged = pl.concat(
+        [cached.with_columns(_new=pl.lit(False)), incoming.with_columns(_new=pl.lit(True))]
+    ).with_columns(event_identity())
+    copies = tagged.group_by(key).agg(
+        pl.max_horizontal((~pl.col("_new")).sum(), pl.col("_new").sum()).alias("_copies")
     )
-    best = deduplicate(tagged.drop("_new")).with_columns(event_identity())
+    best = deduplicate(tagged.drop("_new"))
     return _with_copies(best, copies, key).drop("_instant").sort(
         "ts", "event", "registry_id", nulls_last=False, maintain_order=True
     )
