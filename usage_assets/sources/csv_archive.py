@@ -280,7 +280,10 @@ class CsvArchive:
             found = "; ".join(f"{name} exists but is {reason}" for name, reason in summary.skipped_files.items())
             raise CsvArchiveError(f"no registry_metrics export found in {self.source}" + (f": {found}" if found else ""))
         manifest["set_aside_rows"] = summary.set_aside_rows
-        atomic_write_bytes(self.manifest_path, canonical_json(manifest))
+        data = canonical_json(manifest)
+        # Every day's fetch refreshes; a manifest that did not change is not rewritten.
+        if not self.manifest_path.is_file() or self.manifest_path.read_bytes() != data:
+            atomic_write_bytes(self.manifest_path, data)
         return summary
 
     def _describe(self, manifest: dict, summary: ImportSummary) -> None:

@@ -318,3 +318,22 @@ def test_a_cache_written_before_first_days_were_recorded_is_imported_again(tmp_p
     archive.manifest_path.write_text(json.dumps(manifest))
     assert archive.refresh().imported_files == ["registry_metrics.csv"]
     assert json.loads(archive.manifest_path.read_text())["files"]["registry_metrics.csv"]["first_day"] == "2026-05-01"
+
+
+def test_a_refresh_that_finds_nothing_new_leaves_the_manifest_untouched(tmp_path):
+    """Every day's fetch refreshes the archive: the manifest is rewritten only when it changes."""
+    exports = tmp_path / "exports"
+    write_export(exports / "2026-05-02" / "registry_metrics.csv", header_variant(26),
+                 [startup(ID_A, "2026-05-01T10:00:00.000Z")])
+    archive = CsvArchive(exports, tmp_path / "cache")
+    archive.refresh()
+    written = archive.manifest_path.stat().st_ino
+    archive.refresh()
+    assert archive.manifest_path.stat().st_ino == written  # not replaced by an equal copy
+
+    write_export(exports / "2026-05-03" / "registry_metrics.csv", header_variant(26),
+                 [startup(ID_A, "2026-05-01T10:00:00.000Z"), startup(ID_B, "2026-05-02T09:00:00.000Z")])
+    archive.refresh()
+    assert archive.manifest_path.stat().st_ino != written
+    assert "2026-05-03/registry_metrics.csv" in json.loads(archive.manifest_path.read_text())["files"]
+    assert archive.coverage() == (date(2026, 5, 1), date(2026, 5, 2))
