@@ -394,13 +394,16 @@ def quarantine_fields(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """
     rules = field_rules()
     flags = [f"_rule{index}" for index in range(len(rules))]
-    flagged = rows.with_columns(rule.violated.alias(flag) for rule, flag in zip(rules, flags, strict=True))
     share = pl.col("auth_path_share_24h")
     checkable = share.str.len_chars() <= MAX_LENGTHS["auth_path_share_24h"]
-    # Cells already in the collector's compact form need no parse; the others are checked
-    # in Python, each distinct cell once.
+    flagged = rows.with_columns(
+        *[rule.violated.alias(flag) for rule, flag in zip(rules, flags, strict=True)],
+        # Cells already in the collector's compact form need no parse; the others are
+        # checked in Python, each distinct cell once.
+        (checkable & compact_auth_share(share)).alias("_compact_share"),
+    )
     share_checks, share_rows = _auth_share_outcomes(
-        rows.filter(checkable & ~compact_auth_share(share))["auth_path_share_24h"]
+        flagged.filter(checkable & ~pl.col("_compact_share"))["auth_path_share_24h"]
     )
     found = pl.concat(
         [_rule_outcomes(flagged, rules, flags),
@@ -410,14 +413,14 @@ def quarantine_fields(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         found.group_by("column", "rule", "action", "value").agg(pl.col("events").sum())
         .select(list(QUARANTINE_SCHEMA))
         .sort("column", "rule", "action", "value", nulls_last=False)
-    )
+    ) if found.height else pl.DataFrame(schema=QUARANTINE_SCHEMA)
     cleared: dict[str, list[str]] = {}
     for rule, flag in zip(rules, flags, strict=True):
         if rule.action == CLEARED and rule.column != "auth_path_share_24h":
             cleared.setdefault(rule.column, []).append(flag)
     # A share too long to check, or one that breaks a rule, maps to None.
     normalized = (
-        pl.when(checkable & compact_auth_share(share)).then(share)
+        pl.when(pl.col("_compact_share")).then(share)
         .otherwise(share.replace_strict({cell: checked.share for cell, checked in share_checks.items()},
                                         default=None, return_dtype=pl.String))
     )
@@ -425,7 +428,7 @@ def quarantine_fields(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         *[pl.when(pl.any_horizontal(names)).then(None).otherwise(pl.col(name)).alias(name)
           for name, names in cleared.items()],
         normalized.alias("auth_path_share_24h"),
-    ).drop(flags)
+    ).drop(*flags, "_compact_share")
     return cleaned, quarantine
 
 
