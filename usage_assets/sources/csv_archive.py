@@ -48,6 +48,7 @@ import json
 import re
 import shutil
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -328,19 +329,13 @@ class CsvArchive:
             for (day,), rows in dated.filter(pl.col("_day").is_not_null()).group_by("_day"):
                 _spool(spool / "days" / f"date={day}" / f"part-{part}.arrow", rows.select(list(CACHE_SCHEMA)))
         summary.rows_read += reading.records
-        for folder in sorted((spool / "days").glob("date=*")):
-            day = date.fromisoformat(folder.name.removeprefix("date="))
-            incoming = _unspool(folder.glob("part-*.arrow"))
-            day_rows[day] = incoming.height
-            # Distinct events, so a duplicate delivery one snapshot holds and the next does
-            # not (the collector's database keeps both) is not a lost row.
-            day_events[day.isoformat()] = incoming.select("event", "registry_id", event_identity()).n_unique()
-            target = self.day_path(day)
-            existing = pl.read_parquet(target) if target.is_file() else pl.DataFrame(schema=CACHE_SCHEMA)
-            merged = merge_snapshot_rows(existing, incoming)
-            if merged.height != existing.height or not merged.equals(existing):
-                write_parquet_atomic(target, merged)
-                summary.days_written += 1
+        # Days are merged independently, and polars works without the GIL: two at a time
+        # (memory holds two days).
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            for day, rows, events, written in pool.map(self._merge_day, sorted((spool / "days").glob("date=*"))):
+                day_rows[day] = rows
+                day_events[day.isoformat()] = events
+                summary.days_written += written
         parts = list((spool / "set-aside").glob("part-*.arrow"))
         if parts:
             existing = pl.read_parquet(self.set_aside_path) if self.set_aside_path.is_file() \
@@ -363,6 +358,22 @@ class CsvArchive:
             "complete_through": complete_through,
             "first_day": first_day.isoformat() if first_day else None,
         }
+
+    def _merge_day(self, folder: Path) -> tuple[date, int, int, bool]:
+        """Merge one day's spooled rows (``folder``) into its cached file. Returns the day,
+        its rows and distinct events in this export, and whether the cached file changed."""
+        day = date.fromisoformat(folder.name.removeprefix("date="))
+        incoming = _unspool(folder.glob("part-*.arrow"))
+        # Distinct events, so a duplicate delivery one snapshot holds and the next does
+        # not (the collector's database keeps both) is not a lost row.
+        events = incoming.select("event", "registry_id", event_identity()).n_unique()
+        target = self.day_path(day)
+        existing = pl.read_parquet(target) if target.is_file() else pl.DataFrame(schema=CACHE_SCHEMA)
+        merged = merge_snapshot_rows(existing, incoming)
+        changed = merged.height != existing.height or not merged.equals(existing)
+        if changed:
+            write_parquet_atomic(target, merged)
+        return day, incoming.height, events, changed
 
     def _shrunk(self, entry: dict, previous: dict | None, files: dict) -> str | None:
         """Why ``entry`` looks truncated next to its own previous import or the nearest older
