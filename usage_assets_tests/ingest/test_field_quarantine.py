@@ -129,7 +129,7 @@ def rows(draw) -> pl.DataFrame:
     return pl.DataFrame(data, schema=fmt.EXPORT_SCHEMA)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frame=rows())
 def test_one_pass_quarantine_equals_the_rule_by_rule_result(frame):
     cleaned, quarantine = quarantine_fields(frame)
