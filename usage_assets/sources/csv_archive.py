@@ -330,12 +330,15 @@ class CsvArchive:
                 _spool(spool / "days" / f"date={day}" / f"part-{part}.arrow", rows.select(list(CACHE_SCHEMA)))
         summary.rows_read += reading.records
         # Days are merged independently, and polars works without the GIL: two at a time
-        # (memory holds two days).
-        with ThreadPoolExecutor(max_workers=2) as pool:
+        # (memory holds two days). On an error or an interrupt, the days not begun are dropped.
+        pool = ThreadPoolExecutor(max_workers=2)
+        try:
             for day, rows, events, written in pool.map(self._merge_day, sorted((spool / "days").glob("date=*"))):
                 day_rows[day] = rows
                 day_events[day.isoformat()] = events
                 summary.days_written += written
+        finally:
+            pool.shutdown(cancel_futures=True)
         parts = list((spool / "set-aside").glob("part-*.arrow"))
         if parts:
             existing = pl.read_parquet(self.set_aside_path) if self.set_aside_path.is_file() \
