@@ -389,8 +389,8 @@ def quarantine_fields(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     outcome set to null and ``auth_path_share_24h`` normalized (unknown paths dropped),
     and the :data:`QUARANTINE_SCHEMA` frame counting each outcome.
 
-    Every rule is evaluated once per row, in one pass (a day's cost does not grow with the
-    number of rules the way one query per rule did).
+    Every rule is evaluated in one pass over the rows; only the rows that break a rule are
+    looked at again, to count them (:func:`_rule_outcomes`).
     """
     rules = field_rules()
     flags = [f"_rule{index}" for index in range(len(rules))]
