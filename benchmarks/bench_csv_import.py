@@ -1,21 +1,27 @@
-"""Benchmark: peak memory of importing a large CSV export (issue 10, item 8).
+"""Benchmark: peak memory and time of importing a large CSV export (issue 10, item 8), and
+the CPU a day's ingest costs (issue 11).
 
 Run from the project root (writes only to a temporary folder; a 2M-row export is about
 600 MB on disk and takes a few minutes):
 
     .venv/bin/python benchmarks/bench_csv_import.py [--rows 2000000] [--days 60] [--installs 2000]
-        [--compare-polars] [--run]
+        [--archive PATH] [--compare-polars] [--days-cpu] [--run]
 
 Writes one synthetic export in the reference's layout (34 columns, startup rows then
-heartbeat rows, each in ts order, one dated snapshot folder) and prints, each measured in
-a fresh child process:
+heartbeat rows, each in ts order, one dated snapshot folder), or takes an existing archive
+(``--archive``, only read: e.g. the 20,000-install x 90-day demo archive), and prints, each
+measured in a fresh child process:
 
-1. the peak RSS and wall time of importing it into the day cache
+1. the peak RSS, wall time and CPU time (user + system) of importing it into the day cache
    (``CsvArchive.refresh``: the tolerant line reader, per-day spooling and merging);
 2. with ``--compare-polars``, the peak RSS of reading the same file whole with
-   ``polars.read_csv``, the way the importer read exports before (for scale);
-3. with ``--run``, the peak RSS and wall time of ``usage-report run`` on the archive
-   (import, ingest of every day, the report), in an empty lake. Past the import, memory
+   ``polars.read_csv``, the way the importer read exports before (for scale; synthetic only);
+3. with ``--days-cpu``, the CPU time (``time.process_time``, every thread) of the ingest's
+   own work on each cached day: reading it, validating it (``validate_events``,
+   ``ingest_stats``) and summarizing it (``instance_days_from_events``), per day and in
+   total, without Dagster's bookkeeping;
+4. with ``--run``, the peak RSS and wall time of ``usage-report run`` on the archive
+   (import, ingest of every day, the report), in an empty workspace. Past the import, memory
    follows the fleet (installs x days folded by the ``instances`` asset), not the export.
 
 Prints figures only: nothing here asserts a time or a size.
@@ -82,15 +88,41 @@ def write_export(path: Path, rows: int, days: int, installs: int) -> date:
     return snapshot
 
 
-def measure(command: list[str], env: dict | None = None) -> tuple[float, float]:
-    """(peak RSS in MB, wall seconds) of ``command`` run as a child process."""
+DAYS_CPU = """
+import sys, time
+from datetime import timedelta
+from usage_assets.daily.activity import instance_days_from_events
+from usage_assets.ingest.validation import ingest_stats, validate_events
+from usage_assets.sources.csv_archive import CsvArchive
+
+archive = CsvArchive(sys.argv[1], sys.argv[2])
+first, last = archive.coverage()
+days = [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+validate_events(archive.day(days[0]), days[0])  # polars' first-call set-up, not a day's cost
+spent = []
+for day in days:
+    started = time.process_time()
+    rows = archive.day(day)
+    validated = validate_events(rows, day)
+    ingest_stats(rows, validated)
+    instance_days_from_events(validated.events, day)
+    spent.append(time.process_time() - started)
+print(f"{len(days)} {sum(spent):.3f} {sorted(spent)[len(spent) // 2]:.4f}")
+"""
+
+
+def measure(command: list[str], env: dict | None = None, output: bool = False) -> tuple[float, float, float, str]:
+    """(peak RSS in MB, wall seconds, CPU seconds (user + system), its standard output if
+    ``output``) of ``command`` run as a child process."""
     started = time.perf_counter()
-    child = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    child = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE if output else subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+    printed = child.stdout.read().decode() if output else ""
     _, status, usage = os.wait4(child.pid, 0)
     elapsed = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{child.stderr.read().decode()[-3000:]}")
-    return usage.ru_maxrss / 1024, elapsed
+    return usage.ru_maxrss / 1024, elapsed, usage.ru_utime + usage.ru_stime, printed
 
 
 def main() -> None:
@@ -98,46 +130,55 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2_000_000, help="Rows of the export (default 2,000,000).")
     parser.add_argument("--days", type=int, default=60, help="Days the rows are spread over (default 60).")
     parser.add_argument("--installs", type=int, default=2_000, help="Installs sending them (default 2,000).")
+    parser.add_argument("--archive", type=Path, help="Import this archive (a file or folder of exports, only read) "
+                        "instead of a synthetic export.")
     parser.add_argument("--compare-polars", action="store_true", help="Also read the file whole with polars.read_csv.")
+    parser.add_argument("--days-cpu", action="store_true", help="Also measure the CPU of validating each cached day.")
     parser.add_argument("--run", action="store_true", help="Also time `usage-report run` on the archive (slow).")
     args = parser.parse_args()
     python = sys.executable
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        started = time.perf_counter()
-        export = folder / "exports" / date.today().isoformat() / "registry_metrics.csv"
-        write_export(export, args.rows, args.days, args.installs)
-        print(f"export: {args.rows:,} rows of {args.installs:,} installs over {args.days} days, "
-              f"{export.stat().st_size / 1e6:,.0f} MB "
-              f"(written in {time.perf_counter() - started:.0f} s)")
+        if args.archive:
+            exports = args.archive.resolve()
+            print(f"archive: {exports}")
+        else:
+            started = time.perf_counter()
+            exports = folder / "exports"
+            export = exports / date.today().isoformat() / "registry_metrics.csv"
+            write_export(export, args.rows, args.days, args.installs)
+            print(f"export: {args.rows:,} rows of {args.installs:,} installs over {args.days} days, "
+                  f"{export.stat().st_size / 1e6:,.0f} MB "
+                  f"(written in {time.perf_counter() - started:.0f} s)")
 
         script = (
             "import json, sys; from usage_assets.sources.csv_archive import CsvArchive; "
             "s = CsvArchive(sys.argv[1], sys.argv[2]).refresh(); "
             "print(json.dumps({'rows': s.rows_read, 'days': s.days_written}))"
         )
-        peak, seconds = measure([python, "-c", script, str(folder / "exports"), str(folder / "cache")])
+        peak, seconds, cpu, _ = measure([python, "-c", script, str(exports), str(folder / "cache")])
         manifest = json.loads((folder / "cache" / "manifest.json").read_text())
         print(f"import into the day cache (CsvArchive.refresh): peak RSS {peak:,.0f} MB, {seconds:,.1f} s wall, "
-              f"{len(manifest['days'])} cached days")
+              f"{cpu:,.1f} s CPU, {len(manifest['days'])} cached days")
 
-        if args.compare_polars:
+        if args.compare_polars and not args.archive:
             script = "import sys, polars as pl; pl.read_csv(sys.argv[1], infer_schema=False, encoding='utf8-lossy')"
-            peak, seconds = measure([python, "-c", script, str(export)])
+            peak, seconds, _, _ = measure([python, "-c", script, str(export)])
             print(f"for scale, polars.read_csv of the whole file: peak RSS {peak:,.0f} MB, {seconds:,.1f} s wall")
 
-        if args.run:
-            home = folder / "dagster_home"
-            home.mkdir()
-            (home / "dagster.yaml").write_text((PROJECT_ROOT / "dagster_home" / "dagster.yaml").read_text())
-            env = {**os.environ, "DAGSTER_HOME": str(home), "USAGE_DATA_DIR": str(folder / "data"),
-                   "USAGE_REPORTS_DIR": str(folder / "reports"), "USAGE_PARTITIONS_START": "2020-01-01"}
-            command = [str(Path(python).with_name("usage-report")), "run", "--source", "csv",
-                       "--csv-path", str(folder / "exports")]
-            peak, seconds = measure(command, env)
-            print(f"`usage-report run` (import, {len(manifest['days']) - 1} days ingested, report): "
-                  f"peak RSS {peak:,.0f} MB, {seconds:,.1f} s wall")
+        if args.days_cpu:
+            _, _, _, printed = measure([python, "-c", DAYS_CPU, str(exports), str(folder / "cache")], output=True)
+            days, total, median = printed.split()
+            print(f"each day's read, validation and daily summary: {float(total):,.2f} s CPU for {days} days "
+                  f"(median {float(median) * 1000:,.1f} ms a day)")
 
+        if args.run:
+            env = {**os.environ, "USAGE_WORKSPACES_DIR": str(folder / "workspaces")}
+            command = [str(Path(python).with_name("usage-report")), "run", "--source", "csv",
+                       "--csv-path", str(exports)]
+            peak, seconds, cpu, _ = measure(command, env)
+            print(f"`usage-report run` (import, {len(manifest['days']) - 1} days ingested, report): "
+                  f"peak RSS {peak:,.0f} MB, {seconds:,.1f} s wall, {cpu:,.1f} s CPU")
 
 if __name__ == "__main__":
     main()

@@ -30,6 +30,7 @@ decimal auth-path shares 0..100. Lengths and the plausible maxima of counters
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Iterable
@@ -133,9 +134,13 @@ _UUID = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-
 _DEDUPE_KEY = ("event", "registry_id", "_instant")
 
 
-def event_identity() -> pl.Expr:
-    """The ``_instant`` part of an event's identity: its ts instant, or its raw text."""
-    return pl.coalesce(parse_ts(pl.col("ts")).cast(pl.String), pl.col("ts")).alias("_instant")
+def event_identity(parsed: pl.Expr | None = None) -> pl.Expr:
+    """The ``_instant`` part of an event's identity: its ts instant, or its raw text.
+
+    ``parsed``: the rows' ts already parsed (:func:`parse_ts`), to spare parsing it again.
+    """
+    instant = parse_ts(pl.col("ts")) if parsed is None else parsed
+    return pl.coalesce(instant.cast(pl.String), pl.col("ts")).alias("_instant")
 
 
 @dataclass(frozen=True)
@@ -223,6 +228,20 @@ def check_auth_share(cell: str) -> AuthShareCheck:
     return AuthShareCheck(json.dumps(known, separators=(",", ":")) if known else None, None, dropped)
 
 
+# A share cell in the collector's own form: known paths, each once (checked apart), integer
+# shares 0..100, no spaces. check_auth_share returns such a cell unchanged.
+_SHARE_ITEM = '"(?:' + "|".join(fmt.AUTH_PATHS) + ')":(?:100|[1-9]?[0-9])'
+_COMPACT_SHARE = "^\\{" + _SHARE_ITEM + "(?:," + _SHARE_ITEM + ")*\\}$"
+
+
+def compact_auth_share(cell: pl.Expr) -> pl.Expr:
+    """Whether an ``auth_path_share_24h`` cell is already what :func:`check_auth_share`
+    makes of it (compact JSON of known paths, each once, with integer shares 0..100): such
+    a cell is valid and kept as it is, without a parse in Python. Null for a null cell."""
+    keys = cell.str.extract_all(r'"[^"]*":')
+    return cell.str.contains(_COMPACT_SHARE) & (keys.list.n_unique() == keys.list.len())
+
+
 def normalize_auth_share(cell: str) -> str | None:
     """Validate one ``auth_path_share_24h`` cell and return it as compact JSON.
 
@@ -236,10 +255,14 @@ def normalize_auth_share(cell: str) -> str | None:
     return checked.share
 
 
-def row_rules(day: date) -> list[tuple[pl.Expr, str]]:
+def row_rules(day: date, parsed: pl.Expr | None = None) -> list[tuple[pl.Expr, str]]:
     """The rules whose breach means a row is not an event: (violated, reason) pairs over
-    export strings (plus :data:`RECORD_PROBLEM`, which names its own reason)."""
-    ts, parsed = pl.col("ts"), parse_ts(pl.col("ts"))
+    export strings (plus :data:`RECORD_PROBLEM`, which names its own reason).
+
+    ``parsed``: the rows' ts already parsed (:func:`parse_ts`), to spare parsing it again.
+    """
+    ts = pl.col("ts")
+    parsed = parse_ts(ts) if parsed is None else parsed
     start = datetime.combine(day, time(), tzinfo=timezone.utc)
     return [
         (~pl.col("event").is_in(fmt.EVENT_TYPES) | pl.col("event").is_null(), "event: not startup or heartbeat"),
@@ -251,10 +274,12 @@ def row_rules(day: date) -> list[tuple[pl.Expr, str]]:
     ]
 
 
-def field_rules() -> list[FieldRule]:
+@functools.cache
+def field_rules() -> tuple[FieldRule, ...]:
     """Every field rule except the auth-path share's (checked by :func:`check_auth_share`).
 
     The rules of one column exclude each other, so a value is counted under one rule.
+    Built once per process (expressions are immutable).
     """
     rules: list[FieldRule] = []
 
@@ -293,7 +318,7 @@ def field_rules() -> list[FieldRule]:
     )
     known_pair = cloud.is_in(fmt.CLOUDS) & method.is_in(fmt.CLOUD_DETECTION_METHODS)
     rules.append(FieldRule("cloud_detection_method", "inconsistent with cloud", CLEARED, known_pair & inconsistent))
-    return [FieldRule(r.column, r.rule, r.action, r.violated.fill_null(False)) for r in rules]
+    return tuple(FieldRule(r.column, r.rule, r.action, r.violated.fill_null(False)) for r in rules)
 
 
 def _shown(value: pl.Expr) -> pl.Expr:
@@ -319,59 +344,101 @@ def _auth_share_outcomes(cells: pl.Series) -> tuple[dict[str, AuthShareCheck], l
     return checks, rows
 
 
+def _rule_outcomes(flagged: pl.DataFrame, rules: tuple[FieldRule, ...], flags: list[str]) -> pl.DataFrame:
+    """Events per (rule, shown value) of every rule in ``rules``, in one query.
+
+    ``flagged``: the rows with one boolean column per rule (``flags[i]``: whether the row
+    breaks ``rules[i]``). Only the rows and rules with a breach are looked at again: each
+    such row becomes one (rule, value) row per rule it breaks, and those are counted.
+    Returns :data:`QUARANTINE_SCHEMA` rows, unsorted.
+    """
+    offending = flagged.filter(pl.any_horizontal(flags))
+    broken = [index for index, hit in enumerate(offending.select(pl.col(flags).any()).row(0)) if hit] \
+        if offending.height else []
+    if not broken:
+        return pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    outcomes = (
+        offending.lazy()
+        .select(
+            pl.struct(pl.col(flags[index]).alias("hit"), _shown(pl.col(rules[index].column)).alias("value"))
+            .alias(str(index))
+            for index in broken
+        )
+        .unpivot(variable_name="_rule", value_name="_outcome")
+        .unnest("_outcome")
+        .filter(pl.col("hit"))
+        .group_by("_rule", "value")
+        .agg(pl.len().cast(pl.Int64).alias("events"))
+        .collect()
+    )
+    catalog = pl.DataFrame(
+        {
+            "_rule": [str(index) for index in broken],
+            "column": [rules[index].column for index in broken],
+            "rule": [rules[index].rule for index in broken],
+            "action": [rules[index].action for index in broken],
+        }
+    )
+    return outcomes.join(catalog, on="_rule").select(list(QUARANTINE_SCHEMA))
+
+
 def quarantine_fields(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Apply the field rules to export-format ``rows`` (one row per kept event).
 
     Returns ``(cleaned, quarantine)``: ``rows`` with every value of a :data:`CLEARED`
     outcome set to null and ``auth_path_share_24h`` normalized (unknown paths dropped),
     and the :data:`QUARANTINE_SCHEMA` frame counting each outcome.
+
+    Every rule is evaluated in one pass over the rows; only the rows that break a rule are
+    looked at again, to count them (:func:`_rule_outcomes`).
     """
     rules = field_rules()
-    lazy = rows.lazy()
-    parts = [
-        lazy.filter(rule.violated)
-        .group_by(_shown(pl.col(rule.column)).alias("value"))
-        .agg(pl.len().cast(pl.Int64).alias("events"))
-        .select(pl.lit(rule.column).alias("column"), pl.lit(rule.rule).alias("rule"),
-                pl.lit(rule.action).alias("action"), "value", "events")
-        for rule in rules
-    ]
+    flags = [f"_rule{index}" for index in range(len(rules))]
     share = pl.col("auth_path_share_24h")
+    checkable = share.str.len_chars() <= MAX_LENGTHS["auth_path_share_24h"]
+    flagged = rows.with_columns(
+        *[rule.violated.alias(flag) for rule, flag in zip(rules, flags, strict=True)],
+        # Cells already in the collector's compact form need no parse; the others are
+        # checked in Python, each distinct cell once.
+        (checkable & compact_auth_share(share)).alias("_compact_share"),
+    )
     share_checks, share_rows = _auth_share_outcomes(
-        rows.filter(share.str.len_chars() <= MAX_LENGTHS["auth_path_share_24h"])["auth_path_share_24h"]
+        flagged.filter(checkable & ~pl.col("_compact_share"))["auth_path_share_24h"]
     )
     found = pl.concat(
-        [*pl.collect_all(parts), pl.DataFrame(share_rows, schema=QUARANTINE_SCHEMA)
-         .with_columns(_shown(pl.col("value")))]
+        [_rule_outcomes(flagged, rules, flags),
+         pl.DataFrame(share_rows, schema=QUARANTINE_SCHEMA).with_columns(_shown(pl.col("value")))]
     )
     quarantine = (
         found.group_by("column", "rule", "action", "value").agg(pl.col("events").sum())
         .select(list(QUARANTINE_SCHEMA))
         .sort("column", "rule", "action", "value", nulls_last=False)
-    )
-    cleared: dict[str, list[pl.Expr]] = {}
-    for rule in rules:
+    ) if found.height else pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    cleared: dict[str, list[str]] = {}
+    for rule, flag in zip(rules, flags, strict=True):
         if rule.action == CLEARED and rule.column != "auth_path_share_24h":
-            cleared.setdefault(rule.column, []).append(rule.violated)
+            cleared.setdefault(rule.column, []).append(flag)
     # A share too long to check, or one that breaks a rule, maps to None.
-    normalized = share.replace_strict(
-        {cell: checked.share for cell, checked in share_checks.items()}, default=None, return_dtype=pl.String
+    normalized = (
+        pl.when(pl.col("_compact_share")).then(share)
+        .otherwise(share.replace_strict({cell: checked.share for cell, checked in share_checks.items()},
+                                        default=None, return_dtype=pl.String))
     )
-    cleaned = rows.with_columns(
-        *[pl.when(pl.any_horizontal(conditions)).then(None).otherwise(pl.col(name)).alias(name)
-          for name, conditions in cleared.items()],
+    cleaned = flagged.with_columns(
+        *[pl.when(pl.any_horizontal(names)).then(None).otherwise(pl.col(name)).alias(name)
+          for name, names in cleared.items()],
         normalized.alias("auth_path_share_24h"),
-    )
+    ).drop(*flags, "_compact_share")
     return cleaned, quarantine
 
 
-def _typed(frame: pl.DataFrame) -> pl.DataFrame:
-    """Cast cleaned export strings to :data:`RAW_EVENTS_SCHEMA`."""
+def _typed(frame: pl.DataFrame, parsed_ts: pl.Expr) -> pl.DataFrame:
+    """Cast cleaned export strings to :data:`RAW_EVENTS_SCHEMA`; ``ts`` is ``parsed_ts``."""
     casts = []
     for name, dtype in RAW_EVENTS_SCHEMA.items():
         column = pl.col(name)
         if name == "ts":
-            casts.append(parse_ts(column).alias(name))
+            casts.append(parsed_ts.alias(name))
         elif dtype == pl.Int64:
             casts.append(column.str.to_integer(strict=False).alias(name))
         elif dtype == pl.Boolean:
@@ -387,15 +454,19 @@ def deduplicate(export_rows: pl.DataFrame) -> pl.DataFrame:
     Rows with equal ``event``, ``registry_id`` and ts instant are one event; the row
     with the most non-empty cells is kept, then the first one. Used for duplicate
     deliveries within a day and for the same event in several CSV snapshots.
+
+    Rows that already have the ``_instant`` column (:func:`event_identity`) are matched on
+    it, and keep it; otherwise it is computed and dropped.
     """
     completeness = pl.sum_horizontal(pl.col(name).is_not_null() for name in fmt.EXPORT_COLUMNS)
+    identified = "_instant" in export_rows.columns
+    ranked = export_rows.with_row_index("_order").with_columns(_filled=completeness)
     return (
-        export_rows.with_row_index("_order")
-        .with_columns(event_identity(), _filled=completeness)
+        (ranked if identified else ranked.with_columns(event_identity()))
         .sort(["_filled", "_order"], descending=[True, False])
         .unique(subset=list(_DEDUPE_KEY), keep="first")
         .sort("_order")
-        .drop("_order", "_filled", "_instant")
+        .drop("_order", "_filled", *([] if identified else ["_instant"]))
     )
 
 
@@ -417,15 +488,17 @@ def validate_events(export_rows: pl.DataFrame, day: date) -> ValidatedDay:
     extra = export_rows.with_columns(
         _optional(export_rows, RECORD_PROBLEM).alias("_problem"), _optional(export_rows, RECORD_ORIGIN).alias("origin")
     ).select("_problem", "origin")
+    # ts is parsed once: the row rules, the event identity and the typed events use it.
     rows = pl.concat([fmt.conform_to_export(export_rows), extra], how="horizontal").with_row_index("_row")
-    reasons = [pl.when(bad.fill_null(False)).then(pl.lit(reason)) for bad, reason in row_rules(day)]
+    rows = rows.with_columns(parse_ts(pl.col("ts")).alias("_ts"))
+    reasons = [pl.when(bad.fill_null(False)).then(pl.lit(reason)) for bad, reason in row_rules(day, pl.col("_ts"))]
     checked = rows.with_columns(reason=pl.concat_str([pl.col("_problem"), *reasons], separator="; ", ignore_nulls=True))
     bad = checked.filter(pl.col("reason") != "")
-    good = checked.filter(pl.col("reason") == "").select(fmt.EXPORT_COLUMNS)
+    good = checked.filter(pl.col("reason") == "").select(*fmt.EXPORT_COLUMNS, "_ts")
 
-    kept = deduplicate(good)
+    kept = deduplicate(good.with_columns(event_identity(pl.col("_ts")))).drop("_instant")
     cleaned, quarantine = quarantine_fields(kept)
-    events = _typed(cleaned).sort(["ts", "event", "registry_id"], nulls_last=False)
+    events = _typed(cleaned, pl.col("_ts")).sort(["ts", "event", "registry_id"], nulls_last=False)
     rejects = bad.sort("_row").select(list(REJECTS_SCHEMA))
     return ValidatedDay(events=events, rejects=rejects, duplicates=good.height - kept.height, quarantine=quarantine)
 

@@ -47,7 +47,8 @@ import hashlib
 import json
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -58,6 +59,7 @@ from usage_assets.common.locks import exclusive_lock
 from usage_assets.ingest.validation import RECORD_ORIGIN, RECORD_PROBLEM, deduplicate, event_identity, parse_ts
 from usage_assets.sources import export_format as fmt
 from usage_assets.sources.csv_reader import CUT_SHORT, RAW_RECORD, FileReading, read_batches, read_header
+from usage_assets.storage.disk import naming_disk_errors
 from usage_assets.storage.lake import canonical_json
 from usage_assets.storage.store import atomic_write_bytes, write_parquet_atomic
 
@@ -140,13 +142,13 @@ def merge_snapshot_rows(cached: pl.DataFrame, incoming: pl.DataFrame) -> pl.Data
     (ts, event, registry_id).
     """
     key = ["event", "registry_id", "_instant"]
-    tagged = pl.concat([cached.with_columns(_new=pl.lit(False)), incoming.with_columns(_new=pl.lit(True))])
-    copies = (
-        tagged.with_columns(event_identity())
-        .group_by(key)
-        .agg(pl.max_horizontal((~pl.col("_new")).sum(), pl.col("_new").sum()).alias("_copies"))
+    tagged = pl.concat(
+        [cached.with_columns(_new=pl.lit(False)), incoming.with_columns(_new=pl.lit(True))]
+    ).with_columns(event_identity())
+    copies = tagged.group_by(key).agg(
+        pl.max_horizontal((~pl.col("_new")).sum(), pl.col("_new").sum()).alias("_copies")
     )
-    best = deduplicate(tagged.drop("_new")).with_columns(event_identity())
+    best = deduplicate(tagged.drop("_new"))
     return _with_copies(best, copies, key).drop("_instant").sort(
         "ts", "event", "registry_id", nulls_last=False, maintain_order=True
     )
@@ -279,7 +281,10 @@ class CsvArchive:
             found = "; ".join(f"{name} exists but is {reason}" for name, reason in summary.skipped_files.items())
             raise CsvArchiveError(f"no registry_metrics export found in {self.source}" + (f": {found}" if found else ""))
         manifest["set_aside_rows"] = summary.set_aside_rows
-        atomic_write_bytes(self.manifest_path, canonical_json(manifest))
+        data = canonical_json(manifest)
+        # Every day's fetch refreshes; a manifest that did not change is not rewritten.
+        if not self.manifest_path.is_file() or self.manifest_path.read_bytes() != data:
+            atomic_write_bytes(self.manifest_path, data)
         return summary
 
     def _describe(self, manifest: dict, summary: ImportSummary) -> None:
@@ -316,32 +321,29 @@ class CsvArchive:
             aside = dated.filter(pl.col("_day").is_null())
             if aside.height:
                 set_aside += aside.height
-                write_parquet_atomic(
-                    spool / "set-aside" / f"part-{part}.parquet",
+                _spool(
+                    spool / "set-aside" / f"part-{part}.arrow",
                     aside.with_columns(_set_aside_reason(limit).alias("reason"), pl.col(RECORD_ORIGIN).alias("origin"))
                     .select(list(SET_ASIDE_SCHEMA)),
                 )
             for (day,), rows in dated.filter(pl.col("_day").is_not_null()).group_by("_day"):
-                write_parquet_atomic(spool / "days" / f"date={day}" / f"part-{part}.parquet", rows.select(list(CACHE_SCHEMA)))
+                _spool(spool / "days" / f"date={day}" / f"part-{part}.arrow", rows.select(list(CACHE_SCHEMA)))
         summary.rows_read += reading.records
-        for folder in sorted((spool / "days").glob("date=*")):
-            day = date.fromisoformat(folder.name.removeprefix("date="))
-            incoming = pl.read_parquet(sorted(folder.glob("part-*.parquet"), key=_part_number))
-            day_rows[day] = incoming.height
-            # Distinct events, so a duplicate delivery one snapshot holds and the next does
-            # not (the collector's database keeps both) is not a lost row.
-            day_events[day.isoformat()] = incoming.select("event", "registry_id", event_identity()).n_unique()
-            target = self.day_path(day)
-            existing = pl.read_parquet(target) if target.is_file() else pl.DataFrame(schema=CACHE_SCHEMA)
-            merged = merge_snapshot_rows(existing, incoming)
-            if merged.height != existing.height or not merged.equals(existing):
-                write_parquet_atomic(target, merged)
-                summary.days_written += 1
-        parts = sorted((spool / "set-aside").glob("part-*.parquet"), key=_part_number)
+        # Days are merged independently, and polars works without the GIL: two at a time
+        # (memory holds two days). On an error or an interrupt, the days not begun are dropped.
+        pool = ThreadPoolExecutor(max_workers=2)
+        try:
+            for day, rows, events, written in pool.map(self._merge_day, sorted((spool / "days").glob("date=*"))):
+                day_rows[day] = rows
+                day_events[day.isoformat()] = events
+                summary.days_written += written
+        finally:
+            pool.shutdown(cancel_futures=True)
+        parts = list((spool / "set-aside").glob("part-*.arrow"))
         if parts:
             existing = pl.read_parquet(self.set_aside_path) if self.set_aside_path.is_file() \
                 else pl.DataFrame(schema=SET_ASIDE_SCHEMA)
-            write_parquet_atomic(self.set_aside_path, merge_set_aside(existing, pl.read_parquet(parts)))
+            write_parquet_atomic(self.set_aside_path, merge_set_aside(existing, _unspool(parts)))
         shutil.rmtree(spool, ignore_errors=True)
         first_day, _ = first_plausible_day(day_rows, date.fromisoformat(snapshot) if snapshot else None, limit)
         complete_through = None
@@ -359,6 +361,22 @@ class CsvArchive:
             "complete_through": complete_through,
             "first_day": first_day.isoformat() if first_day else None,
         }
+
+    def _merge_day(self, folder: Path) -> tuple[date, int, int, bool]:
+        """Merge one day's spooled rows (``folder``) into its cached file. Returns the day,
+        its rows and distinct events in this export, and whether the cached file changed."""
+        day = date.fromisoformat(folder.name.removeprefix("date="))
+        incoming = _unspool(folder.glob("part-*.arrow"))
+        # Distinct events, so a duplicate delivery one snapshot holds and the next does
+        # not (the collector's database keeps both) is not a lost row.
+        events = incoming.select("event", "registry_id", event_identity()).n_unique()
+        target = self.day_path(day)
+        existing = pl.read_parquet(target) if target.is_file() else pl.DataFrame(schema=CACHE_SCHEMA)
+        merged = merge_snapshot_rows(existing, incoming)
+        changed = merged.height != existing.height or not merged.equals(existing)
+        if changed:
+            write_parquet_atomic(target, merged)
+        return day, incoming.height, events, changed
 
     def _shrunk(self, entry: dict, previous: dict | None, files: dict) -> str | None:
         """Why ``entry`` looks truncated next to its own previous import or the nearest older
@@ -444,6 +462,20 @@ def _first_day(manifest: dict) -> date | None:
 
 def _part_number(path: Path) -> int:
     return int(path.stem.removeprefix("part-"))
+
+
+def _spool(path: Path, frame: pl.DataFrame) -> None:
+    """Write one batch's rows of a day (or set aside) to the import's spool. The spool lives
+    for one import only, so it is uncompressed Arrow IPC, the cheapest to write and read
+    back; a full or read-only disk is named as for the cache."""
+    with naming_disk_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.write_ipc(path, compression="uncompressed")
+
+
+def _unspool(parts: Iterable[Path]) -> pl.DataFrame:
+    """The spooled batches ``parts`` of one day (or set aside), in batch order."""
+    return pl.concat([pl.read_ipc(path) for path in sorted(parts, key=_part_number)])
 
 
 def _complete_through(entry: dict) -> date | None:

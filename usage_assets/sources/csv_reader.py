@@ -230,12 +230,15 @@ class _Batch:
             schema={**{column: pl.String for column in positional}, "_line": pl.Int64,
                     RECORD_PROBLEM: pl.String, RAW_RECORD: pl.String},
         )
-        rows = pl.concat([self._whole_frame(), broken], how="diagonal").sort("_line")
+        rows = pl.concat([self._whole_frame(), broken], how="diagonal")
+        if self.broken_rows:
+            # The lines read whole are in line order; the broken ones are sorted in among them.
+            rows = rows.sort("_line")
         named = rows.select(
             *[pl.col(f"_{index}").alias(column) for index, column in enumerate(self.header) if column in fmt.EXPORT_COLUMNS
               and self.header.index(column) == index],
         )
-        export = fmt.conform_to_export(named).with_columns(pl.col(list(fmt.EXPORT_COLUMNS)).str.slice(0, FIELD_CHARS))
+        export = fmt.conform_to_export(named, longest=FIELD_CHARS)
         origin = pl.lit(f"{self.name} line ") + pl.col("_line").cast(pl.String)
         return pl.concat([export, rows.select(pl.col(RECORD_PROBLEM), origin.alias(RECORD_ORIGIN), pl.col(RAW_RECORD))],
                          how="horizontal")

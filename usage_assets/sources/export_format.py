@@ -151,17 +151,19 @@ def empty_export_frame() -> pl.DataFrame:
     return pl.DataFrame(schema=EXPORT_SCHEMA)
 
 
-def conform_to_export(frame: pl.DataFrame) -> pl.DataFrame:
+def conform_to_export(frame: pl.DataFrame, longest: int | None = None) -> pl.DataFrame:
     """Return ``frame`` with exactly :data:`EXPORT_COLUMNS`, all strings, empty -> None.
 
     Columns missing from ``frame`` (older header variants) are added as all-None; extra
-    columns are dropped; values are stripped and empty strings become None.
+    columns are dropped; values are stripped and empty strings become None. ``longest``:
+    when given, values are then cut to that many characters.
     """
     columns = []
     for name in EXPORT_COLUMNS:
         if name in frame.columns:
             value = pl.col(name).cast(pl.String).str.strip_chars()
-            columns.append(pl.when(value == "").then(None).otherwise(value).alias(name))
+            kept = value if longest is None else value.str.slice(0, longest)
+            columns.append(pl.when(value == "").then(None).otherwise(kept).alias(name))
         else:
             columns.append(pl.lit(None, dtype=pl.String).alias(name))
     return frame.select(columns)

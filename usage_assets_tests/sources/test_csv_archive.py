@@ -6,6 +6,7 @@ from datetime import date
 import polars as pl
 import pytest
 
+from usage_assets.sources import csv_archive
 from usage_assets.sources.csv_archive import CsvArchive, CsvArchiveError
 from usage_assets.sources.export_format import EXPORT_COLUMNS
 from usage_assets_tests.conftest import ID_A, ID_B, ID_C
@@ -318,3 +319,49 @@ def test_a_cache_written_before_first_days_were_recorded_is_imported_again(tmp_p
     archive.manifest_path.write_text(json.dumps(manifest))
     assert archive.refresh().imported_files == ["registry_metrics.csv"]
     assert json.loads(archive.manifest_path.read_text())["files"]["registry_metrics.csv"]["first_day"] == "2026-05-01"
+
+
+def test_a_refresh_that_finds_nothing_new_leaves_the_manifest_untouched(tmp_path):
+    """Every day's fetch refreshes the archive: the manifest is rewritten only when it changes."""
+    exports = tmp_path / "exports"
+    write_export(exports / "2026-05-02" / "registry_metrics.csv", header_variant(26),
+                 [startup(ID_A, "2026-05-01T10:00:00.000Z")])
+    archive = CsvArchive(exports, tmp_path / "cache")
+    archive.refresh()
+    written = archive.manifest_path.stat().st_ino
+    archive.refresh()
+    assert archive.manifest_path.stat().st_ino == written  # not replaced by an equal copy
+
+    write_export(exports / "2026-05-03" / "registry_metrics.csv", header_variant(26),
+                 [startup(ID_A, "2026-05-01T10:00:00.000Z"), startup(ID_B, "2026-05-02T09:00:00.000Z")])
+    archive.refresh()
+    assert archive.manifest_path.stat().st_ino != written
+    assert "2026-05-03/registry_metrics.csv" in json.loads(archive.manifest_path.read_text())["files"]
+    assert archive.coverage() == (date(2026, 5, 1), date(2026, 5, 2))
+
+
+def test_a_day_that_fails_to_merge_stops_the_import_and_the_next_refresh_imports_the_file_whole(tmp_path, monkeypatch):
+    """Days are merged two at a time: a failure in one names the file, records nothing of
+    it in the manifest, and leaves no half-written day; the next refresh starts over."""
+    exports = tmp_path / "exports"
+    rows = [startup(ID_A, f"2026-05-{day:02d}T10:00:00.000Z") for day in range(1, 21)]
+    write_export(exports / "2026-05-21" / "registry_metrics.csv", header_variant(34), rows)
+    archive = CsvArchive(exports, tmp_path / "cache")
+    merge = csv_archive.merge_snapshot_rows
+
+    def failing_on_day_7(cached, incoming):
+        if incoming["ts"][0].startswith("2026-05-07"):
+            raise pl.exceptions.ComputeError("disk hiccup")
+        return merge(cached, incoming)
+
+    monkeypatch.setattr(csv_archive, "merge_snapshot_rows", failing_on_day_7)
+    with pytest.raises(CsvArchiveError, match="2026-05-21/registry_metrics.csv .* disk hiccup"):
+        archive.refresh()
+    assert not archive.manifest_path.exists()
+    for written in (tmp_path / "cache" / "days").glob("date=*/part-0.parquet"):
+        assert pl.read_parquet(written).height == 1  # each day written whole, or not at all
+
+    monkeypatch.setattr(csv_archive, "merge_snapshot_rows", merge)
+    assert archive.refresh().imported_files == ["2026-05-21/registry_metrics.csv"]
+    assert archive.coverage() == (date(2026, 5, 1), date(2026, 5, 20))
+    assert [archive.day(date(2026, 5, day)).height for day in range(1, 21)] == [1] * 20
