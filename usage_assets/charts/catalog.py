@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Self
 
 from usage_assets.charts import fleet, growth
-from usage_assets.charts.parallel import draw_shared, helper_useful
+from usage_assets.charts.parallel import SharedDrawing, helper_useful, young_garbage_only
 from usage_assets.daily.internal import customers
 from usage_assets.metrics.retention import adoption_funnel
 from usage_assets.storage.datasets import (
@@ -174,18 +175,44 @@ CHARTS = (
 HEADLINE_CHART = CHARTS[0]
 
 
-def draw_charts(lake: Lake, day: date, *, helper: bool | None = None) -> dict[ChartSpec, bytes]:
-    """PNG bytes of every chart of :data:`CHARTS` for ``day``, drawn from ``lake``, in catalog order.
+class ChartDrawer:
+    """Draws every chart of :data:`CHARTS` from ``lake``, for as many days as asked.
 
     With ``helper`` (by default: when :func:`usage_assets.charts.parallel.helper_useful`, a
-    second core is idle), a helper process draws some of them
-    (:func:`usage_assets.charts.parallel.draw_shared`); the bytes are the same either way.
-    The helper opens the lake by its local path, so a lake in S3 is drawn in this process.
-    Raises what a chart's ``draw`` raises (a missing input: ``MissingPartitionsError``).
+    second core is idle), a helper process draws some of each day's charts
+    (:class:`usage_assets.charts.parallel.SharedDrawing`), started once for all the days;
+    the bytes are the same either way. The helper opens the lake by its local path, so a
+    lake in S3 is drawn in this process. Use it as a context manager (leaving ends the
+    helper).
     """
-    local = isinstance(lake.root, Path)
-    if not local or not (helper_useful() if helper is None else helper):
-        return {spec: spec.draw(lake, day) for spec in CHARTS}
-    specs = {spec.stem: spec for spec in CHARTS}
-    pngs = draw_shared(list(specs), lambda stem: specs[stem].draw(lake, day), lake.root, day)
-    return {specs[stem]: png for stem, png in pngs.items()}
+
+    def __init__(self, lake: Lake, *, helper: bool | None = None):
+        self._lake = lake
+        self._specs = {spec.stem: spec for spec in CHARTS}
+        wanted = helper_useful() if helper is None else helper
+        self._shared = SharedDrawing(lake.root) if wanted and isinstance(lake.root, Path) else None
+
+    def __enter__(self) -> Self:
+        if self._shared is not None:
+            self._shared.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._shared is not None:
+            self._shared.close()
+
+    def draw(self, day: date) -> dict[ChartSpec, bytes]:
+        """PNG bytes of every chart of ``day``, in catalog order. Raises what a chart's
+        ``draw`` raises (a missing input: ``MissingPartitionsError``)."""
+        with young_garbage_only():
+            if self._shared is None:
+                return {spec: spec.draw(self._lake, day) for spec in CHARTS}
+            pngs = self._shared.draw(list(self._specs), lambda stem: self._specs[stem].draw(self._lake, day), day)
+        return {self._specs[stem]: png for stem, png in pngs.items()}
+
+
+def draw_charts(lake: Lake, day: date, *, helper: bool | None = None) -> dict[ChartSpec, bytes]:
+    """PNG bytes of every chart of :data:`CHARTS` for ``day``, drawn from ``lake``, in
+    catalog order: :meth:`ChartDrawer.draw` for one day (``helper`` as there)."""
+    with ChartDrawer(lake, helper=helper) as drawer:
+        return drawer.draw(day)

@@ -1,15 +1,18 @@
 """Charts drawn on two cores: the helper process draws the very bytes drawn here, and a
 chart it cannot draw is drawn here (a real helper process, started as in production)."""
 
+import gc
 import subprocess
 import sys
+import threading
+import time
 from datetime import timedelta
 
 import pytest
 
 from usage_assets.charts import catalog, parallel
 from usage_assets.charts.catalog import CHARTS, draw_charts
-from usage_assets.charts.parallel import _read_result, draw_shared
+from usage_assets.charts.parallel import SharedDrawing, _read_result
 from usage_assets.storage.datasets import CHARTS as CHARTS_DATASET
 from usage_assets.storage.datasets import DAILY_REPORTERS, ENGAGEMENT, LIFETIME_BUCKETS, LTV_SPEND_BY_DAY
 from usage_assets.storage.lake import Lake, MissingPartitionsError
@@ -37,7 +40,7 @@ def lake(tmp_path) -> Lake:
 
 @pytest.fixture
 def started(monkeypatch) -> list[subprocess.Popen]:
-    """The helper processes draw_shared starts, as it starts them."""
+    """The helper processes SharedDrawing starts, as it starts them."""
     processes: list[subprocess.Popen] = []
     popen = subprocess.Popen
 
@@ -56,37 +59,75 @@ def drawn_here(lake: Lake, stem: str) -> bytes:
 
 
 def test_the_helper_draws_the_bytes_drawn_here_and_says_which_it_cannot(lake):
-    command = [sys.executable, "-m", "usage_assets.charts.parallel", str(lake.root), DAY.isoformat()]
+    command = [sys.executable, "-m", "usage_assets.charts.parallel", str(lake.root)]
     with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE) as helper:
 
-        def ask(stem: str) -> bytes | None:
-            helper.stdin.write(stem.encode() + b"\n")
+        def ask(request: str) -> bytes | None:
+            helper.stdin.write(request.encode() + b"\n")
             helper.stdin.flush()
             return _read_result(helper.stdout)
 
         assert helper.stdout.readline() == b"ready\n"
         for stem in DRAWABLE:
-            png = ask(stem)
+            png = ask(f"{DAY} {stem}")
             assert png.startswith(PNG) and png == drawn_here(lake, stem), stem
-        # An input missing from the lake, a stem that is no chart: "failed", and it goes on.
-        assert ask("adoption-funnel") is None
-        assert ask("no-such-chart") is None
-        assert ask("daily-reporters") == drawn_here(lake, "daily-reporters")
+        # An input missing from the lake, a stem that is no chart, a day that is none, a
+        # request cut short: "failed", and it goes on.
+        for request in (f"{DAY} adoption-funnel", f"{DAY} no-such-chart", "2026-13-45 daily-reporters", "x"):
+            assert ask(request) is None, request
+        assert ask(f"{DAY} daily-reporters") == drawn_here(lake, "daily-reporters")
         helper.stdin.close()
         assert helper.wait(timeout=60) == 0
 
 
-def test_shared_drawing_gives_every_chart_in_order_with_the_bytes_drawn_alone(lake):
+def test_the_helper_takes_charts_from_the_back_and_each_chart_is_drawn_once(lake, monkeypatch):
     stems = list(DRAWABLE)
-    pngs = draw_shared(stems, lambda stem: drawn_here(lake, stem), lake.root, DAY)
+    delivered: list[bytes] = []
+    all_delivered = threading.Event()
+
+    def spy(stream):
+        png = _read_result(stream)
+        delivered.append(png)
+        if len(delivered) == len(stems) - 1:
+            all_delivered.set()
+        return png
+
+    monkeypatch.setattr(parallel, "_read_result", spy)
+    here: list[str] = []
+
+    def draw(stem: str) -> bytes:
+        here.append(stem)
+        # This process holds on to its first chart until the helper has drawn all the others.
+        assert all_delivered.wait(timeout=120), "the helper drew nothing"
+        return drawn_here(lake, stem)
+
+    with SharedDrawing(lake.root) as shared:
+        pngs = shared.draw(stems, draw, DAY)
     assert list(pngs) == stems
     assert pngs == {stem: drawn_here(lake, stem) for stem in stems}
+    assert here == stems[:1]
+    assert delivered == [drawn_here(lake, stem) for stem in reversed(stems[1:])]
+
+
+def test_one_helper_draws_for_every_day_asked(lake, started):
+    earlier = DAY - timedelta(days=1)
+    for dataset, frame in DRAWABLE.values():
+        lake.write_frame(dataset, earlier, frame.with_columns(frame["date"] - timedelta(days=1)))
+    stems = list(DRAWABLE)
+    drawn = {}
+    with SharedDrawing(lake.root) as shared:
+        for day in (earlier, DAY, earlier):
+            drawn[day] = shared.draw(stems, lambda stem, day=day: SPECS[stem].draw(lake, day), day)
+            assert drawn[day] == {stem: SPECS[stem].draw(lake, day) for stem in stems}
+    assert drawn[earlier] != drawn[DAY]  # each day's own charts
+    assert len(started) == 1 and started[0].poll() is not None
 
 
 def test_what_the_helper_cannot_draw_is_drawn_here(tmp_path):
     # An empty lake: every chart fails in the helper, so each one comes from here.
     stems = list(SPECS)
-    pngs = draw_shared(stems, lambda stem: b"here " + stem.encode(), tmp_path / "empty", DAY)
+    with SharedDrawing(tmp_path / "empty") as shared:
+        pngs = shared.draw(stems, lambda stem: b"here " + stem.encode(), DAY)
     assert pngs == {stem: b"here " + stem.encode() for stem in stems}
 
 
@@ -97,12 +138,49 @@ def test_a_helper_killed_midway_leaves_every_chart_drawn_here(lake, started):
         return drawn_here(lake, stem)
 
     stems = list(DRAWABLE)
-    assert draw_shared(stems, kill_then_draw, lake.root, DAY) == {stem: drawn_here(lake, stem) for stem in stems}
+    with SharedDrawing(lake.root) as shared:
+        assert shared.draw(stems, kill_then_draw, DAY) == {stem: drawn_here(lake, stem) for stem in stems}
+        # The next day is drawn here too, without waiting for the dead helper.
+        assert shared.draw(stems, kill_then_draw, DAY) == {stem: drawn_here(lake, stem) for stem in stems}
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "time.sleep(600)",
+        "sys.stdout.write('12\\nshort'); sys.stdout.flush(); time.sleep(600)",
+        "sys.stdout.write('garbage\\n'); sys.stdout.flush(); time.sleep(600)",
+    ],
+    ids=["never", "cut-short", "garbage"],
+)
+def test_a_chart_the_helper_took_and_never_delivered_is_drawn_here(lake, monkeypatch, tmp_path, answer):
+    monkeypatch.setattr(parallel, "HELPER_GRACE_S", 0.5)
+    taken = tmp_path / "taken"
+    # A stand-in helper: ready, takes one chart (and says so in a file), then answers so.
+    script = f"import sys, time; print('ready', flush=True); sys.stdin.readline(); open({str(taken)!r}, 'w'); {answer}"
+    stems = list(DRAWABLE)
+    here: list[str] = []
+
+    def draw(stem: str) -> bytes:
+        deadline = time.monotonic() + 120
+        while not taken.exists():
+            assert time.monotonic() < deadline, "the helper took no chart"
+            time.sleep(0.01)
+        here.append(stem)
+        return drawn_here(lake, stem)
+
+    shared = SharedDrawing(lake.root)
+    shared._command = [sys.executable, "-c", script]
+    with shared:
+        pngs = shared.draw(stems, draw, DAY)
+    assert pngs == {stem: drawn_here(lake, stem) for stem in stems}
+    assert here == stems  # the helper's one last, after the grace period, and each once
 
 
 def test_without_a_helper_everything_is_drawn_here(lake, monkeypatch, tmp_path):
     monkeypatch.setattr(parallel.sys, "executable", str(tmp_path / "no-such-python"))
-    assert draw_shared(list(DRAWABLE), lambda stem: stem.encode(), lake.root, DAY) == {s: s.encode() for s in DRAWABLE}
+    with SharedDrawing(lake.root) as shared:
+        assert shared.draw(list(DRAWABLE), lambda stem: stem.encode(), DAY) == {s: s.encode() for s in DRAWABLE}
 
 
 def test_an_error_drawing_here_propagates_and_ends_the_helper(lake, started):
@@ -110,9 +188,17 @@ def test_an_error_drawing_here_propagates_and_ends_the_helper(lake, started):
     def broken(stem: str) -> bytes:
         raise RuntimeError(f"cannot draw {stem}")
 
-    with pytest.raises(RuntimeError, match="cannot draw active-instances"):
-        draw_shared(list(DRAWABLE), broken, lake.root, DAY)
+    with pytest.raises(RuntimeError, match="cannot draw active-instances"), SharedDrawing(lake.root) as shared:
+        shared.draw(list(DRAWABLE), broken, DAY)
     assert len(started) == 1 and started[0].poll() is not None
+
+
+def test_drawing_leaves_the_garbage_collector_as_it_found_it():
+    frozen = gc.get_freeze_count()
+    with pytest.raises(ValueError), parallel.young_garbage_only():
+        assert gc.get_freeze_count() > frozen
+        raise ValueError
+    assert gc.get_freeze_count() == frozen
 
 
 @pytest.mark.parametrize("helper", [False, True])
