@@ -178,28 +178,32 @@ HEADLINE_CHART = CHARTS[0]
 class ChartDrawer:
     """Draws every chart of :data:`CHARTS` from ``lake``, for as many days as asked.
 
-    With ``helper`` (by default: when :func:`usage_assets.charts.parallel.helper_useful`, a
-    second core is idle), a helper process draws some of each day's charts
-    (:class:`usage_assets.charts.parallel.SharedDrawing`), started once for all the days;
-    the bytes are the same either way. The helper opens the lake by its local path, so a
-    lake in S3 is drawn in this process. Use it as a context manager (leaving ends the
-    helper).
+    A helper process draws some of each day's charts
+    (:class:`usage_assets.charts.parallel.SharedDrawing`): ``shared``, one started earlier
+    (used as is, left running), else one started for this drawer's life when ``helper``
+    (by default: when :func:`usage_assets.charts.parallel.helper_useful`, a second core is
+    idle). The bytes are the same either way. The helper opens the lake by its local
+    path, so a lake in S3 is drawn in this process. Use it as a context manager.
     """
 
-    def __init__(self, lake: Lake, *, helper: bool | None = None):
+    def __init__(self, lake: Lake, *, helper: bool | None = None, shared: SharedDrawing | None = None):
         self._lake = lake
         self._specs = {spec.stem: spec for spec in CHARTS}
-        wanted = helper_useful() if helper is None else helper
-        self._shared = SharedDrawing(lake.root) if wanted and isinstance(lake.root, Path) else None
+        self._owned: SharedDrawing | None = None
+        if not isinstance(lake.root, Path):
+            shared = None
+        elif shared is None and (helper_useful() if helper is None else helper):
+            shared = self._owned = SharedDrawing()
+        self._shared = shared
 
     def __enter__(self) -> Self:
-        if self._shared is not None:
-            self._shared.start()
+        if self._owned is not None:
+            self._owned.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._shared is not None:
-            self._shared.close()
+        if self._owned is not None:
+            self._owned.close()
 
     def draw(self, day: date) -> dict[ChartSpec, bytes]:
         """PNG bytes of every chart of ``day``, in catalog order. Raises what a chart's
@@ -207,7 +211,9 @@ class ChartDrawer:
         with young_garbage_only():
             if self._shared is None:
                 return {spec: spec.draw(self._lake, day) for spec in CHARTS}
-            pngs = self._shared.draw(list(self._specs), lambda stem: self._specs[stem].draw(self._lake, day), day)
+            pngs = self._shared.draw(
+                list(self._specs), lambda stem: self._specs[stem].draw(self._lake, day), self._lake.root, day
+            )
         return {self._specs[stem]: png for stem, png in pngs.items()}
 
 

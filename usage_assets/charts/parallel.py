@@ -5,21 +5,25 @@ Matplotlib is not thread-safe and polars' thread pool does not survive ``fork``,
 helper is a fresh interpreter (``python -m usage_assets.charts.parallel``) that imports only
 the chart modules (about a second of start-up, spent while this process is already
 drawing) instead of the ``multiprocessing`` children, which would re-import the running
-program (the CLI or a Dagster run worker, with Dagster). One helper serves every day a
-:class:`SharedDrawing` is asked for, so a run over a range of days pays its start-up once
-and draws with warm font caches from the second day on. The helper takes a chart only
+program (the CLI or a Dagster run worker, with Dagster). One helper serves every lake
+and day a :class:`SharedDrawing` is asked for, so it can be started before the lake is
+known (when a run that draws charts starts, ready by its charts step), and a run over a
+range of days pays its start-up once and draws with warm font caches from the second day
+on. The helper takes a chart only
 once it is ready, so a slow start never holds this process up; a chart it cannot draw
 (it failed, died, or is still at it :data:`HELPER_GRACE_S` after this process ran out of
 charts) is drawn here, where a real error is raised with its traceback. Every chart is a
 pure function of the lake, so a PNG is the same byte for byte whichever process draws it.
 
 Protocol, on the helper's stdin/stdout: the helper writes ``ready``; then, per request line
-``<day> <stem>`` it reads, either ``<n>`` and the ``n`` PNG bytes or ``failed``.
+it reads (JSON: ``{"lake": <lake root>, "day": <YYYY-MM-DD>, "stem": <chart stem>}``),
+either ``<n>`` and the ``n`` PNG bytes or ``failed``.
 """
 
 from __future__ import annotations
 
 import gc
+import json
 import os
 import subprocess
 import sys
@@ -66,6 +70,7 @@ class _Day:
     """One day's drawing: the stems nobody has taken yet, the PNGs drawn so far, and the
     stem in the helper's hands (all guarded by the shared condition)."""
 
+    lake_root: Path
     day: date
     queue: deque[str]
     results: dict[str, bytes] = field(default_factory=dict)
@@ -75,14 +80,15 @@ class _Day:
 
 
 class SharedDrawing:
-    """This process and a helper process drawing the charts of the lake at ``lake_root``.
+    """This process and a helper process drawing charts together.
 
-    Use it as a context manager: entering starts the helper, leaving ends it. Without a
-    helper (it could not start, or died) :meth:`draw` draws everything here.
+    Use it as a context manager, or :meth:`start` and :meth:`close`: starting launches the
+    helper, closing ends it. Without a helper (it could not start, or died) :meth:`draw`
+    draws everything here.
     """
 
-    def __init__(self, lake_root: Path):
-        self._command = [sys.executable, "-m", __name__, str(lake_root)]
+    def __init__(self) -> None:
+        self._command = [sys.executable, "-m", __name__]
         self._process: subprocess.Popen[bytes] | None = None
         self._thread = threading.Thread(target=self._feed, name="chart-helper", daemon=True)
         self._cond = threading.Condition()
@@ -113,12 +119,15 @@ class SharedDrawing:
             return  # no helper: everything is drawn here
         self._thread.start()
 
-    def draw(self, stems: Sequence[str], draw_here: Callable[[str], bytes], day: date) -> dict[str, bytes]:
+    def draw(
+        self, stems: Sequence[str], draw_here: Callable[[str], bytes], lake_root: Path, day: date
+    ) -> dict[str, bytes]:
         """PNG bytes per stem of ``stems``, in that order: drawn with ``draw_here(stem)`` in
         this process from the front, and by the helper (which draws
-        ``usage_assets.charts.catalog.CHARTS`` of ``day``) from the back. Exceptions of
-        ``draw_here`` propagate; what the helper does not deliver is drawn here."""
-        job = _Day(day, deque(stems))
+        ``usage_assets.charts.catalog.CHARTS`` of ``day`` from the lake at ``lake_root``)
+        from the back. Exceptions of ``draw_here`` propagate; what the helper does not
+        deliver is drawn here."""
+        job = _Day(lake_root, day, deque(stems))
         with self._cond:
             self._current = job
             self._cond.notify_all()
@@ -169,7 +178,8 @@ class SharedDrawing:
                         return
                     job = self._current
                     job.in_hands = stem = job.queue.pop()
-                process.stdin.write(f"{job.day.isoformat()} {stem}\n".encode())
+                request = {"lake": str(job.lake_root), "day": job.day.isoformat(), "stem": stem}
+                process.stdin.write(json.dumps(request).encode() + b"\n")
                 process.stdin.flush()
                 png = _read_result(process.stdout)
                 with self._cond:
@@ -201,15 +211,15 @@ def _read_result(stream: IO[bytes]) -> bytes | None:
     return png
 
 
-def _serve(lake_root: str) -> None:
-    """The helper: draw each ``<day> <stem>`` read from stdin, reply on the original stdout."""
+def _serve() -> None:
+    """The helper: draw each chart asked for on stdin, reply on the original stdout."""
     reply = os.fdopen(os.dup(1), "wb")
     # Anything a library prints goes to stderr, not into the replies.
     os.dup2(2, 1)
     from usage_assets.charts.catalog import CHARTS
     from usage_assets.storage.lake import Lake
 
-    lake = Lake(lake_root)
+    lakes: dict[str, Lake] = {}
     specs = {spec.stem: spec for spec in CHARTS}
     # The modules just imported are never garbage: collections look at the drawing alone.
     gc.freeze()
@@ -217,8 +227,9 @@ def _serve(lake_root: str) -> None:
     reply.flush()
     for line in sys.stdin.buffer:
         try:
-            day, stem = line.decode().split()
-            png = specs[stem].draw(lake, date.fromisoformat(day))
+            request = json.loads(line)
+            lake = lakes.get(request["lake"]) or lakes.setdefault(request["lake"], Lake(request["lake"]))
+            png = specs[request["stem"]].draw(lake, date.fromisoformat(request["day"]))
         except Exception:  # noqa: BLE001 - the parent draws it again and reports the error
             reply.write(b"failed\n")
         else:
@@ -227,4 +238,4 @@ def _serve(lake_root: str) -> None:
 
 
 if __name__ == "__main__":
-    _serve(sys.argv[1])
+    _serve()

@@ -2,17 +2,20 @@
 chart it cannot draw is drawn here (a real helper process, started as in production)."""
 
 import gc
+import json
 import subprocess
 import sys
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
-from usage_assets.charts import catalog, parallel
-from usage_assets.charts.catalog import CHARTS, draw_charts
+from usage_assets.charts import parallel
+from usage_assets.charts.catalog import CHARTS, ChartDrawer, draw_charts
 from usage_assets.charts.parallel import SharedDrawing, _read_result
+from usage_assets.defs.resources import charts as chart_resources
 from usage_assets.storage.datasets import CHARTS as CHARTS_DATASET
 from usage_assets.storage.datasets import DAILY_REPORTERS, ENGAGEMENT, LIFETIME_BUCKETS, LTV_SPEND_BY_DAY
 from usage_assets.storage.lake import Lake, MissingPartitionsError
@@ -58,24 +61,30 @@ def drawn_here(lake: Lake, stem: str) -> bytes:
     return SPECS[stem].draw(lake, DAY)
 
 
-def test_the_helper_draws_the_bytes_drawn_here_and_says_which_it_cannot(lake):
-    command = [sys.executable, "-m", "usage_assets.charts.parallel", str(lake.root)]
+def test_the_helper_draws_the_bytes_drawn_here_and_says_which_it_cannot(lake, tmp_path):
+    command = [sys.executable, "-m", "usage_assets.charts.parallel"]
     with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE) as helper:
 
-        def ask(request: str) -> bytes | None:
-            helper.stdin.write(request.encode() + b"\n")
+        def ask(stem: str, day: str = DAY.isoformat(), root: Path = lake.root) -> bytes | None:
+            return send(json.dumps({"lake": str(root), "day": day, "stem": stem}))
+
+        def send(line: str) -> bytes | None:
+            helper.stdin.write(line.encode() + b"\n")
             helper.stdin.flush()
             return _read_result(helper.stdout)
 
         assert helper.stdout.readline() == b"ready\n"
         for stem in DRAWABLE:
-            png = ask(f"{DAY} {stem}")
+            png = ask(stem)
             assert png.startswith(PNG) and png == drawn_here(lake, stem), stem
-        # An input missing from the lake, a stem that is no chart, a day that is none, a
-        # request cut short: "failed", and it goes on.
-        for request in (f"{DAY} adoption-funnel", f"{DAY} no-such-chart", "2026-13-45 daily-reporters", "x"):
-            assert ask(request) is None, request
-        assert ask(f"{DAY} daily-reporters") == drawn_here(lake, "daily-reporters")
+        # An input missing from the lake, a stem that is no chart, a day that is none,
+        # another lake without the input, a request that is no JSON: "failed", and it goes on.
+        assert ask("adoption-funnel") is None
+        assert ask("no-such-chart") is None
+        assert ask("daily-reporters", day="2026-13-45") is None
+        assert ask("daily-reporters", root=tmp_path / "other") is None
+        assert send("daily-reporters") is None
+        assert ask("daily-reporters") == drawn_here(lake, "daily-reporters")
         helper.stdin.close()
         assert helper.wait(timeout=60) == 0
 
@@ -101,8 +110,8 @@ def test_the_helper_takes_charts_from_the_back_and_each_chart_is_drawn_once(lake
         assert all_delivered.wait(timeout=120), "the helper drew nothing"
         return drawn_here(lake, stem)
 
-    with SharedDrawing(lake.root) as shared:
-        pngs = shared.draw(stems, draw, DAY)
+    with SharedDrawing() as shared:
+        pngs = shared.draw(stems, draw, lake.root, DAY)
     assert list(pngs) == stems
     assert pngs == {stem: drawn_here(lake, stem) for stem in stems}
     assert here == stems[:1]
@@ -115,9 +124,9 @@ def test_one_helper_draws_for_every_day_asked(lake, started):
         lake.write_frame(dataset, earlier, frame.with_columns(frame["date"] - timedelta(days=1)))
     stems = list(DRAWABLE)
     drawn = {}
-    with SharedDrawing(lake.root) as shared:
+    with SharedDrawing() as shared:
         for day in (earlier, DAY, earlier):
-            drawn[day] = shared.draw(stems, lambda stem, day=day: SPECS[stem].draw(lake, day), day)
+            drawn[day] = shared.draw(stems, lambda stem, day=day: SPECS[stem].draw(lake, day), lake.root, day)
             assert drawn[day] == {stem: SPECS[stem].draw(lake, day) for stem in stems}
     assert drawn[earlier] != drawn[DAY]  # each day's own charts
     assert len(started) == 1 and started[0].poll() is not None
@@ -126,8 +135,8 @@ def test_one_helper_draws_for_every_day_asked(lake, started):
 def test_what_the_helper_cannot_draw_is_drawn_here(tmp_path):
     # An empty lake: every chart fails in the helper, so each one comes from here.
     stems = list(SPECS)
-    with SharedDrawing(tmp_path / "empty") as shared:
-        pngs = shared.draw(stems, lambda stem: b"here " + stem.encode(), DAY)
+    with SharedDrawing() as shared:
+        pngs = shared.draw(stems, lambda stem: b"here " + stem.encode(), tmp_path / "empty", DAY)
     assert pngs == {stem: b"here " + stem.encode() for stem in stems}
 
 
@@ -138,10 +147,10 @@ def test_a_helper_killed_midway_leaves_every_chart_drawn_here(lake, started):
         return drawn_here(lake, stem)
 
     stems = list(DRAWABLE)
-    with SharedDrawing(lake.root) as shared:
-        assert shared.draw(stems, kill_then_draw, DAY) == {stem: drawn_here(lake, stem) for stem in stems}
+    with SharedDrawing() as shared:
+        assert shared.draw(stems, kill_then_draw, lake.root, DAY) == {stem: drawn_here(lake, stem) for stem in stems}
         # The next day is drawn here too, without waiting for the dead helper.
-        assert shared.draw(stems, kill_then_draw, DAY) == {stem: drawn_here(lake, stem) for stem in stems}
+        assert shared.draw(stems, kill_then_draw, lake.root, DAY) == {stem: drawn_here(lake, stem) for stem in stems}
 
 
 @pytest.mark.parametrize(
@@ -169,18 +178,18 @@ def test_a_chart_the_helper_took_and_never_delivered_is_drawn_here(lake, monkeyp
         here.append(stem)
         return drawn_here(lake, stem)
 
-    shared = SharedDrawing(lake.root)
+    shared = SharedDrawing()
     shared._command = [sys.executable, "-c", script]
     with shared:
-        pngs = shared.draw(stems, draw, DAY)
+        pngs = shared.draw(stems, draw, lake.root, DAY)
     assert pngs == {stem: drawn_here(lake, stem) for stem in stems}
     assert here == stems  # the helper's one last, after the grace period, and each once
 
 
 def test_without_a_helper_everything_is_drawn_here(lake, monkeypatch, tmp_path):
     monkeypatch.setattr(parallel.sys, "executable", str(tmp_path / "no-such-python"))
-    with SharedDrawing(lake.root) as shared:
-        assert shared.draw(list(DRAWABLE), lambda stem: stem.encode(), DAY) == {s: s.encode() for s in DRAWABLE}
+    with SharedDrawing() as shared:
+        assert shared.draw(list(DRAWABLE), lambda stem: stem.encode(), lake.root, DAY) == {s: s.encode() for s in DRAWABLE}
 
 
 def test_an_error_drawing_here_propagates_and_ends_the_helper(lake, started):
@@ -188,8 +197,8 @@ def test_an_error_drawing_here_propagates_and_ends_the_helper(lake, started):
     def broken(stem: str) -> bytes:
         raise RuntimeError(f"cannot draw {stem}")
 
-    with pytest.raises(RuntimeError, match="cannot draw active-instances"), SharedDrawing(lake.root) as shared:
-        shared.draw(list(DRAWABLE), broken, DAY)
+    with pytest.raises(RuntimeError, match="cannot draw active-instances"), SharedDrawing() as shared:
+        shared.draw(list(DRAWABLE), broken, lake.root, DAY)
     assert len(started) == 1 and started[0].poll() is not None
 
 
@@ -210,9 +219,20 @@ def test_a_missing_input_fails_the_drawing_with_or_without_the_helper(lake, help
 
 def test_the_charts_asset_with_the_helper_writes_the_pngs_drawn_alone(demo_runner, monkeypatch, started):  # noqa: F811
     day = START + timedelta(days=9)
-    monkeypatch.setattr(catalog, "helper_useful", lambda: True)
+    monkeypatch.setattr(chart_resources, "helper_useful", lambda: True)
     build_reports(demo_runner, day, day)  # the report job, charts asset included, in this process
-    assert len(started) == 1
+    # One helper, started with the run (the chart helper resource), and ended with it.
+    assert len(started) == 1 and started[0].poll() is not None
     lake = demo_runner.lake
     written = {spec: lake.path(CHARTS_DATASET, day, spec.filename).read_bytes() for spec in CHARTS}
     assert written == draw_charts(lake, day, helper=False)
+
+
+def test_a_drawer_given_a_running_helper_draws_with_it_and_leaves_it_running(lake, started):
+    with SharedDrawing() as shared:
+        with ChartDrawer(lake, shared=shared) as drawer, pytest.raises(MissingPartitionsError):
+            drawer.draw(DAY)  # this lake lacks most inputs
+        assert len(started) == 1 and started[0].poll() is None  # no second helper; this one still up
+        pngs = shared.draw(list(DRAWABLE), lambda stem: drawn_here(lake, stem), lake.root, DAY)
+        assert pngs == {stem: drawn_here(lake, stem) for stem in DRAWABLE}
+    assert started[0].poll() is not None

@@ -4,9 +4,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 
-from usage_assets.charts.catalog import CHARTS, ChartDrawer, ChartSpec
+from usage_assets.charts.catalog import CHARTS, ChartSpec
 from usage_assets.defs.metadata import png_preview
 from usage_assets.defs.partitions import daily_partitions, partition_day
+from usage_assets.defs.resources.charts import ChartHelper
 from usage_assets.defs.resources.storage import DataLake
 from usage_assets.storage.datasets import CHARTS as CHARTS_DATASET
 
@@ -25,13 +26,14 @@ def chart_key(spec: ChartSpec) -> dg.AssetKey:
     ],
     partitions_def=daily_partitions,
 )
-def charts(context: dg.AssetExecutionContext, data_lake: DataLake):
+def charts(context: dg.AssetExecutionContext, data_lake: DataLake, chart_helper: ChartHelper):
     """Draw every chart of day D from the metric assets into the lake (PNG per chart)."""
     # One step draws every chart: matplotlib's import and figure setup are paid once
-    # here (and once in the helper process drawing beside it), not once per chart.
+    # here (and once in the helper process drawing beside it, started with the run), not
+    # once per chart.
     day = partition_day(context)
     lake = data_lake.lake()
-    with ChartDrawer(lake) as drawer:
+    with chart_helper.drawer(lake) as drawer:
         pngs = drawer.draw(day)
     # A preview is Pillow work, which releases the GIL: two threads make them on both
     # cores while the PNGs are written.
