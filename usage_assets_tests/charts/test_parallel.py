@@ -189,7 +189,8 @@ def test_a_chart_the_helper_took_and_never_delivered_is_drawn_here(lake, monkeyp
 def test_without_a_helper_everything_is_drawn_here(lake, monkeypatch, tmp_path):
     monkeypatch.setattr(parallel.sys, "executable", str(tmp_path / "no-such-python"))
     with SharedDrawing() as shared:
-        assert shared.draw(list(DRAWABLE), lambda stem: stem.encode(), lake.root, DAY) == {s: s.encode() for s in DRAWABLE}
+        pngs = shared.draw(list(DRAWABLE), lambda stem: stem.encode(), lake.root, DAY)
+    assert pngs == {stem: stem.encode() for stem in DRAWABLE}
 
 
 def test_an_error_drawing_here_propagates_and_ends_the_helper(lake, started):
