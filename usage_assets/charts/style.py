@@ -321,9 +321,11 @@ def hbars(
     notes: Sequence[str] | None = None,
 ) -> None:
     """Horizontal bars top-to-bottom in the given order, x from 0, annotated ``N (P%)``
-    of ``total`` or, where given, with ``notes`` (one per bar; ``total`` is then unused)."""
+    of ``total`` or, where given, with ``notes`` (one per bar; ``total`` is then unused).
+    The bars are one collection (:func:`bar_collection`), not a patch per bar."""
     positions = np.arange(len(values))
-    ax.barh(positions, values, height=0.68, color=list(colors))
+    bar_collection(ax, positions, np.asarray(values, dtype=float), np.zeros(len(values)), 0.68, horizontal=True,
+                   facecolors=list(colors), label="_nolegend_")
     ax.set_yticks(positions, labels=list(labels))
     ax.invert_yaxis()
     ax.tick_params(axis="y", length=0, pad=4)

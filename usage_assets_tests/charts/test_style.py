@@ -13,7 +13,7 @@ from usage_assets.charts import style as charts
 from usage_assets.charts.fleet import install_distribution_chart, lifetime_chart
 from usage_assets.charts.growth import installs_timeseries_chart
 from usage_assets.charts.style import safe_label
-from usage_assets_tests.charts import PNG, assert_deterministic_png
+from usage_assets_tests.charts import PNG, assert_deterministic_png, hbar_lengths
 
 DAY = date(2026, 5, 20)
 HOSTILE = "<script>alert(1)</script>|x"
@@ -139,7 +139,7 @@ def test_hbars_annotate_n_and_percent_or_the_given_notes():
     charts.hbars(noted, ["a", "b"], [55.5, 4.5], None, ["red", "blue"], notes=["55.5%", "4.5%"])
     assert [t.get_text() for t in default.texts] == ["3 (75%)", "1 (25%)"]
     assert [t.get_text() for t in noted.texts] == ["55.5%", "4.5%"]
-    assert [p.get_width() for p in noted.patches] == [55.5, 4.5]
+    assert hbar_lengths(noted) == [55.5, 4.5]
 
 
 def test_category_colors_use_the_fixed_map_then_spare_colours():
