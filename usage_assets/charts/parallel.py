@@ -25,6 +25,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -45,10 +46,27 @@ HELPER_GRACE_S = 30.0
 
 def helper_useful() -> bool:
     """Whether a helper process would find a core to itself: more than one core is ours and
-    the machine's load (1-minute average, this process included) leaves one idle. On a
-    busy machine the helper's start-up (about a second of CPU) would only slow the rest."""
+    the rest of the machine keeps less than one busy. The rest is the 1-minute load average
+    less this process's own share (:func:`own_load`): a run that has just kept both cores
+    busy with its own polars steps still gets its helper, while on a machine busy with
+    other work the helper's start-up (about a second of CPU) would only slow the rest."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return cores > 1 and os.getloadavg()[0] < cores
+    return cores > 1 and os.getloadavg()[0] - own_load() < cores - 1
+
+
+def own_load() -> float:
+    """The cores this process (all its threads) kept busy on average since it started: its
+    CPU time over its age, read from ``/proc`` (0 where there is none). It stands in for
+    the process's share of the load average, which weighs the last minute most."""
+    try:
+        with open("/proc/self/stat", "rb") as stat, open("/proc/uptime") as uptime:
+            # Fields after the command name, which may hold spaces: state is field 3, starttime 22.
+            started = int(stat.read().rsplit(b")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
+            age = float(uptime.read().split()[0]) - started
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return (usage.ru_utime + usage.ru_stime) / age if age > 0 else 0.0
 
 
 @contextmanager

@@ -237,3 +237,26 @@ def test_a_drawer_given_a_running_helper_draws_with_it_and_leaves_it_running(lak
         pngs = shared.draw(list(DRAWABLE), lambda stem: drawn_here(lake, stem), lake.root, DAY)
         assert pngs == {stem: drawn_here(lake, stem) for stem in DRAWABLE}
     assert started[0].poll() is not None
+
+
+@pytest.mark.parametrize(
+    ("load", "own", "cores", "useful"),
+    [
+        (2.5, 2.0, 2, True),  # this very run keeps both cores busy: the rest of the machine is idle
+        (2.5, 0.2, 2, False),  # others keep two cores busy
+        (0.4, 0.0, 2, True),
+        (0.1, 0.0, 1, False),  # no second core
+    ],
+)
+def test_the_helper_starts_when_the_rest_of_the_machine_leaves_a_core_idle(monkeypatch, load, own, cores, useful):
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda _pid: set(range(cores)))
+    monkeypatch.setattr(parallel, "own_load", lambda: own)
+    assert parallel.helper_useful() is useful
+
+
+def test_own_load_is_this_process_share_of_the_cores():
+    burnt = time.process_time()
+    while time.process_time() - burnt < 0.2:
+        pass
+    assert 0 < parallel.own_load() <= len(parallel.os.sched_getaffinity(0)) + 0.1
