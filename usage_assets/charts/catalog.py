@@ -205,6 +205,11 @@ class ChartDrawer:
         if self._owned is not None:
             self._owned.close()
 
+    @property
+    def helped(self) -> int:
+        """How many charts of the last :meth:`draw` the helper process drew (0 without one)."""
+        return self._shared.helped if self._shared is not None else 0
+
     def draw(self, day: date) -> dict[ChartSpec, bytes]:
         """PNG bytes of every chart of ``day``, in catalog order. Raises what a chart's
         ``draw`` raises (a missing input: ``MissingPartitionsError``)."""

@@ -93,6 +93,8 @@ class _Day:
     queue: deque[str]
     results: dict[str, bytes] = field(default_factory=dict)
     in_hands: str | None = None
+    #: How many of the PNGs the helper drew.
+    helped: int = 0
     #: Set once this process stops waiting for the helper; a late PNG is then dropped.
     closed: bool = False
 
@@ -113,6 +115,8 @@ class SharedDrawing:
         #: The day being drawn, if any, and whether the helper is to stop (both guarded by _cond).
         self._current: _Day | None = None
         self._closing = False
+        #: How many charts of the last :meth:`draw` the helper drew.
+        self.helped = 0
 
     def __enter__(self) -> Self:
         self.start()
@@ -163,6 +167,7 @@ class SharedDrawing:
             with self._cond:
                 job.closed = True
                 self._current = None
+                self.helped = job.helped
         for stem in stems:
             if stem not in job.results:
                 job.results[stem] = draw_here(stem)
@@ -203,6 +208,7 @@ class SharedDrawing:
                 with self._cond:
                     if png is not None and not job.closed:
                         job.results[stem] = png
+                        job.helped += 1
                     job.in_hands = None
                     self._cond.notify_all()
         except (OSError, EOFError):

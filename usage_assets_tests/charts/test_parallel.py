@@ -112,6 +112,7 @@ def test_the_helper_takes_charts_from_the_back_and_each_chart_is_drawn_once(lake
 
     with SharedDrawing() as shared:
         pngs = shared.draw(stems, draw, lake.root, DAY)
+    assert shared.helped == len(stems) - 1
     assert list(pngs) == stems
     assert pngs == {stem: drawn_here(lake, stem) for stem in stems}
     assert here == stems[:1]
@@ -183,6 +184,7 @@ def test_a_chart_the_helper_took_and_never_delivered_is_drawn_here(lake, monkeyp
     with shared:
         pngs = shared.draw(stems, draw, lake.root, DAY)
     assert pngs == {stem: drawn_here(lake, stem) for stem in stems}
+    assert shared.helped == 0
     assert here == stems  # the helper's one last, after the grace period, and each once
 
 

@@ -35,6 +35,7 @@ def charts(context: dg.AssetExecutionContext, data_lake: DataLake, chart_helper:
     lake = data_lake.lake()
     with chart_helper.drawer(lake) as drawer:
         pngs = drawer.draw(day)
+        context.log.info(f"{len(pngs)} charts drawn, {drawer.helped} of them by the helper process")
     # A preview is Pillow work, which releases the GIL: two threads make them on both
     # cores while the PNGs are written.
     with ThreadPoolExecutor(max_workers=2) as pool:
