@@ -75,7 +75,11 @@ def young_garbage_only() -> Iterator[None]:
     it. A figure is a web of cycles, so drawing triggers collections, and each full one
     would walk every object of the process (hundreds of thousands in a Dagster run
     worker): a tenth of the drawing's CPU. Older objects are frozen, not leaked: they are
-    collected as usual after the block."""
+    collected as usual after the block. A heap someone else froze is left as it is
+    (unfreezing would undo theirs too)."""
+    if gc.get_freeze_count():
+        yield
+        return
     gc.freeze()
     try:
         yield

@@ -206,11 +206,22 @@ def test_an_error_drawing_here_propagates_and_ends_the_helper(lake, started):
 
 
 def test_drawing_leaves_the_garbage_collector_as_it_found_it():
-    frozen = gc.get_freeze_count()
+    assert gc.get_freeze_count() == 0
     with pytest.raises(ValueError), parallel.young_garbage_only():
-        assert gc.get_freeze_count() > frozen
+        assert gc.get_freeze_count() > 0
         raise ValueError
-    assert gc.get_freeze_count() == frozen
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_heap_frozen_by_someone_else_stays_frozen():
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with parallel.young_garbage_only():
+            pass
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
 
 
 @pytest.mark.parametrize("helper", [False, True])
