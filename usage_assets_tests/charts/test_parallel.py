@@ -273,3 +273,25 @@ def test_own_load_is_this_process_share_of_the_cores():
     while time.process_time() - burnt < 0.2:
         pass
     assert 0 < parallel.own_load() <= len(parallel.os.sched_getaffinity(0)) + 0.1
+
+
+def test_a_helper_ends_when_the_process_it_serves_is_killed():
+    script = (
+        "import time; from usage_assets.charts.parallel import SharedDrawing; shared = SharedDrawing(); shared.start(); "
+        "print(shared._process.pid, flush=True); time.sleep(600)"
+    )
+    with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE) as parent:
+        helper = int(parent.stdout.readline())
+        parent.kill()
+    deadline = time.monotonic() + 120
+    while running(helper):  # its pipes close with the parent: it exits at its next read or reply
+        assert time.monotonic() < deadline, "the helper outlived the process it served"
+        time.sleep(0.05)
+
+
+def running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (a container's init may never reap it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
