@@ -26,7 +26,7 @@ import polars as pl
 from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
-from matplotlib.ticker import Formatter, MaxNLocator
+from matplotlib.ticker import FixedLocator, Formatter, MaxNLocator
 from PIL import Image
 
 from usage_assets.charts.agg import ChartCanvas
@@ -444,10 +444,15 @@ def date_axis(ax: Axes, first: date, last: date, pad: float = 0.7) -> None:
         else mdates.AutoDateLocator(minticks=4, maxticks=10)
     )
     ax.xaxis.set_major_locator(locator)
+    # The view is final here (every chart sets its dates last), so the ticks are worked out
+    # once: a date locator redoes its calendar arithmetic at each layout and drawing of
+    # every panel sharing the axis.
+    fixed = FixedLocator(locator())
+    ax.xaxis.set_major_locator(fixed)
     # Whole days only: where all ticks share a day, the concise defaults label "00:00".
     ax.xaxis.set_major_formatter(
         mdates.ConciseDateFormatter(
-            locator,
+            fixed,
             formats=["%Y", "%b", "%d", "%d", "%d", "%d"],
             offset_formats=["", "%Y", "%Y-%b", "%Y-%b", "%Y-%b", "%Y-%b"],
         )
