@@ -10,9 +10,11 @@ so later runs only draw. Prints the machine's load average, then each chart's dr
 (wall and CPU: in the first round, as this fresh process first draws it, and the best of
 ``--rounds`` rounds) and, for every round, the wall and CPU time of the ``charts`` asset's
 work: :func:`usage_assets.charts.catalog.draw_charts` and the 15 previews (in two threads,
-as the asset makes them). ``draw_charts`` runs as the asset calls it (a helper process only
-when a core is idle), in this process alone, and with the helper process (CPU of this
-process and of the helper).
+as the asset makes them), each round with this process's text caches emptied
+(:func:`usage_assets.charts.agg.clear_caches`), as cold as a run worker's charts step.
+``draw_charts`` runs as the asset calls it (a helper process only when a core is idle), in
+this process alone, and with a helper process started for the call (CPU of this process
+and of the helper, its start-up included; in a run the helper starts with the run).
 """
 
 from __future__ import annotations
@@ -90,6 +92,7 @@ def main() -> None:
 
     import polars as pl
 
+    from usage_assets.charts.agg import clear_caches
     from usage_assets.charts.catalog import CHARTS, draw_charts
     from usage_assets.charts.style import thumbnail_png
     from usage_assets.storage.datasets import INSTANCES
@@ -124,6 +127,7 @@ def main() -> None:
     print("the charts asset's step: draw_charts, then the 15 previews in two threads (cpu: this process + the helper):")
     for helper, name in ((None, "as the asset runs it"), (False, "in this process alone"), (True, "with the helper")):
         for round_ in range(args.rounds):
+            clear_caches()  # as cold as a run worker's first charts step
             wall, cpu, helper_cpu = time.perf_counter(), time.process_time(), children_cpu()
             pngs = draw_charts(lake, day, helper=helper)
             drawn = time.perf_counter() - wall

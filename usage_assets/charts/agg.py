@@ -55,6 +55,12 @@ _runs: dict[tuple, list[tuple[FT2Font, int, float, float]]] = {}
 _glyphs: dict[tuple, tuple[np.ndarray, int, int]] = {}
 
 
+def clear_caches() -> None:
+    """Forget every string and glyph: the next drawing starts cold, as a new process's does."""
+    for cache in (_metrics, _line_metrics, _runs, _glyphs):
+        cache.clear()
+
+
 def _remember(cache: dict, key: tuple, value: Any) -> Any:
     if len(cache) >= CACHE_LIMIT:
         cache.clear()

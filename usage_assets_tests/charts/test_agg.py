@@ -45,8 +45,8 @@ def pixels(canvas_class) -> bytes:
 @pytest.fixture
 def empty_caches():
     # Emptying is all it takes: whatever a cache holds is valid for the whole process.
-    for cache in (agg._metrics, agg._line_metrics, agg._runs, agg._glyphs):
-        cache.clear()
+    agg.clear_caches()
+    assert not (agg._metrics or agg._line_metrics or agg._runs or agg._glyphs)
 
 
 def test_the_chart_canvas_draws_the_stock_pixels_cold_and_warm(empty_caches):
