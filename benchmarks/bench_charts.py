@@ -13,8 +13,9 @@ work: :func:`usage_assets.charts.catalog.draw_charts` and the 15 previews (in tw
 as the asset makes them), each round with this process's text caches emptied
 (:func:`usage_assets.charts.agg.clear_caches`), as cold as a run worker's charts step.
 ``draw_charts`` runs as the asset calls it (a helper process only when a core is idle), in
-this process alone, and with a helper process started for the call (CPU of this process
-and of the helper, its start-up included; in a run the helper starts with the run).
+this process alone, with a helper process started for the call, and with one started 3 s
+before, as the ``chart_helper`` resource starts it with the run (CPU of this process and
+of the helper, the helper's start-up included).
 """
 
 from __future__ import annotations
@@ -93,7 +94,8 @@ def main() -> None:
     import polars as pl
 
     from usage_assets.charts.agg import clear_caches
-    from usage_assets.charts.catalog import CHARTS, draw_charts
+    from usage_assets.charts.catalog import CHARTS, ChartDrawer, draw_charts
+    from usage_assets.charts.parallel import SharedDrawing
     from usage_assets.charts.style import thumbnail_png
     from usage_assets.storage.datasets import INSTANCES
     from usage_assets.storage.lake import Lake
@@ -125,15 +127,34 @@ def main() -> None:
     sums = (sum(first_wall.values()), sum(first_cpu.values()), sum(best_wall.values()), sum(best_cpu.values()))
     print(f"  {'sum':<34} {sums[0]:9.3f}s {sums[1]:9.3f}s {sums[2]:9.3f}s {sums[3]:9.3f}s")
     print("the charts asset's step: draw_charts, then the 15 previews in two threads (cpu: this process + the helper):")
-    for helper, name in ((None, "as the asset runs it"), (False, "in this process alone"), (True, "with the helper")):
+    variants = (
+        ("as the asset runs it", None),
+        ("in this process alone", False),
+        ("helper started here", True),
+        ("helper up beforehand", "early"),
+    )
+    for name, helper in variants:
         for round_ in range(args.rounds):
             clear_caches()  # as cold as a run worker's first charts step
+            shared = None
+            if helper == "early":
+                # As the chart_helper resource starts it: with the run, seconds before the step.
+                shared = SharedDrawing()
+                shared.start()
+                time.sleep(3)
             wall, cpu, helper_cpu = time.perf_counter(), time.process_time(), children_cpu()
-            pngs = draw_charts(lake, day, helper=helper)
+            if shared is not None:
+                with ChartDrawer(lake, shared=shared) as drawer:
+                    pngs = drawer.draw(day)
+            else:
+                pngs = draw_charts(lake, day, helper=helper)
             drawn = time.perf_counter() - wall
             with ThreadPoolExecutor(max_workers=2) as pool:
                 previews = list(pool.map(thumbnail_png, pngs.values()))
-            wall, cpu, helper_cpu = time.perf_counter() - wall, time.process_time() - cpu, children_cpu() - helper_cpu
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            if shared is not None:
+                shared.close()
+            helper_cpu = children_cpu() - helper_cpu
             print(
                 f"  {name:<22} round {round_ + 1}: {len(previews)} charts in {wall:.3f}s wall ({drawn:.3f}s drawing), "
                 f"cpu {cpu:.3f}s + {helper_cpu:.3f}s (load {load()})"
