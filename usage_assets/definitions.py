@@ -18,6 +18,7 @@ import dagster as dg
 from pydantic import SecretStr
 
 from usage_assets.defs.metadata import catalogued
+from usage_assets.defs.resources.charts import ChartHelper
 from usage_assets.defs.resources.documentdb import BastionConfig, DatabaseConfig, DocumentDBTelemetrySource
 from usage_assets.defs.resources.github import GitHubRepository
 from usage_assets.defs.resources.prometheus import PrometheusSource
@@ -95,6 +96,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "prometheus": build_prometheus_source(settings),
         "github": config_from_settings(GitHubRepository, settings, "github"),
         "quality": config_from_settings(DataQualityThresholds, settings, "quality"),
+        "chart_helper": ChartHelper(),
     }
 
 

@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Self
 
 from usage_assets.charts import fleet, growth
-from usage_assets.charts.parallel import draw_shared, helper_useful
+from usage_assets.charts.parallel import SharedDrawing, helper_useful, young_garbage_only
 from usage_assets.daily.internal import customers
 from usage_assets.metrics.retention import adoption_funnel
 from usage_assets.storage.datasets import (
@@ -174,18 +175,55 @@ CHARTS = (
 HEADLINE_CHART = CHARTS[0]
 
 
-def draw_charts(lake: Lake, day: date, *, helper: bool | None = None) -> dict[ChartSpec, bytes]:
-    """PNG bytes of every chart of :data:`CHARTS` for ``day``, drawn from ``lake``, in catalog order.
+class ChartDrawer:
+    """Draws every chart of :data:`CHARTS` from ``lake``, for as many days as asked.
 
-    With ``helper`` (by default: when :func:`usage_assets.charts.parallel.helper_useful`, a
-    second core is idle), a helper process draws some of them
-    (:func:`usage_assets.charts.parallel.draw_shared`); the bytes are the same either way.
-    The helper opens the lake by its local path, so a lake in S3 is drawn in this process.
-    Raises what a chart's ``draw`` raises (a missing input: ``MissingPartitionsError``).
+    A helper process draws some of each day's charts
+    (:class:`usage_assets.charts.parallel.SharedDrawing`): ``shared``, one started earlier
+    (used as is, left running), else one started for this drawer's life when ``helper``
+    (by default: when :func:`usage_assets.charts.parallel.helper_useful`, a second core is
+    idle). The bytes are the same either way. The helper opens the lake by its local
+    path, so a lake in S3 is drawn in this process. Use it as a context manager.
     """
-    local = isinstance(lake.root, Path)
-    if not local or not (helper_useful() if helper is None else helper):
-        return {spec: spec.draw(lake, day) for spec in CHARTS}
-    specs = {spec.stem: spec for spec in CHARTS}
-    pngs = draw_shared(list(specs), lambda stem: specs[stem].draw(lake, day), lake.root, day)
-    return {specs[stem]: png for stem, png in pngs.items()}
+
+    def __init__(self, lake: Lake, *, helper: bool | None = None, shared: SharedDrawing | None = None):
+        self._lake = lake
+        self._specs = {spec.stem: spec for spec in CHARTS}
+        self._owned: SharedDrawing | None = None
+        if not isinstance(lake.root, Path):
+            shared = None
+        elif shared is None and (helper_useful() if helper is None else helper):
+            shared = self._owned = SharedDrawing()
+        self._shared = shared
+
+    def __enter__(self) -> Self:
+        if self._owned is not None:
+            self._owned.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._owned is not None:
+            self._owned.close()
+
+    @property
+    def helped(self) -> int:
+        """How many charts of the last :meth:`draw` the helper process drew (0 without one)."""
+        return self._shared.helped if self._shared is not None else 0
+
+    def draw(self, day: date) -> dict[ChartSpec, bytes]:
+        """PNG bytes of every chart of ``day``, in catalog order. Raises what a chart's
+        ``draw`` raises (a missing input: ``MissingPartitionsError``)."""
+        with young_garbage_only():
+            if self._shared is None:
+                return {spec: spec.draw(self._lake, day) for spec in CHARTS}
+            pngs = self._shared.draw(
+                list(self._specs), lambda stem: self._specs[stem].draw(self._lake, day), self._lake.root, day
+            )
+        return {self._specs[stem]: png for stem, png in pngs.items()}
+
+
+def draw_charts(lake: Lake, day: date, *, helper: bool | None = None) -> dict[ChartSpec, bytes]:
+    """PNG bytes of every chart of :data:`CHARTS` for ``day``, drawn from ``lake``, in
+    catalog order: :meth:`ChartDrawer.draw` for one day (``helper`` as there)."""
+    with ChartDrawer(lake, helper=helper) as drawer:
+        return drawer.draw(day)

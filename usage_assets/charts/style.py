@@ -14,6 +14,8 @@ off (``text.parse_math``), so a ``$`` in a value is drawn as a dollar sign.
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 
@@ -22,12 +24,12 @@ import matplotlib.dates as mdates
 import numpy as np
 import polars as pl
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
-from matplotlib.ticker import Formatter, MaxNLocator
+from matplotlib.ticker import FixedLocator, Formatter, MaxNLocator
 from PIL import Image
 
+from usage_assets.charts.agg import ChartCanvas
 from usage_assets.common.formatting import printable
 
 #: Resolution of every chart; a 9-inch-wide figure is 900 px, the report's content width.
@@ -198,40 +200,71 @@ def category_colors(values: Iterable[str], fixed: Mapping[str, str] = CLOUD_COLO
 
 
 def render_png(fig: Figure) -> bytes:
-    """PNG bytes of ``fig`` (RGB, 8 bits per channel), with no Software/creation-time metadata.
+    """PNG bytes of ``fig`` (RGB, 8 bits per channel; :func:`rgb_png`).
 
     Equal to ``fig.savefig(format="png")`` pixel for pixel, at about half the cost:
     ``savefig`` draws a figure with a layout engine twice (a dry run that places the axes,
-    then the real drawing), while here the layout is run once and the figure drawn once.
-    The charts are opaque, so the alpha channel is dropped, and zlib level 3 compresses
-    about as well as the default 6 in two thirds of the time.
+    then the real drawing), while here the layout is run once and the figure drawn once,
+    on :class:`usage_assets.charts.agg.ChartCanvas` (stock Agg's pixels, with the text
+    measured, shaped and rasterised once per process rather than once per chart).
     """
-    canvas = FigureCanvasAgg(fig)
+    canvas = ChartCanvas(fig)
     engine = fig.get_layout_engine()
     if engine is not None:
         engine.execute(fig)
         # Placed for good: drawing must not run the layout a second time.
         fig.set_layout_engine("none")
     canvas.draw()
-    image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-    buf = io.BytesIO()
-    image.convert("RGB").save(buf, format="PNG", dpi=(CHART_DPI, CHART_DPI), compress_level=3)
-    return buf.getvalue()
+    return rgb_png(np.asarray(canvas.buffer_rgba()), CHART_DPI)
+
+
+def rgb_png(rgba: np.ndarray, dpi: float) -> bytes:
+    """PNG bytes of an opaque image, ``rgba`` (height x width x 4, uint8; alpha dropped):
+    8-bit RGB, ``dpi`` in a pHYs chunk, no other metadata (no Software or time stamp, so
+    equal pixels give equal bytes).
+
+    Written here rather than by Pillow because Pillow's encoder tries all five PNG row
+    filters on every row and keeps the best, which costs twice the compression itself;
+    on flat chart colours unfiltered rows compress as small (the 15 charts: 8 % smaller)
+    in a third of the time. zlib level 3 compresses about as well as the default 6 in two
+    thirds of the time.
+    """
+    height, width = rgba.shape[:2]
+    rows = np.empty((height, 1 + 3 * width), dtype=np.uint8)
+    rows[:, 0] = 0  # each row's filter: none
+    rows[:, 1:] = rgba[:, :, :3].reshape(height, 3 * width)
+    per_metre = round(dpi / 0.0254)
+    return b"".join(
+        (
+            b"\x89PNG\r\n\x1a\n",
+            _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)),  # 8-bit RGB, not interlaced
+            _png_chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)),  # pixels per metre
+            _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 3)),
+            _png_chunk(b"IEND", b""),
+        )
+    )
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def thumbnail_png(png: bytes, width: int = 360) -> bytes:
     """A PNG scaled down to ``width`` pixels wide (aspect kept), for Dagster's metadata.
 
     Metadata lives in the event log, so a preview must stay small: a few kilobytes
-    instead of the report chart's ~100 KB.
+    instead of the report chart's ~100 KB. A 64-colour palette keeps flat chart colours
+    and cuts the size about threefold; the fast octree quantizer keeps a thin line's own
+    hue (median cut greys it) in a tenth of the time, and zlib's default level gets within
+    6 % of ``optimize`` at a sixth of its cost. Deterministic: equal input, equal bytes.
     """
     with Image.open(io.BytesIO(png)) as image:
         height = max(1, round(image.height * width / image.width))
-        small = image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
-    # A 64-colour palette keeps flat chart colours and cuts the size about threefold.
-    small = small.quantize(colors=64)
+        rgb = image if image.mode == "RGB" else image.convert("RGB")
+        # reducing_gap: a box reduction first, then Lanczos over the last factor of two.
+        small = rgb.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=2.0)
     buf = io.BytesIO()
-    small.save(buf, format="PNG", optimize=True)
+    small.quantize(colors=64, method=Image.Quantize.FASTOCTREE).save(buf, format="PNG")
     return buf.getvalue()
 
 
@@ -316,9 +349,11 @@ def hbars(
     notes: Sequence[str] | None = None,
 ) -> None:
     """Horizontal bars top-to-bottom in the given order, x from 0, annotated ``N (P%)``
-    of ``total`` or, where given, with ``notes`` (one per bar; ``total`` is then unused)."""
+    of ``total`` or, where given, with ``notes`` (one per bar; ``total`` is then unused).
+    The bars are one collection (:func:`bar_collection`), not a patch per bar."""
     positions = np.arange(len(values))
-    ax.barh(positions, values, height=0.68, color=list(colors))
+    lengths, starts = np.asarray(values, dtype=float), np.zeros(len(values))
+    bar_collection(ax, positions, lengths, starts, 0.68, horizontal=True, facecolors=list(colors), label="_nolegend_")
     ax.set_yticks(positions, labels=list(labels))
     ax.invert_yaxis()
     ax.tick_params(axis="y", length=0, pad=4)
@@ -409,10 +444,15 @@ def date_axis(ax: Axes, first: date, last: date, pad: float = 0.7) -> None:
         else mdates.AutoDateLocator(minticks=4, maxticks=10)
     )
     ax.xaxis.set_major_locator(locator)
+    # The view is final here (every chart sets its dates last), so the ticks are worked out
+    # once: a date locator redoes its calendar arithmetic at each layout and drawing of
+    # every panel sharing the axis.
+    fixed = FixedLocator(locator())
+    ax.xaxis.set_major_locator(fixed)
     # Whole days only: where all ticks share a day, the concise defaults label "00:00".
     ax.xaxis.set_major_formatter(
         mdates.ConciseDateFormatter(
-            locator,
+            fixed,
             formats=["%Y", "%b", "%d", "%d", "%d", "%d"],
             offset_formats=["", "%Y", "%Y-%b", "%Y-%b", "%Y-%b", "%Y-%b"],
         )

@@ -24,7 +24,7 @@ from usage_assets.charts.fleet import (
     prod_internal_timeseries_chart,
 )
 from usage_assets.charts.style import BAR_COLOR, GREY, STYLE, empty_chart
-from usage_assets_tests.charts import PNG, assert_deterministic_png
+from usage_assets_tests.charts import PNG, assert_deterministic_png, hbar_colors, hbar_lengths
 
 DAY = date(2026, 5, 20)
 HOSTILE = "<script>alert(1)</script>|$x$"
@@ -193,7 +193,7 @@ def test_lifetime_skips_missing_ages_and_folds_a_long_tail():
 def test_funnel_bars_carry_the_rows_own_count_and_percentage():
     fig = _funnel_figure(FUNNEL, "t")
     ax = fig.axes[0]
-    assert [p.get_width() for p in ax.patches] == [412, 220, 160, 121, 90, 51, 77]
+    assert hbar_lengths(ax) == [412, 220, 160, 121, 90, 51, 77]
     # The table's 1-dp percentage, not one recomputed and rounded differently.
     assert texts(fig)[:2] == ["412 (100.0%)", "220 (53.4%)"]
     assert texts(fig)[-1] == "77 (18.7%)"
@@ -205,8 +205,7 @@ def test_a_row_outside_the_funnel_is_grey_below_a_rule_and_says_so():
     rows = [{**row, "in_funnel": row is not FUNNEL[-1]} for row in FUNNEL]
     fig = _funnel_figure(rows, "t")
     ax = fig.axes[0]
-    bars = ax.patches
-    assert [to_hex(bar.get_facecolor()) for bar in bars] == [to_hex(BAR_COLOR)] * 6 + [to_hex(GREY)]
+    assert [to_hex(color) for color in hbar_colors(ax)] == [to_hex(BAR_COLOR)] * 6 + [to_hex(GREY)]
     assert texts(fig)[-1] == "77 (18.7%), not a funnel stage"
     (rule,) = ax.get_lines()
     assert rule.get_ydata()[0] == 5.5  # between the 30+ days stage and Confirmed Alive
@@ -265,7 +264,7 @@ def test_auth_mix_draws_share_collection_funnel_and_buckets():
         fig = _auth_mix_figure(AUTH, DAY, "t")
     share, funnel, buckets = fig.axes
     assert ytick_labels(share) == ["keycloak", "session_cookie", "jwt"]
-    assert [p.get_width() for p in share.patches] == [55.5, 40.0, 4.5]
+    assert hbar_lengths(share) == [55.5, 40.0, 4.5]
     assert [t.get_text() for t in share.texts] == ["55.5%", "40.0%", "4.5%"]
     assert ytick_labels(funnel)[-1] == "Reported one on 2026-05-20"
     # Percent of the 412 identified installs: 120/412 = 29%, 64/412 = 16%, 41/412 = 10%.

@@ -13,7 +13,7 @@ from usage_assets.charts import style as charts
 from usage_assets.charts.fleet import install_distribution_chart, lifetime_chart
 from usage_assets.charts.growth import installs_timeseries_chart
 from usage_assets.charts.style import safe_label
-from usage_assets_tests.charts import PNG, assert_deterministic_png
+from usage_assets_tests.charts import PNG, assert_deterministic_png, hbar_lengths
 
 DAY = date(2026, 5, 20)
 HOSTILE = "<script>alert(1)</script>|x"
@@ -139,7 +139,7 @@ def test_hbars_annotate_n_and_percent_or_the_given_notes():
     charts.hbars(noted, ["a", "b"], [55.5, 4.5], None, ["red", "blue"], notes=["55.5%", "4.5%"])
     assert [t.get_text() for t in default.texts] == ["3 (75%)", "1 (25%)"]
     assert [t.get_text() for t in noted.texts] == ["55.5%", "4.5%"]
-    assert [p.get_width() for p in noted.patches] == [55.5, 4.5]
+    assert hbar_lengths(noted) == [55.5, 4.5]
 
 
 def test_category_colors_use_the_fixed_map_then_spare_colours():
@@ -193,3 +193,41 @@ def test_bar_collection_draws_what_bar_draws(horizontal):
     assert bars.axes[0].get_xlim() == pytest.approx(collection.axes[0].get_xlim())
     assert bars.axes[0].get_ylim() == pytest.approx(collection.axes[0].get_ylim())  # 0 stays the hard edge
     assert agg_pixels(bars) == agg_pixels(collection)
+
+
+def test_rgb_png_holds_the_very_pixels_and_the_resolution():
+    import io
+
+    from PIL import Image
+
+    rgba = np.random.default_rng(5).integers(0, 256, size=(37, 53, 4), dtype=np.uint8)
+    png = charts.rgb_png(rgba, 100)
+    with Image.open(io.BytesIO(png)) as image:
+        image.load()  # checks every chunk's CRC
+        assert image.mode == "RGB" and image.size == (53, 37)
+        assert np.array_equal(np.asarray(image), rgba[:, :, :3])  # alpha dropped, nothing else
+        assert image.info["dpi"] == pytest.approx((100, 100), abs=0.001)
+    assert png == charts.rgb_png(rgba.copy(), 100)
+
+
+def test_render_png_draws_what_savefig_draws():
+    import io
+
+    from PIL import Image
+
+    def build() -> Figure:
+        with charts.matplotlib.rc_context(charts.STYLE):
+            fig = charts.figure(3, "Installs by cloud, a title long enough to matter")
+            ax = fig.add_subplot()
+            ax.plot(charts.date_nums([DAY - timedelta(days=9), DAY]), [3, 1400], label="aws")
+            charts.count_axis(ax)
+            charts.date_axis(ax, DAY - timedelta(days=9), DAY)
+            ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
+        return fig
+
+    saved = io.BytesIO()
+    with charts.matplotlib.rc_context(charts.STYLE):
+        build().savefig(saved, format="png", dpi=charts.CHART_DPI)
+        rendered = charts.render_png(build())
+    with Image.open(saved) as expected, Image.open(io.BytesIO(rendered)) as actual:
+        assert np.array_equal(np.asarray(actual), np.asarray(expected.convert("RGB")))
