@@ -14,8 +14,6 @@ off (``text.parse_math``), so a ``$`` in a value is drawn as a dollar sign.
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 
@@ -200,7 +198,7 @@ def category_colors(values: Iterable[str], fixed: Mapping[str, str] = CLOUD_COLO
 
 
 def render_png(fig: Figure) -> bytes:
-    """PNG bytes of ``fig`` (RGB, 8 bits per channel; :func:`rgb_png`).
+    """PNG bytes of ``fig`` (RGB, 8 bits per channel), with no Software/creation-time metadata.
 
     Equal to ``fig.savefig(format="png")`` pixel for pixel, at about half the cost:
     ``savefig`` draws a figure with a layout engine twice (a dry run that places the axes,
@@ -215,38 +213,12 @@ def render_png(fig: Figure) -> bytes:
         # Placed for good: drawing must not run the layout a second time.
         fig.set_layout_engine("none")
     canvas.draw()
-    return rgb_png(np.asarray(canvas.buffer_rgba()), CHART_DPI)
-
-
-def rgb_png(rgba: np.ndarray, dpi: float) -> bytes:
-    """PNG bytes of an opaque image, ``rgba`` (height x width x 4, uint8; alpha dropped):
-    8-bit RGB, ``dpi`` in a pHYs chunk, no other metadata (no Software or time stamp, so
-    equal pixels give equal bytes).
-
-    Written here rather than by Pillow because Pillow's encoder tries all five PNG row
-    filters on every row and keeps the best, which costs twice the compression itself;
-    on flat chart colours unfiltered rows compress as small (the 15 charts: 8 % smaller)
-    in a third of the time. zlib level 3 compresses about as well as the default 6 in two
-    thirds of the time.
-    """
-    height, width = rgba.shape[:2]
-    rows = np.empty((height, 1 + 3 * width), dtype=np.uint8)
-    rows[:, 0] = 0  # each row's filter: none
-    rows[:, 1:] = rgba[:, :, :3].reshape(height, 3 * width)
-    per_metre = round(dpi / 0.0254)
-    return b"".join(
-        (
-            b"\x89PNG\r\n\x1a\n",
-            _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)),  # 8-bit RGB, not interlaced
-            _png_chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)),  # pixels per metre
-            _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 3)),
-            _png_chunk(b"IEND", b""),
-        )
-    )
-
-
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    buf = io.BytesIO()
+    # Opaque charts: the alpha channel is dropped. zlib level 3 compresses about as well as
+    # the default 6 in two thirds of the time.
+    image.convert("RGB").save(buf, format="PNG", dpi=(CHART_DPI, CHART_DPI), compress_level=3)
+    return buf.getvalue()
 
 
 def thumbnail_png(png: bytes, width: int = 360) -> bytes:

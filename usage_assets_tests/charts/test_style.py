@@ -195,21 +195,6 @@ def test_bar_collection_draws_what_bar_draws(horizontal):
     assert agg_pixels(bars) == agg_pixels(collection)
 
 
-def test_rgb_png_holds_the_very_pixels_and_the_resolution():
-    import io
-
-    from PIL import Image
-
-    rgba = np.random.default_rng(5).integers(0, 256, size=(37, 53, 4), dtype=np.uint8)
-    png = charts.rgb_png(rgba, 100)
-    with Image.open(io.BytesIO(png)) as image:
-        image.load()  # checks every chunk's CRC
-        assert image.mode == "RGB" and image.size == (53, 37)
-        assert np.array_equal(np.asarray(image), rgba[:, :, :3])  # alpha dropped, nothing else
-        assert image.info["dpi"] == pytest.approx((100, 100), abs=0.001)
-    assert png == charts.rgb_png(rgba.copy(), 100)
-
-
 def test_render_png_draws_what_savefig_draws():
     import io
 
