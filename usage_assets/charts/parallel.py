@@ -29,6 +29,7 @@ import resource
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -44,14 +45,48 @@ import usage_assets
 HELPER_GRACE_S = 30.0
 
 
+#: Seconds the machine is watched to tell whether a core is idle (a run's start waits this long).
+IDLE_SAMPLE_S = 0.1
+
+
 def helper_useful() -> bool:
     """Whether a helper process would find a core to itself: more than one core is ours and
-    the rest of the machine keeps less than one busy. The rest is the 1-minute load average
-    less this process's own share (:func:`own_load`): a run that has just kept both cores
-    busy with its own polars steps still gets its helper, while on a machine busy with
-    other work the helper's start-up (about a second of CPU) would only slow the rest."""
+    the rest of the machine keeps less than one busy right now (:func:`others_busy_cores`).
+    On a machine busy with other work the helper's start-up (about a second of CPU) would
+    only slow the rest; the 1-minute load average would also count the work of a command
+    that has just ended (the run before this one), so the machine is watched instead."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return cores > 1 and os.getloadavg()[0] - own_load() < cores - 1
+    if cores < 2:
+        return False
+    others = others_busy_cores()
+    if others is None:  # no /proc/stat: the load average less this process's share
+        others = os.getloadavg()[0] - own_load()
+    return others < cores - 1
+
+
+def others_busy_cores(window_s: float = IDLE_SAMPLE_S) -> float | None:
+    """The cores the rest of the machine keeps busy, watched for ``window_s``: the machine's
+    busy CPU time (``/proc/stat``) less this process's own, per second; None where the
+    machine does not say (no ``/proc/stat``)."""
+    try:
+        before, started = _cpu_seconds(), time.monotonic()
+        time.sleep(window_s)
+        after, elapsed = _cpu_seconds(), time.monotonic() - started
+    except (OSError, ValueError, IndexError):
+        return None
+    machine, own = after[0] - before[0], after[1] - before[1]
+    return max(0.0, machine - own) / elapsed
+
+
+def _cpu_seconds() -> tuple[float, float]:
+    """(CPU seconds all cores were busy since boot, CPU seconds this process has used)."""
+    with open("/proc/stat") as stat:
+        # cpu  user nice system idle iowait irq softirq steal ... (clock ticks; guest time is
+        # already inside user).
+        ticks = [int(value) for value in stat.readline().split()[1:9]]
+    idle = ticks[3] + ticks[4]
+    mine = os.times()
+    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK"), mine.user + mine.system
 
 
 def own_load() -> float:

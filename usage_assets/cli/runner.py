@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import os
 import re
 import threading
 import uuid
@@ -55,6 +56,12 @@ VERBOSE_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}
 # The run tags of a run over a partition range (Dagster's, as in its asset backfills).
 ASSET_PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
 ASSET_PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
+#: Dagster's switch (read when a run is created) for one "materialization planned" event per
+#: asset of a run over a partition range instead of one per asset and day: an ingest of 88
+#: days wrote 440 such events, 3.6 s of its run. The cost, in Dagster's words: the days of a
+#: failed range run are not marked failed in the UI (they show as missing); the CLI names the
+#: failing day itself, and the days before it stay materialized.
+PLANNED_EVENTS_PER_RANGE = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
 #: Seconds between two looks at a running run (is it waiting for a pool slot?).
 WATCH_INTERVAL_S = 2.0
 #: Seconds between two looks at a run's event log for the days it ingested (progress).
@@ -96,6 +103,7 @@ class PipelineRunner:
         verbose: bool = False,
     ):
         self.settings = settings
+        os.environ.setdefault(PLANNED_EVENTS_PER_RANGE, "true")
         self.notify = notify or logger.warning
         self.run_config = VERBOSE_RUN_CONFIG if verbose else QUIET_RUN_CONFIG
         self.workspace = Workspace.of(settings).open()

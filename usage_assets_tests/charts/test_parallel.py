@@ -253,19 +253,48 @@ def test_a_drawer_given_a_running_helper_draws_with_it_and_leaves_it_running(lak
 
 
 @pytest.mark.parametrize(
-    ("load", "own", "cores", "useful"),
+    ("others", "cores", "useful"),
     [
-        (2.5, 2.0, 2, True),  # this very run keeps both cores busy: the rest of the machine is idle
-        (2.5, 0.2, 2, False),  # others keep two cores busy
-        (0.4, 0.0, 2, True),
-        (0.1, 0.0, 1, False),  # no second core
+        (0.1, 2, True),  # the rest of the machine leaves a core idle
+        (1.4, 2, False),  # others keep more than a core busy
+        (1.4, 4, True),
+        (0.0, 1, False),  # no second core
     ],
 )
-def test_the_helper_starts_when_the_rest_of_the_machine_leaves_a_core_idle(monkeypatch, load, own, cores, useful):
-    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (load, load, load))
+def test_the_helper_starts_when_the_rest_of_the_machine_leaves_a_core_idle(monkeypatch, others, cores, useful):
     monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda _pid: set(range(cores)))
-    monkeypatch.setattr(parallel, "own_load", lambda: own)
+    monkeypatch.setattr(parallel, "others_busy_cores", lambda: others)
     assert parallel.helper_useful() is useful
+
+
+def test_without_proc_stat_the_load_average_less_this_process_share_decides(monkeypatch):
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda _pid: {0, 1})
+    monkeypatch.setattr(parallel, "others_busy_cores", lambda: None)
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (2.5, 2.5, 2.5))
+    monkeypatch.setattr(parallel, "own_load", lambda: 2.0)  # this very run keeps both cores busy
+    assert parallel.helper_useful() is True
+    monkeypatch.setattr(parallel, "own_load", lambda: 0.2)  # others do
+    assert parallel.helper_useful() is False
+
+
+def test_others_busy_cores_is_the_machines_busy_time_less_this_process_per_second(monkeypatch):
+    # The machine was busy 0.35 s during the window, 0.3 s of it this process.
+    samples = iter([(100.0, 5.0), (100.35, 5.3)])
+    monkeypatch.setattr(parallel, "_cpu_seconds", lambda: next(samples))
+    others = parallel.others_busy_cores(0.1)
+    assert 0.2 < others <= 0.5  # 0.05 s over a window of at least 0.1 s
+    burnt = iter([(100.0, 5.0), (100.1, 5.2)])  # own time counted late: never below zero
+    monkeypatch.setattr(parallel, "_cpu_seconds", lambda: next(burnt))
+    assert parallel.others_busy_cores(0.1) == 0.0
+
+
+def test_cpu_seconds_read_this_machine():
+    machine, own = parallel._cpu_seconds()
+    burnt = time.process_time()
+    while time.process_time() - burnt < 0.2:
+        pass
+    later_machine, later_own = parallel._cpu_seconds()
+    assert later_own - own >= 0.15 and later_machine - machine >= 0.1
 
 
 def test_own_load_is_this_process_share_of_the_cores():
