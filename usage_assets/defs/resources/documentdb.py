@@ -16,6 +16,7 @@ Each call (``fetch_day``, ``count_day``, ``coverage``, ``check``) opens its own 
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import polars as pl
@@ -24,8 +25,10 @@ from pydantic import Field
 from usage_assets.common.days import last_complete_utc_day
 from usage_assets.defs.resources.telemetry import TelemetrySource, day_step
 from usage_assets.settings import BastionSettings, DatabaseSettings
-from usage_assets.sources.documentdb.client import TelemetryDatabase
 from usage_assets.sources.errors import SourceCheckStep, SourceError
+
+if TYPE_CHECKING:
+    from usage_assets.sources.documentdb.client import TelemetryDatabase
 
 
 class DatabaseConfig(DatabaseSettings, dg.Config):
@@ -66,6 +69,10 @@ class DocumentDBTelemetrySource(TelemetrySource):
     def session(self) -> TelemetryDatabase:
         """A new, unopened session; use it as a context manager. Raises
         :class:`SourceError` (stage ``config``) when the settings are incomplete."""
+        # Imported when used: pymongo and paramiko are a fifth of a second of every
+        # process's start, and only DocumentDB sources need them.
+        from usage_assets.sources.documentdb.client import TelemetryDatabase
+
         return TelemetryDatabase(*self.settings())
 
     # -- TelemetrySource -----------------------------------------------------------------
@@ -88,6 +95,8 @@ class DocumentDBTelemetrySource(TelemetrySource):
 
     def describe(self) -> str:
         try:
+            from usage_assets.sources.documentdb.client import TelemetryDatabase
+
             database, _ = self.settings()
             where = f"DocumentDB {TelemetryDatabase(database).config.address}"
         except SourceError:
