@@ -9,8 +9,10 @@ the workspace's ``dagster_home/``), where the UI shows them.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
+import gc
 import os
 import signal
 import subprocess
@@ -34,6 +36,10 @@ console = Console(stderr=True)
 
 def _prepare_environment() -> None:
     load_dotenv(PROJECT_ROOT / ".env", override=False)
+    # Registered first, so it runs last at exit: the objects left are frozen, and the
+    # interpreter's final garbage collection skips them (a run leaves millions of objects:
+    # collecting them cost 0.8 s of every command; the operating system frees the memory).
+    atexit.register(gc.freeze)
     if os.environ.get("DAGSTER_HOME"):
         os.environ["DAGSTER_HOME"] = os.path.abspath(os.environ["DAGSTER_HOME"])
 
