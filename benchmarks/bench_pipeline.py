@@ -74,7 +74,16 @@ def measure(command: list[str], env: dict[str, str]) -> Measured:
 
 
 def load() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+    """The machine's load (``uptime``) and the CPU seconds a fixed loop of pure Python takes
+    now: on a shared virtual machine the same work can take a third longer from one hour
+    to the next, so figures are comparable only with their probe."""
+    started = time.process_time()
+    total = 0
+    for number in range(10_000_000):
+        total += number
+    probe = time.process_time() - started
+    uptime = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+    return f"{uptime}; CPU probe (10M-step loop) {probe:.2f} s"
 
 
 def write_demo_archive(folder: Path, installs: int, days: int, last_day: date) -> Path:
