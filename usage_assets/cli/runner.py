@@ -198,7 +198,7 @@ class PipelineRunner:
         self._execute(INGEST_JOB, day, last, progress)
 
     def report(self, day: date) -> Path | str:
-        """Materialize every asset of ``day`` (:meth:`reports`); returns the HTML report's path."""
+        """Materialize every asset of ``day`` (:meth:`reports_of`); returns the HTML report's path."""
         self.reports_of(day, day)
         return self.report_path(day)
 
@@ -277,8 +277,9 @@ class PipelineRunner:
         self, worker: threading.Thread, run_id: str, progress: Callable[[date], None] | None, logged: str
     ) -> None:
         """Wait for ``worker``; meanwhile tell each retry of a step and ``progress`` each day
-        the run logs with ``logged`` (ingested, report built), and, when the run waits for a pool slot, free the slots of
-        runs whose process is gone and say (once per change) what it waits for."""
+        the run logs with ``logged`` (ingested, report built), and, when the run waits for a
+        pool slot, free the slots of runs whose process is gone and say (once per change)
+        what it waits for."""
         told = None
         retries_cursor = None
         days_logged = DaysLogged(self.instance, run_id, logged)
