@@ -1,0 +1,88 @@
+"""The default instance storage (usage_assets/instance_storage.py) on real SQLite files: what
+it writes, Dagster's own SQLite storage reads, and the other way round; the engines it keeps
+are bounded; its connections commit with synchronous=NORMAL; the home is found with or
+without DAGSTER_HOME."""
+
+import os
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+
+from usage_assets.instance_config import instance_config, sqlite_storage
+from usage_assets.instance_storage import KEPT_ENGINES, EngineReusingSqliteStorage
+
+DAYS = dg.DailyPartitionsDefinition(start_date="2026-01-01")
+
+
+@dg.asset(partitions_def=DAYS)
+def counted(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    return dg.MaterializeResult(metadata={"day": context.partition_key})
+
+
+def _instance(home: Path, ours: bool) -> dg.DagsterInstance:
+    """An instance on ``home`` from its dagster.yaml: with our storage block, or with none
+    (Dagster's default SQLite storage on the same folder)."""
+    config = yaml.safe_load(instance_config(home=home)) if ours else {"telemetry": {"enabled": False}}
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    return dg.DagsterInstance.from_config(str(home))
+
+
+def _materialize(instance: dg.DagsterInstance, day: str) -> None:
+    assert dg.materialize([counted], instance=instance, partition_key=day).success
+
+
+def _days(instance: dg.DagsterInstance) -> set[str]:
+    return set(instance.get_materialized_partitions(dg.AssetKey("counted")))
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    return tmp_path
+
+
+def test_the_default_dagster_yaml_selects_it_in_the_home_it_is_written_to(tmp_path, monkeypatch):
+    assert yaml.safe_load(instance_config())["storage"]["custom"]["config"] == {"base_dir": {"env": "DAGSTER_HOME"}}
+    written = yaml.safe_load(instance_config(home=tmp_path / "home"))["storage"]
+    assert written == sqlite_storage(tmp_path / "home")["storage"]
+    assert written["custom"]["config"] == {"base_dir": str(tmp_path / "home")}
+    # Written into a home, it loads without DAGSTER_HOME, as Dagster's API and tools allow.
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    (tmp_path / "home").mkdir()
+    with _instance(tmp_path / "home", ours=True) as instance:
+        _materialize(instance, "2026-01-01")
+        assert _days(instance) == {"2026-01-01"}
+    assert (tmp_path / "home" / "history" / "runs.db").is_file()
+
+
+def test_what_it_writes_dagster_reads_and_the_other_way_round(home):
+    with _instance(home, ours=True) as instance:
+        assert isinstance(instance.get_ref().storage, EngineReusingSqliteStorage)
+        _materialize(instance, "2026-01-01")
+    with _instance(home, ours=False) as instance:
+        assert type(instance.get_ref().storage).__name__ == "DagsterSqliteStorage"
+        assert _days(instance) == {"2026-01-01"}
+        _materialize(instance, "2026-01-02")
+    with _instance(home, ours=True) as instance:
+        assert _days(instance) == {"2026-01-01", "2026-01-02"}
+        (run,) = instance.get_runs(limit=1)
+        assert [event.dagster_event_type for event in instance.all_logs(run.run_id)][-1] == dg.DagsterEventType.RUN_SUCCESS
+    # The same files as Dagster's layout: runs, one event-log database per run plus the index.
+    assert (home / "history" / "runs.db").is_file()
+    assert len(list((home / "history" / "runs").glob("*.db"))) == 3
+
+
+def test_engines_are_bounded_and_commits_are_normal_synchronous(home):
+    with _instance(home, ours=True) as instance:
+        for day in range(1, KEPT_ENGINES + 4):
+            _materialize(instance, f"2026-01-{day:02d}")
+        event_log = instance.event_log_storage
+        assert len(event_log._engines) == KEPT_ENGINES  # the index and the newest runs' databases
+        assert _days(instance) == {f"2026-01-{day:02d}" for day in range(1, KEPT_ENGINES + 4)}
+        with event_log.index_connection() as connection:
+            # 1 is NORMAL (Dagster's own engines leave SQLite's default, 2: FULL).
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    assert os.environ["DAGSTER_HOME"] == str(home)
