@@ -334,14 +334,22 @@ def test_hostile_telemetry_strings_render_harmlessly(pipeline_env):
     assert all(r"alert(1)&lt;/script&gt;\|1.0 → 1.31.0 |" in row for row in rows[1:])
 
 
-def test_a_report_builds_the_metrics_it_compares_with(demo_runner):
-    day = START + timedelta(days=8)
+def test_a_report_builds_the_metrics_it_compares_with_and_those_of_the_next_week(demo_runner):
+    day = START + timedelta(days=9)
     build_reports(demo_runner, day, day)
-    earlier = day - timedelta(days=7)
-    assert demo_runner.lake.has_day("fleet_metrics", earlier, "data.json")
-    assert not demo_runner.report_path(earlier).exists()  # metrics only, no report
+    # D-7 and D-1 for this report; D-6 to D-2 for the next six daily reports' D-7.
+    for earlier in day_range(day - timedelta(days=7), day - timedelta(days=1)):
+        assert demo_runner.lake.has_day("fleet_metrics", earlier, "data.json")
+        assert not demo_runner.report_path(earlier).exists()  # metrics only, no report
+    assert not demo_runner.lake.has_day("fleet_metrics", day - timedelta(days=8), "data.json")
     insights = demo_runner.lake.read_json("usage_insights", day)
     assert insights["comparison"]["available"] is True
+    # So the next daily report runs its report job alone, no metrics run before it.
+    instance = demo_runner.instance
+    runs_before = instance.get_runs_count()
+    demo_runner.report(day + timedelta(days=1))
+    assert [run.job_name for run in instance.get_runs(limit=instance.get_runs_count() - runs_before)] == [
+        "daily_usage_report"]
 
 
 def test_commentary_next_to_the_report_is_merged_at_its_sections_and_kept(demo_runner):

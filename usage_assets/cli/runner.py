@@ -24,7 +24,7 @@ import re
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -37,7 +37,7 @@ from usage_assets.daily.history import history_first_day
 from usage_assets.definitions import build_definitions, source_first_day
 from usage_assets.defs.ingest.assets import DAY_INGESTED
 from usage_assets.defs.jobs import INGEST_JOB, METRICS_JOB, REPORT_JOB
-from usage_assets.defs.partitions import PARTITIONS_START, comparison_days
+from usage_assets.defs.partitions import PARTITIONS_START, WEEK_OVER_WEEK, comparison_days
 from usage_assets.defs.report.report import REPORT_BUILT
 from usage_assets.defs.resources.telemetry import with_secrets_resolved
 from usage_assets.enrichment.trend_arithmetic import parse_range
@@ -212,15 +212,19 @@ class PipelineRunner:
         D-7 and D-R, R the trends range: :func:`usage_assets.defs.partitions.comparison_days`)
         when they were never built and the lake has history that early, so a backfilled
         report gives the comparisons a daily run would have; days of the range itself are
-        built by the run, before the reports that read them.
+        built by the run, before the reports that read them. With them come the days the
+        next week's daily reports compare with as their D-7 (``last``-6 to ``last``-1), so
+        the daily runs after a catch-up do not each start with a metrics run of their own.
         """
         history_first = history_first_day(self.lake, first)
         trends_range = parse_range(self.settings.prometheus.range)
-        earlier = sorted({
-            compared for day in day_range(first, last) for compared in comparison_days(day, trends_range)
-            if history_first <= compared < first
-            and not all(self.lake.has_day(name, compared, "data.json") for name in (FLEET_METRICS, LIVENESS))
-        })
+        compared = {day for report_day in day_range(first, last) for day in comparison_days(report_day, trends_range)}
+        next_weeks_compared = day_range(last - timedelta(days=WEEK_OVER_WEEK - 1), last - timedelta(days=1))
+        earlier = sorted(
+            day for day in compared.union(next_weeks_compared)
+            if history_first <= day < first
+            and not all(self.lake.has_day(name, day, "data.json") for name in (FLEET_METRICS, LIVENESS))
+        )
         for stretch_first, stretch_last in consecutive_stretches(earlier):
             self._execute(METRICS_JOB, stretch_first, stretch_last)
         self._execute(REPORT_JOB, first, last, progress, logged=REPORT_BUILT)
