@@ -26,6 +26,7 @@ from dotenv import load_dotenv
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from usage_assets.cli.daemon import daemon
 from usage_assets.cli.summary import DATE, _day, prometheus_options, summary
 from usage_assets.common.days import consecutive_stretches
 from usage_assets.settings import PROJECT_ROOT, SOURCES, Settings, SettingsError
@@ -408,6 +409,8 @@ def _wait_for_group(pgid: int, timeout_s: float) -> None:
 
 # The report's headline numbers in the terminal (usage_assets/cli/summary.py: reads the lake, no Dagster).
 main.add_command(summary)
+# Dagster's daemon with asset backfills looked at every few seconds (usage_assets/cli/daemon.py).
+main.add_command(daemon)
 
 
 def day_before(day: date) -> date:
