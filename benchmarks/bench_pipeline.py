@@ -266,11 +266,13 @@ def ui_backfill_row(workdir: Path, installs: int, days: int, backfill_days: int 
 
 
 def ui_backfill(workdir: Path, archive: Path, first: date, last: date, port: int = 3917) -> tuple[float, float, int]:
-    """Start dagster-webserver and dagster-daemon on the workspace's instance, launch an
-    asset backfill of every asset for ``first..last`` and wait for it; (seconds until the
+    """Start dagster-webserver and the project's daemon (``usage-report daemon``, as the
+    services and ``usage-report ui`` run it) on the workspace's instance, launch an asset
+    backfill of every asset for ``first..last`` and wait for it; (seconds until the
     backfill is marked completed, seconds until its runs were finished, runs). The daemon
-    looks at backfills every 30 s (Dagster's fixed interval), so the first figure includes
-    up to 30 s before the run is submitted and up to 30 s after it ends."""
+    looks at backfills every ``USAGE_AUTOMATION_BACKFILL_INTERVAL_S`` (5 s; Dagster's own
+    daemon every 30 s), so the first figure includes up to that before the run is
+    submitted and up to that after it ends."""
     (home,) = (workdir / "workspaces").glob("*/dagster_home")
     env = {**workspace_env(workdir, source="csv", csv_path=str(archive)), "DAGSTER_HOME": str(home),
            "USAGE_PARTITIONS_START": json.loads((home.parent / "data" / "workspace.json").read_text())
@@ -281,7 +283,7 @@ def ui_backfill(workdir: Path, archive: Path, first: date, last: date, port: int
         subprocess.Popen([str(bin_dir / "dagster-webserver"), *workspace, "-h", "127.0.0.1", "-p", str(port)],
                          env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          start_new_session=True),
-        subprocess.Popen([str(bin_dir / "dagster-daemon"), "run", *workspace], env=env, cwd=PROJECT_ROOT,
+        subprocess.Popen([str(bin_dir / "usage-report"), "daemon", *workspace], env=env, cwd=PROJECT_ROOT,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True),
     ]
     try:
