@@ -54,7 +54,7 @@ def set_backfill_interval(seconds: int) -> None:
     # The loop imports the constant inside its body (a local name), so it sees the value set
     # here; imported at module level instead, it would keep 30 whatever is set.
     loop_reads_it = INTERVAL_CONSTANT in backfill.execute_backfill_iteration_loop.__code__.co_varnames
-    if not isinstance(getattr(controller, INTERVAL_CONSTANT, None), int) or not loop_reads_it:
+    if not isinstance(getattr(controller, INTERVAL_CONSTANT, None), (int, float)) or not loop_reads_it:
         raise DaemonIntervalError(
             f"dagster {dagster.__version__} no longer takes the backfill daemon's interval from "
             f"dagster._daemon.controller.{INTERVAL_CONSTANT}, so `usage-report daemon` cannot shorten it. "
@@ -82,7 +82,9 @@ def daemon(daemon_options: tuple[str, ...]):
     The services (deploy/) and `usage-report ui` run the daemon this way.
     """
     try:
-        seconds = Settings.from_env(need_source=False).automation.backfill_interval_s
+        # Lenient as the code location is: a typo in an optional enrichment's settings must
+        # not stop the daemon, and with it every schedule, sensor and queued run.
+        seconds = Settings.from_env(need_source=False, lenient=True).automation.backfill_interval_s
     except SettingsError as error:
         raise click.UsageError(str(error)) from error
     try:

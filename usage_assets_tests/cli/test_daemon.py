@@ -51,6 +51,12 @@ def test_the_settings_default_is_5_s_and_the_variable_sets_it(monkeypatch):
     assert Settings.from_env(need_source=False).automation.backfill_interval_s == 2
 
 
+def test_an_invalid_interval_is_refused_naming_its_variable(monkeypatch):
+    monkeypatch.setenv("USAGE_AUTOMATION_BACKFILL_INTERVAL_S", "0")
+    result = CliRunner().invoke(main, ["daemon", "-w", "workspace.yaml"])
+    assert result.exit_code == 2 and "USAGE_AUTOMATION_BACKFILL_INTERVAL_S" in result.output
+
+
 def _loop_importing_at_module_level(*args, **kwargs):
     # A later Dagster whose loop reads a module-level binding: setting the constant would not reach it.
     return controller.DEFAULT_DAEMON_INTERVAL_SECONDS
