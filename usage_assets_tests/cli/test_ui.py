@@ -44,6 +44,14 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def command_line(pid: int) -> list[bytes]:
+    """The arguments ``pid`` was started with (none once it is gone)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return []
+
+
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_to_usage_report_ui_stops_the_webserver_daemon_and_code_server(tmp_path, stop_signal):
     home = tmp_path / "dagster_home"
@@ -68,8 +76,7 @@ def test_a_signal_to_usage_report_ui_stops_the_webserver_daemon_and_code_server(
             pytest.fail("the web UI did not answer within 180 s")
         started = descendants(ui.pid)
         assert len(started) >= 4  # webserver, daemon, the code server each starts
-        commands = [Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") for pid in started if alive(pid)]
-        assert [b"daemon", b"-w"] in [command[2:4] for command in commands]  # usage-report daemon
+        assert [b"daemon", b"-w"] in [command_line(pid)[2:4] for pid in started]  # usage-report daemon
         ui.send_signal(stop_signal)
         output, _ = ui.communicate(timeout=60)
         assert ui.returncode == 128 + stop_signal
@@ -95,4 +102,4 @@ def test_when_one_process_exits_the_others_are_stopped_and_its_code_returned(tmp
     )
     assert code == 3
     assert time.monotonic() - started < 15  # the sleeper was stopped at once, not after the grace time
-    assert not [pid for pid in descendants(os.getpid()) if "sleep" in Path(f"/proc/{pid}/cmdline").read_text()]
+    assert not [pid for pid in descendants(os.getpid()) if b"sleep" in command_line(pid)]
