@@ -292,7 +292,9 @@ def ui_backfill(workdir: Path, archive: Path, first: date, last: date, port: int
         wait_for_webserver(graphql)
         sensor = graphql_call(graphql, '{ sensorOrError(sensorSelector: {repositoryLocationName: "usage_assets", '
                                        'repositoryName: "__repository__", sensorName: "daily_usage_report_sensor"}) '
-                                       '{ ... on Sensor { id } } }')["sensorOrError"]
+                                       '{ __typename ... on Sensor { id } } }')["sensorOrError"]
+        if "id" not in sensor:
+            raise SystemExit(f"the UI has no sensor daily_usage_report_sensor to stop: {sensor['__typename']}")
         graphql_call(graphql, "mutation($id: String) { stopSensor(id: $id) { __typename } }", {"id": sensor["id"]})
         processes.append(subprocess.Popen([str(bin_dir / "usage-report"), "daemon", *workspace], env=env,
                                           cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
