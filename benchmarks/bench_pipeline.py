@@ -266,11 +266,16 @@ def ui_backfill_row(workdir: Path, installs: int, days: int, backfill_days: int 
 
 
 def ui_backfill(workdir: Path, archive: Path, first: date, last: date, port: int = 3917) -> tuple[float, float, int]:
-    """Start dagster-webserver and dagster-daemon on the workspace's instance, launch an
-    asset backfill of every asset for ``first..last`` and wait for it; (seconds until the
+    """Start dagster-webserver and the project's daemon (``usage-report daemon``, as the
+    services and ``usage-report ui`` run it) on the workspace's instance, launch an asset
+    backfill of every asset for ``first..last`` and wait for it; (seconds until the
     backfill is marked completed, seconds until its runs were finished, runs). The daemon
-    looks at backfills every 30 s (Dagster's fixed interval), so the first figure includes
-    up to 30 s before the run is submitted and up to 30 s after it ends."""
+    looks at backfills every ``USAGE_AUTOMATION_BACKFILL_INTERVAL_S`` (5 s; Dagster's own
+    daemon every 30 s), so the first figure includes up to that before the run is
+    submitted and up to that after it ends. The daily sensor is stopped (in the UI's way)
+    before the daemon starts: on this fresh lake it would build a month of missing reports
+    beside the backfill, which the CLI row does not; the backfill is launched once the
+    daemon reports healthy."""
     (home,) = (workdir / "workspaces").glob("*/dagster_home")
     env = {**workspace_env(workdir, source="csv", csv_path=str(archive)), "DAGSTER_HOME": str(home),
            "USAGE_PARTITIONS_START": json.loads((home.parent / "data" / "workspace.json").read_text())
@@ -281,12 +286,22 @@ def ui_backfill(workdir: Path, archive: Path, first: date, last: date, port: int
         subprocess.Popen([str(bin_dir / "dagster-webserver"), *workspace, "-h", "127.0.0.1", "-p", str(port)],
                          env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          start_new_session=True),
-        subprocess.Popen([str(bin_dir / "dagster-daemon"), "run", *workspace], env=env, cwd=PROJECT_ROOT,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True),
     ]
     try:
         graphql = f"http://127.0.0.1:{port}/graphql"
         wait_for_webserver(graphql)
+        sensor = graphql_call(graphql, '{ sensorOrError(sensorSelector: {repositoryLocationName: "usage_assets", '
+                                       'repositoryName: "__repository__", sensorName: "daily_usage_report_sensor"}) '
+                                       '{ __typename ... on Sensor { id } } }')["sensorOrError"]
+        if "id" not in sensor:
+            raise SystemExit(f"the UI has no sensor daily_usage_report_sensor to stop: {sensor['__typename']}")
+        graphql_call(graphql, "mutation($id: String) { stopSensor(id: $id) { __typename } }", {"id": sensor["id"]})
+        processes.append(subprocess.Popen([str(bin_dir / "usage-report"), "daemon", *workspace], env=env,
+                                          cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                          start_new_session=True))
+        while not graphql_call(graphql, '{ instance { daemonHealth { daemonStatus(daemonType: "BACKFILL") '
+                                        '{ healthy } } } }')["instance"]["daemonHealth"]["daemonStatus"]["healthy"]:
+            time.sleep(1)
         keys = [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
         started = time.perf_counter()
         backfill_id = launch_backfill(graphql, keys)

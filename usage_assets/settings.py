@@ -363,13 +363,16 @@ class AutomationSettings(_Group):
     D have arrived). ``catch_up_days``: how many report days back, up to the newest, a
     missing report is built after downtime. ``max_runs_per_tick``: at most this many days
     requested per evaluation (the rest on the next ones). ``interval_s``: seconds between
-    evaluations of the automation's sensors.
+    evaluations of the automation's sensors. ``backfill_interval_s``: seconds between the
+    daemon's looks at asset backfills, read by ``usage-report daemon`` when it starts
+    (:mod:`usage_assets.cli.daemon`; Dagster's own daemon looks every 30 s).
     """
 
     build_at: TimeOfDay = time(1, 30)
     catch_up_days: PositiveInt = 31
     max_runs_per_tick: PositiveInt = 7
     interval_s: PositiveInt = 300
+    backfill_interval_s: PositiveInt = 5
 
 
 class QualitySettings(_Group):

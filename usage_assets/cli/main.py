@@ -26,6 +26,7 @@ from dotenv import load_dotenv
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from usage_assets.cli.daemon import daemon
 from usage_assets.cli.summary import DATE, _day, prometheus_options, summary
 from usage_assets.common.days import consecutive_stretches
 from usage_assets.settings import PROJECT_ROOT, SOURCES, Settings, SettingsError
@@ -338,17 +339,25 @@ def ui(host: str, port: int):
     """Start the Dagster web UI and daemon on this project (schedule, backfills, lineage).
 
     Uses the same settings as the CLI (environment and .env), so the same source and its
-    workspace: its lake, reports and Dagster instance. For local use: it runs `dg dev`
-    (webserver, daemon and code server on SQLite under DAGSTER_HOME); a production
-    deployment runs them as services (README, "Deploying"). Stop with Ctrl-C or SIGTERM:
-    both stop every process it started.
+    workspace: its lake, reports and Dagster instance. For local use: it runs the two
+    commands a production deployment runs as services (README, "Deploying"),
+    `dagster-webserver` and `usage-report daemon` (Dagster's daemon, looking at asset
+    backfills every USAGE_AUTOMATION_BACKFILL_INTERVAL_S seconds), on workspace.yaml;
+    each starts its code server. Stop with Ctrl-C or SIGTERM: both stop every process it
+    started.
     """
     _, workspace = _open_workspace()
-    command = [str(Path(sys.executable).with_name("dg")), "dev", "--target-path", str(PROJECT_ROOT),
-               "--use-active-venv", "-h", host, "-p", str(port)]
+    bin_dir = Path(sys.executable).parent
+    location = ["-w", str(PROJECT_ROOT / "workspace.yaml")]
+    # Not `dg dev`: it starts Dagster's daemon module itself, which would keep the backfill
+    # daemon's fixed 30 s (usage_assets/cli/daemon.py).
+    commands = {
+        "the webserver": [str(bin_dir / "dagster-webserver"), *location, "-h", host, "-p", str(port)],
+        "the daemon": [str(bin_dir / "usage-report"), "daemon", *location],
+    }
     console.log(f"Dagster UI on http://{host}:{port} for {workspace.source.describe()} "
                 f"(DAGSTER_HOME={os.environ['DAGSTER_HOME']})")
-    raise SystemExit(run_until_signalled(command, cwd=PROJECT_ROOT))
+    raise SystemExit(run_until_signalled(commands, cwd=PROJECT_ROOT))
 
 
 @main.command("instance-config")
@@ -378,30 +387,47 @@ def instance_config_command(output: Path | None):
         atomic_write_bytes(output.expanduser().resolve(), text.encode())
 
 
-def run_until_signalled(command: list[str], cwd: Path, grace_s: float = 20.0) -> int:
-    """Run ``command`` in its own process group until it exits or this process receives
-    SIGINT or SIGTERM; then stop the whole group (SIGTERM, then SIGKILL after ``grace_s``
-    seconds), so no webserver, daemon or code server outlives the command. Returns the
-    child's exit code (128 + signal number when it was stopped by a signal)."""
-    child = subprocess.Popen(command, cwd=cwd, start_new_session=True, env={**os.environ, "VIRTUAL_ENV": sys.prefix})
+def run_until_signalled(commands: dict[str, list[str]], cwd: Path, grace_s: float = 20.0) -> int:
+    """Run every command of ``commands`` (name -> argv), each in its own process group,
+    until one of them exits or this process receives SIGINT or SIGTERM; then stop every
+    group (SIGTERM, then SIGKILL after ``grace_s`` seconds), so no webserver, daemon, code
+    server or run worker they started outlives the command. Returns the exit code of the
+    first command that exited (128 + signal number when it, or this process, was stopped
+    by a signal)."""
+    children = {name: subprocess.Popen(command, cwd=cwd, start_new_session=True) for name, command in commands.items()}
     received: list[int] = []
+
+    def stop_all() -> None:
+        for child in children.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGTERM)
 
     def forward(signum, _frame):
         received.append(signum)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(child.pid, signal.SIGTERM)
+        stop_all()
 
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        code = child.wait()
+        while not (exited := [name for name, child in children.items() if child.poll() is not None]):
+            time.sleep(0.2)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(child.pid, signal.SIGTERM)
-            _wait_for_group(child.pid, grace_s)
-            os.killpg(child.pid, signal.SIGKILL)
-    return 128 + received[0] if received else code
+        stop_all()
+        deadline = time.monotonic() + grace_s
+        for child in children.values():
+            # Reaped first: until then the stopped child is a zombie, still in its group.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(max(0.0, deadline - time.monotonic()))
+            _wait_for_group(child.pid, deadline - time.monotonic())
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)
+    if received:
+        return 128 + received[0]
+    code = children[exited[0]].returncode
+    code = code if code >= 0 else 128 - code
+    console.log(f"{exited[0]} exited with code {code}: stopped the other processes")
+    return code
 
 
 def _wait_for_group(pgid: int, timeout_s: float) -> None:
@@ -417,6 +443,8 @@ def _wait_for_group(pgid: int, timeout_s: float) -> None:
 
 # The report's headline numbers in the terminal (usage_assets/cli/summary.py: reads the lake, no Dagster).
 main.add_command(summary)
+# Dagster's daemon with asset backfills looked at every few seconds (usage_assets/cli/daemon.py).
+main.add_command(daemon)
 
 
 def day_before(day: date) -> date:

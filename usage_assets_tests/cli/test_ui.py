@@ -1,5 +1,6 @@
-"""``usage-report ui``: the real webserver, daemon and code server start, and a signal to
-the ``usage-report`` process alone stops every one of them."""
+"""``usage-report ui``: the real webserver and daemon (``usage-report daemon``) and their code
+servers start, and a signal to the ``usage-report`` process alone stops every one of them;
+when one of the two exits, the other is stopped."""
 
 import os
 import shutil
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from usage_assets.cli.main import run_until_signalled
 from usage_assets.settings import PROJECT_ROOT
 from usage_assets_tests.loopback_sshd import free_port
 
@@ -42,6 +44,14 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def command_line(pid: int) -> list[bytes]:
+    """The arguments ``pid`` was started with (none once it is gone)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return []
+
+
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_to_usage_report_ui_stops_the_webserver_daemon_and_code_server(tmp_path, stop_signal):
     home = tmp_path / "dagster_home"
@@ -65,7 +75,8 @@ def test_a_signal_to_usage_report_ui_stops_the_webserver_daemon_and_code_server(
         else:
             pytest.fail("the web UI did not answer within 180 s")
         started = descendants(ui.pid)
-        assert len(started) >= 4  # dg dev, webserver, daemon, code server (+ its gRPC server)
+        assert len(started) >= 4  # webserver, daemon, the code server each starts
+        assert [b"daemon", b"-w"] in [command_line(pid)[2:4] for pid in started]  # usage-report daemon
         ui.send_signal(stop_signal)
         output, _ = ui.communicate(timeout=60)
         assert ui.returncode == 128 + stop_signal
@@ -74,9 +85,21 @@ def test_a_signal_to_usage_report_ui_stops_the_webserver_daemon_and_code_server(
             time.sleep(0.5)
         assert not [pid for pid in started if alive(pid)]
         assert "superseded" not in output.lower()
+        assert "asset backfills looked at every 5 s (USAGE_AUTOMATION_BACKFILL_INTERVAL_S)" in output
     finally:
         for pid in descendants(ui.pid) | {ui.pid}:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def test_when_one_process_exits_the_others_are_stopped_and_its_code_returned(tmp_path):
+    started = time.monotonic()
+    code = run_until_signalled(
+        {"the sleeper": ["sleep", "60"], "the failing one": ["sh", "-c", "sleep 1; exit 3"]},
+        cwd=tmp_path,
+    )
+    assert code == 3
+    assert time.monotonic() - started < 15  # the sleeper was stopped at once, not after the grace time
+    assert not [pid for pid in descendants(os.getpid()) if b"sleep" in command_line(pid)]

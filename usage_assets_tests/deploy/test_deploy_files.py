@@ -28,6 +28,10 @@ def test_there_is_a_unit_for_the_webserver_and_one_for_the_daemon():
     for unit in UNITS:
         text = unit.read_text()
         assert "Restart=on-failure" in text and f"EnvironmentFile=-{INSTALL_PATH}/.env" in text
+    # The daemon is ours: asset backfills looked at every USAGE_AUTOMATION_BACKFILL_INTERVAL_S.
+    assert f"ExecStart={INSTALL_PATH}/.venv/bin/usage-report daemon -w {INSTALL_PATH}/workspace.yaml\n" in (
+        DEPLOY / "systemd/usage-assets-daemon.service"
+    ).read_text()
 
 
 @pytest.mark.skipif(

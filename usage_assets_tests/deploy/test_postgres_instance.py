@@ -1,7 +1,8 @@
 """The production instance on a real PostgreSQL (usage_assets_tests/postgres_server.py):
 ``usage-report instance-config`` selects PostgreSQL from the settings, and a materialization,
-a schedule tick evaluated by the real ``dagster-daemon``, the failure alert it sends and a
-backfill it executes are all recorded in the database."""
+a schedule tick evaluated by the real daemon (``usage-report daemon``, Dagster's own with a
+5 s backfill interval), the failure alert it sends and a backfill it executes are all
+recorded in the database."""
 
 import json
 import os
@@ -74,7 +75,7 @@ def wait_for(condition, what: str, timeout_s: float = 300.0, daemon: subprocess.
         if condition():
             return
         if daemon is not None and daemon.poll() is not None:
-            pytest.fail(f"dagster-daemon exited while waiting for {what}: {log.read_text()[-3000:]}")
+            pytest.fail(f"the daemon exited while waiting for {what}: {log.read_text()[-3000:]}")
         time.sleep(2)
     pytest.fail(f"no {what} within {timeout_s:.0f} s" + (f"; daemon log: {log.read_text()[-3000:]}" if log else ""))
 
@@ -114,7 +115,7 @@ def test_runs_ticks_alerts_and_backfills_are_recorded_in_postgres(postgres_serve
             "USAGE_ALERTS_UI_URL": "http://dagster.example:3000",
         }
         daemon = subprocess.Popen(
-            [str(BIN / "dagster-daemon"), "run", "-w", str(workspace)],
+            [str(BIN / "usage-report"), "daemon", "-w", str(workspace)],
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
