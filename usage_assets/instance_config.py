@@ -1,18 +1,14 @@
 """The Dagster instance's ``dagster.yaml`` for the settings: the project's
-``dagster_home/dagster.yaml``, plus its ``storage`` block: SQLite, or PostgreSQL when
-``USAGE_POSTGRES_HOST`` is set.
+``dagster_home/dagster.yaml``, plus PostgreSQL storage when ``USAGE_POSTGRES_HOST`` is set.
 
 Without it (the default) the instance keeps its runs, event log and schedule state in
-SQLite files under ``DAGSTER_HOME``, through Dagster's SQLite storage with a cheaper event
-log (:mod:`usage_assets.instance_storage`). With it, ``dagster-postgres`` keeps all three in
+SQLite files under ``DAGSTER_HOME``. With it, ``dagster-postgres`` keeps all three in
 the database (https://docs.dagster.io/deployment/oss/dagster-yaml, "storage: postgres"):
 host, port, database, user and ``sslmode`` are written as they are; the password never
 is: Dagster reads it from ``USAGE_POSTGRES_PASSWORD`` when the instance starts.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import yaml
 
@@ -39,25 +35,12 @@ def postgres_storage(postgres: PostgresSettings) -> dict:
     return {"storage": {"postgres": {"postgres_db": database}}}
 
 
-def sqlite_storage(home: Path | None = None) -> dict:
-    """The ``storage`` block without PostgreSQL: Dagster's SQLite files in the Dagster home
-    ``home`` (written as an absolute path, so the instance also loads without
-    ``DAGSTER_HOME`` set), or in ``$DAGSTER_HOME`` when ``home`` is None."""
-    base_dir = str(home.resolve()) if home is not None else {"env": "DAGSTER_HOME"}
-    return {"storage": {"custom": {
-        "module": "usage_assets.instance_storage", "class": "EngineReusingSqliteStorage",
-        "config": {"base_dir": base_dir},
-    }}}
-
-
-def instance_config(postgres: PostgresSettings | None = None, home: Path | None = None) -> str:
-    """The text of ``dagster.yaml`` for the Dagster home ``home`` (None: ``$DAGSTER_HOME``):
-    the project's file as it is (comments kept), then the storage block: PostgreSQL when
-    ``postgres.host`` is set, else SQLite in that home (:func:`sqlite_storage`)."""
+def instance_config(postgres: PostgresSettings | None = None) -> str:
+    """The text of ``dagster.yaml``: the project's file as it is (comments kept), then the
+    PostgreSQL storage block when ``postgres.host`` is set."""
     text = BASE_CONFIG.read_text()
     if postgres is None or not postgres.host:
-        header = "\n# Run, event-log and schedule storage in SQLite files in the Dagster home (instance_storage.py).\n"
-        return text + header + yaml.safe_dump(sqlite_storage(home), sort_keys=False)
+        return text
     header = (
         "\n# Run, event-log and schedule storage in PostgreSQL (USAGE_POSTGRES_*; the password from the environment).\n"
     )

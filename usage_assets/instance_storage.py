@@ -15,8 +15,11 @@ webserver, daemon, run workers) keep sharing the files, and the webserver's live
 run (a file watch on the run's database, which changes when the last connection closes)
 works as before.
 
-The instance uses it through ``dagster.yaml`` (``storage: custom:``; written by
-:func:`usage_assets.instance_config.instance_config` unless PostgreSQL is configured).
+The instance uses it through :class:`UsageAssetsInstance`, which the project's
+``dagster.yaml`` names as its ``instance_class``: Dagster's instance, whose default storage
+(when ``dagster.yaml`` names none, i.e. unless PostgreSQL is configured) is this one, in the
+instance's own folder, as Dagster's default is. So a copied or moved Dagster home, and
+``DagsterInstance.from_config(folder)``, use the folder they are loaded from.
 """
 
 from __future__ import annotations
@@ -26,7 +29,10 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import dagster as dg
 import sqlalchemy
+import yaml
+from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     INDEX_SHARD_NAME,
     SQLITE_BUSY_TIMEOUT_SECONDS,
@@ -91,17 +97,7 @@ class EngineReusingSqliteEventLogStorage(SqliteEventLogStorage):
 
 class EngineReusingSqliteStorage(DagsterSqliteStorage):
     """Dagster's default SQLite storage (runs, event log, schedules under ``base_dir``, the
-    Dagster home) with :class:`EngineReusingSqliteEventLogStorage` as its event log.
-
-    ``dagster.yaml``::
-
-        storage:
-          custom:
-            module: usage_assets.instance_storage
-            class: EngineReusingSqliteStorage
-            config:
-              base_dir: {env: DAGSTER_HOME}
-    """
+    Dagster home) with :class:`EngineReusingSqliteEventLogStorage` as its event log."""
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
         super().__init__(base_dir, inst_data)
@@ -112,3 +108,27 @@ class EngineReusingSqliteStorage(DagsterSqliteStorage):
         cls, inst_data: ConfigurableClassData, config_value: SqliteStorageConfig
     ) -> EngineReusingSqliteStorage:
         return cls.from_local(inst_data=inst_data, **config_value)
+
+
+class UsageAssetsInstance(dg.DagsterInstance):
+    """Dagster's instance whose default storage is :class:`EngineReusingSqliteStorage` in the
+    instance's folder. ``dagster.yaml``::
+
+        instance_class:
+          module: usage_assets.instance_storage
+          class: UsageAssetsInstance
+
+    A ``storage`` block in ``dagster.yaml`` (PostgreSQL) still takes precedence, as it does
+    over Dagster's own default."""
+
+    @classmethod
+    def config_schema(cls) -> dict:
+        return {}  # no settings of its own
+
+    @staticmethod
+    def config_defaults(base_dir: str) -> dict[str, ConfigurableClassData | None]:
+        return {
+            **InstanceRef.config_defaults(base_dir),
+            "storage": ConfigurableClassData(__name__, EngineReusingSqliteStorage.__name__,
+                                             yaml.dump({"base_dir": base_dir}, default_flow_style=False)),
+        }

@@ -203,7 +203,7 @@ class Workspace:
                     {"source": self.source.kind, "identity": self.source.identity, "workspace": self.source.folder_name}
                 ))
         if self.dagster_home == self.root / "dagster_home":
-            config = instance_config(self.postgres, self.dagster_home).encode()
+            config = instance_config(self.postgres).encode()
             target = self.dagster_home / "dagster.yaml"
             if not target.is_file() or target.read_bytes() != config:
                 atomic_write_bytes(target, config)

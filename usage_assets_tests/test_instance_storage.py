@@ -1,15 +1,19 @@
-"""The default instance storage (usage_assets/instance_storage.py) on real SQLite files: what
-it writes, Dagster's own SQLite storage reads, and the other way round; the engines it keeps
-are reused and bounded; the home is found with or without DAGSTER_HOME."""
+"""The project's instance and its default storage (usage_assets/instance_storage.py) on real
+SQLite files: what it writes, Dagster's own SQLite storage reads, and the other way round;
+it keeps the data in the folder it is loaded from (with or without DAGSTER_HOME, after the
+folder is copied); PostgreSQL settings still take precedence; the engines it keeps are
+reused and bounded."""
 
+import shutil
 from pathlib import Path
 
 import dagster as dg
 import pytest
 import yaml
 
-from usage_assets.instance_config import instance_config, sqlite_storage
-from usage_assets.instance_storage import KEPT_ENGINES, EngineReusingSqliteStorage
+from usage_assets.instance_config import instance_config
+from usage_assets.instance_storage import KEPT_ENGINES, EngineReusingSqliteStorage, UsageAssetsInstance
+from usage_assets.settings import PostgresSettings
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2026-01-01")
 
@@ -20,9 +24,9 @@ def counted(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
 
 
 def _instance(home: Path, ours: bool) -> dg.DagsterInstance:
-    """An instance on ``home`` from its dagster.yaml: with our storage block, or with none
-    (Dagster's default SQLite storage on the same folder)."""
-    config = yaml.safe_load(instance_config(home=home)) if ours else {"telemetry": {"enabled": False}}
+    """An instance on ``home`` from its dagster.yaml: the project's, or one without its
+    instance class (Dagster's default SQLite storage on the same folder)."""
+    config = yaml.safe_load(instance_config()) if ours else {"telemetry": {"enabled": False}}
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
     return dg.DagsterInstance.from_config(str(home))
 
@@ -41,18 +45,29 @@ def home(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
-def test_the_default_dagster_yaml_selects_it_in_the_home_it_is_written_to(tmp_path, monkeypatch):
-    assert yaml.safe_load(instance_config())["storage"]["custom"]["config"] == {"base_dir": {"env": "DAGSTER_HOME"}}
-    written = yaml.safe_load(instance_config(home=tmp_path / "home"))["storage"]
-    assert written == sqlite_storage(tmp_path / "home")["storage"]
-    assert written["custom"]["config"] == {"base_dir": str(tmp_path / "home")}
-    # Written into a home, it loads without DAGSTER_HOME, as Dagster's API and tools allow.
+def test_the_project_instance_keeps_its_data_in_the_folder_it_is_loaded_from(tmp_path, monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     (tmp_path / "home").mkdir()
     with _instance(tmp_path / "home", ours=True) as instance:
+        assert isinstance(instance, UsageAssetsInstance)
         _materialize(instance, "2026-01-01")
-        assert _days(instance) == {"2026-01-01"}
     assert (tmp_path / "home" / "history" / "runs.db").is_file()
+    # A copy of the folder is a home of its own: what it writes stays in it.
+    shutil.copytree(tmp_path / "home", tmp_path / "copy")
+    with dg.DagsterInstance.from_config(str(tmp_path / "copy")) as copy:
+        assert _days(copy) == {"2026-01-01"}
+        _materialize(copy, "2026-01-02")
+        assert _days(copy) == {"2026-01-01", "2026-01-02"}
+    with dg.DagsterInstance.from_config(str(tmp_path / "home")) as original:
+        assert _days(original) == {"2026-01-01"}
+
+
+def test_postgres_settings_still_choose_the_storage():
+    config = yaml.safe_load(instance_config(PostgresSettings(host="db.internal")))
+    assert config["instance_class"]["class"] == "UsageAssetsInstance" and "postgres" in config["storage"]
+    defaults = UsageAssetsInstance.config_defaults("/some/home")
+    assert defaults["storage"].class_name == "EngineReusingSqliteStorage"
+    assert yaml.safe_load(defaults["storage"].config_yaml) == {"base_dir": "/some/home"}
 
 
 def test_what_it_writes_dagster_reads_and_the_other_way_round(home):
@@ -66,7 +81,8 @@ def test_what_it_writes_dagster_reads_and_the_other_way_round(home):
     with _instance(home, ours=True) as instance:
         assert _days(instance) == {"2026-01-01", "2026-01-02"}
         (run,) = instance.get_runs(limit=1)
-        assert [event.dagster_event_type for event in instance.all_logs(run.run_id)][-1] == dg.DagsterEventType.RUN_SUCCESS
+        last_event = instance.all_logs(run.run_id)[-1]
+        assert last_event.dagster_event_type == dg.DagsterEventType.RUN_SUCCESS
     # The same files as Dagster's layout: runs, one event-log database per run plus the index.
     assert (home / "history" / "runs.db").is_file()
     assert len(list((home / "history" / "runs").glob("*.db"))) == 3

@@ -6,10 +6,8 @@ import json
 from datetime import date
 
 import pytest
-import yaml
 
 from usage_assets.definitions import build_resources, source_first_day
-from usage_assets.instance_config import sqlite_storage
 from usage_assets.settings import PROJECT_ROOT, Settings
 from usage_assets.workspace import MANIFEST, Workspace, WorkspaceError, source_identity
 from usage_assets_tests.conftest import ID_A
@@ -50,10 +48,8 @@ def test_the_default_workspace_holds_the_lake_the_reports_and_a_dagster_home(tmp
     assert workspace.root == tmp_path / source_identity(settings).folder_name
     assert (workspace.data_dir, workspace.reports_dir, workspace.dagster_home) == (
         workspace.root / "data", workspace.root / "reports", workspace.root / "dagster_home")
-    # The project's instance settings as they are, then the SQLite storage block.
-    written = (workspace.dagster_home / "dagster.yaml").read_text()
-    assert written.startswith((PROJECT_ROOT / "dagster_home" / "dagster.yaml").read_text())
-    assert yaml.safe_load(written)["storage"] == sqlite_storage(workspace.dagster_home)["storage"]
+    instance_config = PROJECT_ROOT / "dagster_home" / "dagster.yaml"
+    assert (workspace.dagster_home / "dagster.yaml").read_text() == instance_config.read_text()
     for folder in (workspace.data_dir, workspace.reports_dir, workspace.dagster_home):
         assert json.loads((folder / MANIFEST).read_text())["source"] == "demo"
     # The resources write there, and the demo's first day is its start.

@@ -379,8 +379,7 @@ def instance_config_command(output: Path | None):
         settings = Settings.from_env(need_source=False)
     except SettingsError as error:
         raise click.UsageError(str(error)) from error
-    # Written into a Dagster home, the SQLite storage names that folder; printed, $DAGSTER_HOME.
-    text = instance_config(settings.postgres, None if output is None else output.expanduser().resolve().parent)
+    text = instance_config(settings.postgres)
     if output is None:
         click.echo(text, nl=False)
     else:
