@@ -216,12 +216,13 @@ def test_summary_without_prometheus_says_so(built):
 
 
 def test_summary_of_a_day_never_built_names_the_command(built):
-    # 2026-03-08 was only ingested (the reports of 03-03 and 03-10 built the metrics of
-    # 03-02, 03-03 and 03-09 they compare with).
-    result = summary("--date", "2026-03-08", "--data-dir", str(built.data))
+    # The day after the newest report: no metrics (the reports of 03-03 and 03-10 built
+    # those of every earlier day, the days they and the next week's reports compare with).
+    never = (REPORT_DAY + timedelta(days=1)).isoformat()
+    result = summary("--date", never, "--data-dir", str(built.data))
     assert result.exit_code == 1
-    assert "2026-03-08 was never materialized" in result.output
-    assert "usage-report run --date 2026-03-08" in result.output
+    assert f"{never} was never materialized" in result.output
+    assert f"usage-report run --date {never}" in result.output
 
 
 @pytest.mark.parametrize(
