@@ -299,9 +299,7 @@ def ui_backfill(workdir: Path, archive: Path, first: date, last: date, port: int
         processes.append(subprocess.Popen([str(bin_dir / "usage-report"), "daemon", *workspace], env=env,
                                           cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                           start_new_session=True))
-        while not graphql_call(graphql, '{ instance { daemonHealth { daemonStatus(daemonType: "BACKFILL") '
-                                        '{ healthy } } } }')["instance"]["daemonHealth"]["daemonStatus"]["healthy"]:
-            time.sleep(1)
+        wait_for_backfill_daemon(graphql)
         keys = [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
         started = time.perf_counter()
         backfill_id = launch_backfill(graphql, keys)
@@ -348,6 +346,17 @@ def wait_for_webserver(url: str, timeout_s: float = 300) -> None:
             pass
         time.sleep(1)
     raise SystemExit("the webserver did not load the code location in time")
+
+
+def wait_for_backfill_daemon(url: str, timeout_s: float = 300) -> None:
+    """Until the webserver sees the backfill daemon's heartbeats (in the instance it reads)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status = graphql_call(url, '{ instance { daemonHealth { daemonStatus(daemonType: "BACKFILL") { healthy } } } }')
+        if status["instance"]["daemonHealth"]["daemonStatus"]["healthy"]:
+            return
+        time.sleep(1)
+    raise SystemExit("the webserver saw no heartbeat of the backfill daemon in time: do both use the same instance?")
 
 
 def launch_backfill(url: str, partition_keys: list[str]) -> str:
