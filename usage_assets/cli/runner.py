@@ -105,6 +105,7 @@ class PipelineRunner:
         self.settings = settings
         os.environ.setdefault(PLANNED_EVENTS_PER_RANGE, "true")
         self.notify = notify or logger.warning
+        self._cancel_lock = threading.Lock()
         self.run_config = VERBOSE_RUN_CONFIG if verbose else QUIET_RUN_CONFIG
         self.workspace = Workspace.of(settings).open()
         self.definitions = build_definitions(settings)
@@ -258,6 +259,12 @@ class PipelineRunner:
                 )
             except BaseException as error:  # noqa: BLE001 - handed to the watching thread
                 outcome["error"] = error
+            finally:
+                if "stopped" in outcome:
+                    # Dagster logs the stop as the run's failure on its way out, which can come
+                    # after the command gave up waiting for this thread (asleep, or in C code,
+                    # it sees the stop only when it returns to Python): canceled again after it.
+                    self._mark_canceled(run_id, outcome["stopped"])  # type: ignore[arg-type]
 
         # A daemon thread: when the command is stopped, the process exits without it.
         worker = threading.Thread(target=execute, name=f"{job_name} {day}", daemon=True)
@@ -265,6 +272,7 @@ class PipelineRunner:
         try:
             self._watch(worker, run_id, progress, logged)
         except BaseException as stop:  # Ctrl-C, or SIGTERM turned into SystemExit by the CLI
+            outcome["stopped"] = stop
             self._stop_run(worker, run_id, stop)
             raise
         if "error" in outcome:
@@ -321,13 +329,21 @@ class PipelineRunner:
         its pool slots and its place in a pool's queue."""
         _raise_in_thread(worker, RunStopped)
         worker.join(STOP_GRACE_S)
-        run = self.instance.get_run_by_id(run_id)
-        # Dagster may already have marked it failed on the way out of the stopped thread
-        # (a busy machine): it was stopped, not broken.
-        if run is not None and run.status not in (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.CANCELED):
-            how = "Ctrl-C" if isinstance(stop, KeyboardInterrupt) else "SIGTERM" if isinstance(stop, SystemExit) else repr(stop)
-            self.instance.report_run_canceled(run, message=f"usage-report was stopped ({how}) before the run finished.")
+        self._mark_canceled(run_id, stop)
         self.instance.event_log_storage.free_concurrency_slots_for_run(run_id)
+
+    def _mark_canceled(self, run_id: str, stop: BaseException) -> None:
+        """Record run ``run_id``, stopped by ``stop``, as canceled, unless it succeeded or is
+        so recorded already. Dagster may have marked it failed on the way out of the stopped
+        thread: it was stopped, not broken. Called by the command and by the run's thread
+        (:meth:`_execute`), one at a time."""
+        with self._cancel_lock:
+            run = self.instance.get_run_by_id(run_id)
+            if run is None or run.status in (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.CANCELED):
+                return
+            how = ("Ctrl-C" if isinstance(stop, KeyboardInterrupt)
+                   else "SIGTERM" if isinstance(stop, SystemExit) else repr(stop))
+            self.instance.report_run_canceled(run, message=f"usage-report was stopped ({how}) before the run finished.")
 
 
 class DaysLogged:

@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -211,3 +212,47 @@ def test_a_waiting_run_stops_on_sigterm_and_sigint_and_cancels_its_run(cli_env, 
     finally:
         stalled.send_signal(signal.SIGKILL)
         stalled.wait()
+
+
+def test_a_stopped_run_that_logs_its_failure_after_the_command_gave_up_on_it_stays_canceled(
+    pipeline_env, monkeypatch
+):
+    """The run's thread sleeps (in C) inside the ingest step when the command is stopped, so it
+    sees the stop only after the command's grace period: Dagster then logs the run's failure,
+    after the command recorded it canceled. (Happened on a loaded machine: the waiting-run
+    test above found the run failed.) The command is stopped by a KeyboardInterrupt raised
+    where it watches the run, as Ctrl-C raises it there."""
+    from usage_assets.cli import runner as runner_module
+    from usage_assets.cli.runner import PipelineRunner
+    from usage_assets.defs.resources import telemetry
+    from usage_assets.settings import Settings
+
+    in_step = threading.Event()
+
+    def slow_fetch(self, day):
+        in_step.set()
+        time.sleep(1.0)  # a C call: the stop is raised in this thread only after it
+        raise AssertionError("the stop did not reach the run's thread")
+
+    def interrupted_watch(self, worker, run_id, progress, logged):
+        assert in_step.wait(60)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(telemetry.DemoTelemetrySource, "fetch_day", slow_fetch)
+    monkeypatch.setattr(PipelineRunner, "_watch", interrupted_watch)
+    monkeypatch.setattr(runner_module, "STOP_GRACE_S", 0.1)
+    settings = Settings(data_dir=str(pipeline_env / "data"), reports_dir=str(pipeline_env / "reports"),
+                        demo_start=START.isoformat(), demo_daily_new_installs=1.0)
+    with dg.instance_for_test(temp_dir=str(pipeline_env / "dagster_home")) as instance:
+        runner = PipelineRunner(settings, instance)
+        with pytest.raises(KeyboardInterrupt):
+            runner.ingest(START)
+        for thread in threading.enumerate():
+            if thread.name == f"daily_ingest {START}":
+                thread.join(30)
+        (run,) = instance.get_runs()
+        events = [event.dagster_event_type for event in instance.all_logs(run.run_id)]
+        # Dagster's failure came after the command's cancel, and the run is canceled all the same.
+        assert events.index(dg.DagsterEventType.RUN_FAILURE) > events.index(dg.DagsterEventType.RUN_CANCELED)
+        assert events[-1] == dg.DagsterEventType.RUN_CANCELED
+        assert instance.get_run_by_id(run.run_id).status is dg.DagsterRunStatus.CANCELED
